@@ -1,0 +1,113 @@
+"""Update rules, one signature for all:
+
+    next_w, config = update(w, dw, config)
+
+`config` carries the hyper-parameters and the rule's state (velocity, moments, step count);
+pass the returned config back on the next step. Missing hyper-parameters get the defaults
+below. The inputs are never modified; next_w is a new array.
+
+Agreement with PyTorch (tested, constant learning rate):
+- sgd, sgd_momentum (also with nesterov) and rmsprop equal torch.optim.SGD / RMSprop exactly.
+  Our momentum keeps the course form v = mu * v - lr * dw, w += v; PyTorch keeps
+  b = mu * b + dw, w -= lr * b. They are the same while lr is constant (v = -lr * b) and
+  differ after a learning-rate change: ours lets the old velocity keep its old step size.
+- adam equals torch.optim.Adam: epsilon is added to sqrt(v_hat), the bias-corrected second
+  moment. The "efficient" form of the Adam paper (Kingma & Ba, sec. 2, used by TensorFlow)
+  adds epsilon to sqrt(v) before bias correction instead; that is `epsilon_on='v'` here.
+  The two differ by a factor (sqrt(v_hat) + eps) / (sqrt(v_hat) + eps / sqrt(1 - beta2^t))
+  per entry, large only when sqrt(v_hat) is not much bigger than eps.
+- adam with weight_decay > 0 is AdamW (decoupled): w -= lr * weight_decay * w before the step,
+  like torch.optim.AdamW.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sgd(w, dw, config=None):
+    """Vanilla SGD. config: learning_rate (1e-2)."""
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    return w - config["learning_rate"] * dw, config
+
+
+def sgd_momentum(w, dw, config=None):
+    """SGD with (optionally Nesterov) momentum.
+
+    config: learning_rate (1e-2), momentum (0.9), nesterov (False); state: velocity.
+    """
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
+    config.setdefault("nesterov", False)
+    mu, lr = config["momentum"], config["learning_rate"]
+    v_prev = config.get("velocity", np.zeros_like(w))
+    v = mu * v_prev - lr * dw
+    if config["nesterov"]:
+        next_w = w - lr * dw + mu * v  # look ahead along the new velocity
+    else:
+        next_w = w + v
+    config["velocity"] = v
+    return next_w, config
+
+
+def rmsprop(w, dw, config=None):
+    """RMSProp. config: learning_rate (1e-2), decay_rate (0.99), epsilon (1e-8); state: cache."""
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("decay_rate", 0.99)
+    config.setdefault("epsilon", 1e-8)
+    decay = config["decay_rate"]
+    cache = decay * config.get("cache", np.zeros_like(w)) + (1 - decay) * dw * dw
+    next_w = w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])
+    config["cache"] = cache
+    return next_w, config
+
+
+def adam(w, dw, config=None):
+    """Adam with bias correction and optional decoupled weight decay (AdamW).
+
+    config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8),
+    weight_decay (0.0, decoupled), epsilon_on ('v_hat' as PyTorch, or 'v' as the paper's
+    efficient form); state: m, v, t.
+    """
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-3)
+    config.setdefault("beta1", 0.9)
+    config.setdefault("beta2", 0.999)
+    config.setdefault("epsilon", 1e-8)
+    config.setdefault("weight_decay", 0.0)
+    config.setdefault("epsilon_on", "v_hat")
+    b1, b2, eps, lr = config["beta1"], config["beta2"], config["epsilon"], config["learning_rate"]
+    t = config.get("t", 0) + 1
+    # In place on the rule's own state arrays: this update runs once per parameter per step,
+    # and fresh temporaries for 1.7M weights cost as much as a matrix product.
+    m = config.get("m")
+    v = config.get("v")
+    if m is None:
+        m, v = np.zeros_like(w), np.zeros_like(w)
+    m *= b1
+    m += (1 - b1) * dw
+    v *= b2
+    v += (1 - b2) * (dw * dw)
+    correction1, correction2 = 1 - b1**t, 1 - b2**t
+    if config["epsilon_on"] == "v_hat":
+        denom = np.sqrt(v / correction2)
+        denom += eps
+        step = m / denom
+        step *= lr / correction1
+    elif config["epsilon_on"] == "v":
+        denom = np.sqrt(v)
+        denom += eps
+        step = m / denom
+        step *= lr * np.sqrt(correction2) / correction1
+    else:
+        raise ValueError(f"epsilon_on must be 'v_hat' or 'v', got {config['epsilon_on']!r}")
+    next_w = w * (1 - lr * config["weight_decay"]) if config["weight_decay"] else w.copy()
+    next_w -= step.astype(w.dtype, copy=False)
+    config.update(m=m, v=v, t=t)
+    return next_w, config
+
+
+UPDATE_RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "rmsprop": rmsprop, "adam": adam}

@@ -1,0 +1,21 @@
+"""The from-scratch NumPy engine: layers as forward/backward pairs, models, update rules, Solver.
+
+Every layer is a class with static `forward(...) -> (out, cache)` and
+`backward(dout, cache) -> grads`; a model has a `params` dict and `loss(X, y=None)`; an update
+rule is `update(w, dw, config) -> (next_w, config)`.
+"""
+
+from layerlab.scratch.dropout import Dropout
+from layerlab.scratch.layers import LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+from layerlab.scratch.losses import softmax_loss, svm_loss
+from layerlab.scratch.models import FullyConnectedNet, TwoLayerNet
+from layerlab.scratch.norm import BatchNorm, LayerNorm
+from layerlab.scratch.optim import adam, rmsprop, sgd, sgd_momentum
+from layerlab.scratch.sandwich import Sandwich, Stage, fc_sandwich
+from layerlab.scratch.solver import Solver
+
+__all__ = [
+    "BatchNorm", "Dropout", "FullyConnectedNet", "LayerNorm", "LeakyReLU", "Linear", "ReLU",
+    "Sandwich", "Sigmoid", "Solver", "Stage", "Tanh", "TwoLayerNet", "adam", "fc_sandwich",
+    "rmsprop", "sgd", "sgd_momentum", "softmax_loss", "svm_loss",
+]

@@ -77,7 +77,7 @@ def dropout_checks():
     return rows
 
 
-@register("layers")
+@register("norm")
 def norm_checks():
     rng = np.random.default_rng(234)
     rows = []

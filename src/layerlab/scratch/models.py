@@ -33,11 +33,18 @@ class Model:
     def penalty(self):
         """The L2 + L1 penalty on the weights, and its gradient per weight name."""
         loss, grads = 0.0, {}
+        if not (self.reg or self.l1):  # skip two passes over every weight when unused
+            return loss, grads
         for name, w in self.params.items():
             if not name.startswith("W"):
                 continue
-            loss += 0.5 * self.reg * float(np.sum(w * w)) + self.l1 * float(np.sum(np.abs(w)))
-            grads[name] = self.reg * w + self.l1 * np.sign(w)
+            grads[name] = np.zeros_like(w)
+            if self.reg:
+                loss += 0.5 * self.reg * float(np.sum(w * w))
+                grads[name] += self.reg * w
+            if self.l1:
+                loss += self.l1 * float(np.sum(np.abs(w)))
+                grads[name] += self.l1 * np.sign(w)
         return loss, grads
 
     def state_dict(self):

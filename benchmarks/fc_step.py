@@ -75,7 +75,8 @@ def main():
         torch.set_num_threads(info.get("blas_threads") or torch.get_num_threads())
         info["torch_threads"] = torch.get_num_threads()
     except ImportError:
-        raise SystemExit("this benchmark compares with PyTorch: pip install torch==2.13.0")
+        raise SystemExit("this benchmark compares with PyTorch: pip install torch==2.13.0") \
+            from None
     print(f"machine: {info}")
     rng = np.random.default_rng(0)
     X = rng.standard_normal((BATCH, DIMS[0])).astype(np.float32)

@@ -1,0 +1,87 @@
+"""The decoded-array cache: decode an image tree once, load the arrays in a fraction of a second.
+
+Entries live in `<user cache>/decoded/<key>.npz` (uncompressed, so loading is a plain read).
+The key names the dataset and split and carries a digest of the source (its md5 for an archive,
+its file list with sizes and modification times for a folder) and of the decoder version, so a
+changed source or a new Pillow is noticed and decoded afresh. Entries are written to a temporary
+file and moved into place with `os.replace`, so a reader never sees half an entry.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from layerlab.data.checksum import md5_bytes
+from layerlab.data.locate import user_cache
+
+FORMAT_VERSION = 1
+
+
+def cache_dir() -> Path:
+    """Folder of decoded entries: `<user cache>/decoded`."""
+    return user_cache() / "decoded"
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """md5 of every file's relative path, size and mtime under `folder` (cheap change detector)."""
+    lines = []
+    for dirpath, _, files in os.walk(folder):
+        for name in files:
+            st = os.stat(os.path.join(dirpath, name))
+            rel = os.path.relpath(os.path.join(dirpath, name), folder)
+            lines.append(f"{rel}\t{st.st_size}\t{st.st_mtime_ns}\n")
+    return md5_bytes("".join(sorted(lines)).encode())
+
+
+def make_key(dataset: str, split: str, source_digest: str) -> str:
+    """Cache key: dataset, split, and a digest of the source digest and decoder version."""
+    import PIL
+
+    tag = md5_bytes(f"{source_digest}|pillow {PIL.__version__}|v{FORMAT_VERSION}".encode())
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in dataset)
+    return f"{safe}-{split}-{tag[:16]}"
+
+
+def load_or_build(key: str, build: Callable[[], dict[str, np.ndarray]],
+                  enabled: bool = True) -> tuple[dict[str, np.ndarray], bool]:
+    """Arrays cached under `key`, or `build()` them and store them. Returns (arrays, was_cached).
+
+    A damaged entry is rebuilt; a cache folder that cannot be written only costs the speed-up.
+    """
+    path = cache_dir() / f"{key}.npz"
+    if enabled and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                return {k: npz[k] for k in npz.files}, True
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            print(f"layerlab: damaged cache entry {path}; decoding again", file=sys.stderr)
+    arrays = build()
+    if enabled:
+        try:
+            save_atomic(path, arrays)
+        except OSError as err:
+            print(f"layerlab: cannot write the decoded cache {path} ({err}); "
+                  "loading will decode again next time", file=sys.stderr)
+    return arrays, False
+
+
+def save_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write `arrays` as an uncompressed .npz at `path` via a temporary file and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

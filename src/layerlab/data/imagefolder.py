@@ -1,0 +1,159 @@
+"""Image-folder trees `<split>/<class>/<image>`: as a folder, a .tar(.gz) or a .zip.
+
+Classes are the class folder names found under any split folder (train, test, val or the one
+asked for), in natural order ("2" before "10"); images within a class are in natural name
+order too, so a tree reads the same from a folder and from an archive. Grayscale and 1-bit
+images give one channel (1-bit pixels become 0 or 255); colour images give three. Files that
+are not images by their extension (README, .DS_Store) are skipped; an image that cannot be
+decoded is an error naming the file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from layerlab.data.checksum import md5_bytes, tree_md5
+from layerlab.data.errors import DataError, FormatError
+
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".ppm", ".pgm",
+                    ".pbm", ".webp"}
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz", ".zip")
+SPLIT_FOLDERS = ("train", "test", "val")
+GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One decoded split: images uint8 (N, C, H, W), labels int64 (N,), classes, tree md5."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    classes: tuple[str, ...]
+    tree_md5: str
+
+
+def natural_key(text: str) -> list:
+    """Sort key that orders digit runs by value: "2.bmp" < "10.bmp"."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+def is_archive(path: Path) -> bool:
+    """True when `path` names an archive this module reads."""
+    return path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def is_image(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def _entries(source: Path) -> Iterator[tuple[tuple[str, ...], Callable[[], bytes]]]:
+    """(path parts, read-bytes function) of every image file in a folder or archive."""
+    if source.is_dir():
+        for dirpath, _, files in os.walk(source):
+            rel = Path(dirpath).relative_to(source).parts
+            for name in files:
+                if is_image(name):
+                    path = Path(dirpath, name)
+                    yield (*rel, name), path.read_bytes
+    elif source.name.lower().endswith(".zip"):
+        with zipfile.ZipFile(source) as z:
+            for info in z.infolist():
+                parts = tuple(info.filename.split("/"))
+                if not info.is_dir() and is_image(parts[-1]):
+                    yield parts, lambda info=info: z.read(info)
+    else:
+        with tarfile.open(source, "r|*") as tar:
+            for member in tar:
+                parts = tuple(p for p in member.name.split("/") if p not in ("", "."))
+                if member.isfile() and is_image(parts[-1]):
+                    # a streamed member can only be read before the loop moves on
+                    yield parts, lambda member=member: tar.extractfile(member).read()
+
+
+def read_tree(source: Path, split: str, classes: tuple[str, ...] | None = None) -> Tree:
+    """Decode the images under `<split>/<class>/` of a folder or archive.
+
+    source: a folder holding `<split>/` or an archive whose members end in
+    `<split>/<class>/<image>` (any leading folders are allowed). `classes` fixes the label
+    order (class folder names); by default it is the natural order of the folders found.
+    Returns a Tree with images (N, C, H, W) uint8 and labels (N,) int64.
+    """
+    if source.is_dir() and not (source / split).is_dir():
+        found = sorted(p.name for p in source.iterdir() if p.is_dir())
+        raise DataError(
+            f"{source} has no {split!r} folder (found folders: {', '.join(found) or 'none'}). "
+            "An image folder is laid out as <root>/<split>/<class>/<image>."
+        )
+    picked: list[tuple[str, str, bytes]] = []
+    seen_classes: set[str] = set()
+    seen_splits: set[str] = set()
+    try:
+        for parts, read in _entries(source):
+            if len(parts) < 3:
+                continue
+            member_split, cls, name = parts[-3], parts[-2], parts[-1]
+            seen_splits.add(member_split)
+            if member_split in SPLIT_FOLDERS or member_split == split:
+                seen_classes.add(cls)
+            if member_split == split:
+                picked.append((cls, name, read()))
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as err:
+        raise FormatError(f"{source}: damaged archive ({err}); replace it") from None
+    if not picked:
+        raise DataError(
+            f"{source}: no images under a {split!r} folder (split folders seen: "
+            f"{', '.join(sorted(seen_splits)) or 'none'}). "
+            "Expected <split>/<class>/<image> inside it."
+        )
+    if classes is None:
+        classes = tuple(sorted(seen_classes, key=natural_key))
+    index = {c: i for i, c in enumerate(classes)}
+    unknown = sorted({c for c, _, _ in picked} - index.keys())
+    if unknown:
+        raise DataError(f"{source}: class folders {unknown} are not among {list(classes)}")
+    picked.sort(key=lambda e: (index[e[0]], natural_key(e[1])))
+    digest = tree_md5((f"{c}/{n}", md5_bytes(b)) for c, n, b in picked)
+    arrays = [_decode(b, f"{source}: {split}/{c}/{n}") for c, n, b in picked]
+    images = _stack(arrays, [f"{split}/{c}/{n}" for c, n, _ in picked], source)
+    labels = np.array([index[c] for c, _, _ in picked], dtype=np.int64)
+    return Tree(images, labels, tuple(classes), digest)
+
+
+def _decode(data: bytes, where: str) -> np.ndarray:
+    """One image file's bytes -> uint8 (H, W) for grayscale/1-bit or (H, W, 3) for colour."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            im = im.convert("L" if im.mode in GRAY_MODES else "RGB")
+            return np.asarray(im, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise FormatError(
+            f"cannot read image {where} ({err}). Replace or remove that file."
+        ) from None
+
+
+def _stack(arrays: list[np.ndarray], names: list[str], source: Path) -> np.ndarray:
+    """Stack decoded images into (N, C, H, W); gray images join colour ones as 3 channels."""
+    size = arrays[0].shape[:2]
+    for a, name in zip(arrays, names, strict=True):
+        if a.shape[:2] != size:
+            raise FormatError(
+                f"{source}: {name} is {a.shape[1]}x{a.shape[0]} but {names[0]} is "
+                f"{size[1]}x{size[0]}; all images of a dataset must have one size"
+            )
+    if all(a.ndim == 2 for a in arrays):
+        return np.stack(arrays)[:, None, :, :]
+    rgb = [a if a.ndim == 3 else np.repeat(a[:, :, None], 3, axis=2) for a in arrays]
+    return np.ascontiguousarray(np.stack(rgb).transpose(0, 3, 1, 2))

@@ -17,6 +17,7 @@ import layerlab
 # `layerlab --help` stays fast and a missing optional dependency only breaks its own command.
 COMMANDS = [
     "layerlab.scratch.checks",
+    "layerlab.data.cli",
 ]
 
 

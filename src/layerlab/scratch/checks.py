@@ -24,7 +24,7 @@ THRESHOLD = 1e-7
 NORM_THRESHOLD = 1e-6
 
 # Modules whose import registers more checks (the conv engine adds its own).
-CHECK_MODULES = ["layerlab.scratch.layer_checks"]
+CHECK_MODULES = ["layerlab.scratch.layer_checks", "layerlab.scratch.conv_checks"]
 
 _REGISTRY: list[tuple[str, object]] = []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,10 @@ def check_file(path: Path, remote: RemoteFile) -> Check:
     if got in remote.md5:
         return Check(True, "file md5", got, " or ".join(remote.md5))
     if remote.content_md5 is not None:
-        content = md5_content(path)
+        try:
+            content = md5_content(path)
+        except (OSError, EOFError, zlib.error) as err:
+            return Check(False, f"damaged gzip ({err}); file md5", got, " or ".join(remote.md5))
         if content == remote.content_md5:
             how = "content md5; the file differs from the published one only in its wrapping"
             return Check(True, how, content, remote.content_md5)

@@ -50,7 +50,11 @@ def mirror_list(spec: registry.Spec, override: Sequence[str] | None = None) -> l
         urls = os.environ[spec.mirror_env].replace(",", " ").split()
     else:
         urls = list(spec.mirrors)
-    return [u if u.endswith("/") else u + "/" for u in urls]
+    return [_base(u) for u in urls]
+
+
+def _base(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
 
 
 def _get(url: str, part: Path, timeout: float, log: Callable[[str], None]) -> None:
@@ -98,7 +102,7 @@ def download(remote: RemoteFile, mirrors: Sequence[str], dest: Path, *, retries:
     final, part = dest / remote.name, dest / f"{remote.name}.part"
     tried: list[str] = []
     for base in mirrors:
-        url = base + remote.name
+        url = _base(base) + remote.name
         for attempt in range(1, retries + 1):
             resumed = part.exists() and part.stat().st_size > 0
             log(f"fetch {url} (attempt {attempt}/{retries})")

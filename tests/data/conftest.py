@@ -1,0 +1,78 @@
+"""Fixtures for the data tests: an isolated environment, real small files, a loopback server.
+
+Every test runs with its own empty user cache and without LAYERLAB_DATA or mirror overrides,
+so nothing on the machine leaks in. Tests on the real datasets ask for `real`, which restores
+the user's settings and then either finds the dataset or skips with the reason; under CI
+(CI=true) a missing dataset fails instead, because CI is set up to have them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from datafiles import Server
+
+from layerlab.data import locate, registry
+from layerlab.data.errors import DataNotFoundError
+
+USER_ENV = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "LAYERLAB_DATA")}
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path):
+    """A private user cache; no LAYERLAB_DATA; no mirror overrides."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.delenv("LAYERLAB_DATA", raising=False)
+    for key in list(os.environ):
+        if key.startswith("LAYERLAB_MIRRORS_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def real(monkeypatch):
+    """`real(name)` -> where the real dataset is; skips (or fails under CI) when it is absent.
+
+    Restores the user's XDG_CACHE_HOME and LAYERLAB_DATA, so the real decoded cache is used.
+    """
+    for key, value in USER_ENV.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+
+    def require(name: str) -> locate.Found:
+        try:
+            return locate.find(registry.get(name))
+        except DataNotFoundError as err:
+            if os.environ.get("CI"):
+                pytest.fail(f"CI must provide the real {name} files (see .ci/run):\n{err}")
+            pytest.skip(f"real {name} files are not on this machine; "
+                        f"`layerlab data fetch {name}` gets them")
+
+    return require
+
+
+def staged(*parts: str) -> Path:
+    """A path inside the staged shared data folder beside the checkout (may not exist)."""
+    base = locate.checkout_staged_data() or Path("/nonexistent")
+    return base.joinpath(*parts)
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def dead_url():
+    """A loopback URL where nothing listens (connection refused)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return f"http://127.0.0.1:{port}/"

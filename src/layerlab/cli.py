@@ -16,6 +16,7 @@ import layerlab
 # (module, attribute) of every sub-command's `add_parser`; imported lazily so that
 # `layerlab --help` stays fast and a missing optional dependency only breaks its own command.
 COMMANDS = [
+    "layerlab.experiments.cli",
     "layerlab.scratch.checks",
     "layerlab.data.cli",
 ]

@@ -48,12 +48,14 @@ class Solver:
         time_limit: stop after this many seconds of training (checked every iteration).
         resume_from: a checkpoint path to continue from.
         stream: where progress goes (sys.stdout).
+        epoch_callback: called as epoch_callback(solver) after every epoch, once its
+            checkpoint is written (the experiment runner streams metrics with it).
     """
 
     def __init__(self, model, data, update_rule="sgd", optim_config=None, lr_decay=1.0,
                  batch_size=100, num_epochs=10, num_train_samples=1000, num_val_samples=None,
                  checkpoint_name=None, print_every=10, verbose=True, seed=None, time_limit=None,
-                 resume_from=None, stream=None):
+                 resume_from=None, stream=None, epoch_callback=None):
         for key in ("X_train", "y_train", "X_val", "y_val"):
             if key not in data:
                 raise ValueError(f"data is missing {key!r}: the Solver needs X_train, y_train, "
@@ -82,6 +84,7 @@ class Solver:
         self.verbose = verbose
         self.time_limit = time_limit
         self.stream = stream if stream is not None else sys.stdout
+        self.epoch_callback = epoch_callback
         self.rng = np.random.default_rng(seed)
 
         self.epoch = 0
@@ -170,6 +173,8 @@ class Solver:
                                f"{train_acc:.4f}; val acc: {val_acc:.4f}; "
                                f"loss {self.loss_history[-1]:.4f}")
             self.save_checkpoint()
+            if self.epoch_callback is not None:
+                self.epoch_callback(self)
         self.train_time = time.perf_counter() - start
         progress.close()
         return self

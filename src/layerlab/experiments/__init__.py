@@ -1,0 +1,1 @@
+"""Experiments: every study as `layerlab run NAME`, its run folder, sweeps and reports."""

@@ -1,0 +1,52 @@
+"""What a run ran on: versions, BLAS and threads, machine, source revision."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+
+def _version(package):
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_revision():
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."],
+                               capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + (" (modified)" if dirty.stdout.strip() else "")
+
+
+def environment():
+    """A JSON-able description of the machine and software of this process."""
+    env = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "packages": {p: _version(p) for p in
+                     ("layerlab", "numpy", "torch", "optuna", "matplotlib", "pillow")},
+        "source_revision": _git_revision(),
+    }
+    try:
+        from threadpoolctl import threadpool_info
+
+        env["threadpools"] = [{k: p.get(k) for k in ("user_api", "internal_api", "version",
+                                                      "num_threads", "architecture")}
+                              for p in threadpool_info()]
+    except ImportError:
+        env["threadpools"] = "unknown (threadpoolctl not installed)"
+    return env

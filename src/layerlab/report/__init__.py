@@ -1,0 +1,1 @@
+"""Reports of runs: verdicts against reference figures, plots, Markdown and HTML."""

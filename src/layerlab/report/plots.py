@@ -1,0 +1,66 @@
+"""Render the plot data of a run (results.json 'plots') to PNG files with matplotlib (Agg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no screen needed, and never opens a window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def render(spec, path):
+    """Draw one plot spec to `path` (PNG). Kinds: 'curves', 'heatmap'."""
+    plt = _pyplot()
+    kind = spec["kind"]
+    if kind == "curves":
+        panels = spec.get("panels") or [{"series": spec["series"],
+                                         "ylabel": spec.get("ylabel", ""),
+                                         "logy": spec.get("logy", False)}]
+        fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+        for ax, panel in zip(axes[0], panels, strict=True):
+            for label, (xs, ys) in panel["series"].items():
+                style = "--" if label.startswith("reference") else "-"
+                ax.plot(xs, ys, style, label=label, marker="o" if len(xs) <= 31 else None,
+                        markersize=3)
+            ax.set_xlabel(panel.get("xlabel", spec.get("xlabel", "")))
+            ax.set_ylabel(panel.get("ylabel", ""))
+            if panel.get("title"):
+                ax.set_title(panel["title"], fontsize=10)
+            if panel.get("logy"):
+                ax.set_yscale("log")
+            if panel.get("logx", spec.get("logx")):
+                ax.set_xscale("log")
+            ax.grid(alpha=0.3)
+            if len(panel["series"]) > 1:
+                ax.legend(fontsize=8)
+    elif kind == "heatmap":
+        values = np.asarray(spec["values"], dtype=float)
+        fig, ax = plt.subplots(figsize=(1.2 + 1.1 * values.shape[1], 1 + 0.7 * values.shape[0]))
+        image = ax.imshow(values, cmap="viridis", aspect="auto")
+        ax.set_xticks(range(values.shape[1]), [str(c) for c in spec["col_labels"]])
+        ax.set_yticks(range(values.shape[0]), [str(r) for r in spec["row_labels"]])
+        ax.set_xlabel(spec.get("xlabel", ""))
+        ax.set_ylabel(spec.get("ylabel", ""))
+        for (i, j), v in np.ndenumerate(values):
+            ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8,
+                    color="white" if v < np.nanmean(values) else "black")
+        fig.colorbar(image, ax=ax)
+    else:
+        raise ValueError(f"unknown plot kind {kind!r}: use 'curves' or 'heatmap'")
+    fig.suptitle(spec.get("title", ""), fontsize=11)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
+    return path

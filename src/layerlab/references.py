@@ -32,3 +32,40 @@ S1_1_RELU_FORWARD_EXPECTED = [
 
 # S1.8 (a): fraction of inputs zeroed at train time, p = drop probability.
 S1_8_DROPOUT_ZERO_FRACTION = {0.25: 0.2506, 0.4: 0.4013, 0.7: 0.6997}
+
+# S1.2: TwoLayerNet on CIFAR-10, learning rate x epochs -> (train acc, val acc).
+S1_2_TWO_LAYER_GRID = {
+    (1e-1, 10): (0.592, 0.5082), (1e-1, 20): (0.672, 0.5265), (1e-1, 30): (0.710, 0.5305),
+    (1e-2, 10): (0.354, 0.3437), (1e-2, 20): (0.405, 0.3814), (1e-2, 30): (0.403, 0.4073),
+    (1e-3, 10): (0.192, 0.1799), (1e-3, 20): (0.152, 0.1604), (1e-3, 30): (0.149, 0.1612),
+}
+S1_2_TARGET_VAL_ACC = 0.50  # the study's goal; its best was 0.5305 (quoted as 53.05%)
+
+# S1.3: three- and five-layer nets (100 units per hidden layer) reach 100% training accuracy
+# on 50 images in 20 epochs; the five-layer net is far more sensitive to the weight scale.
+S1_3_TARGET_TRAIN_ACC = 1.0
+
+# S1.4: reference ordering of final accuracy between update rules (best first; ">=" ties).
+S1_4_RULE_ORDER = ("adam", "rmsprop", "sgd_momentum", "sgd")
+
+# S1.5: the six (learning rate, weight scale) configs.
+S1_5_CONFIGS = ((2e-3, 5e-2), (2e-3, 1e-2), (1e-3, 5e-2), (1e-3, 1e-2), (1e-5, 5e-2),
+                (1e-5, 1e-2))
+
+# S1.6 / S1.7: qualitative claims.
+S1_6_CLAIMS = {
+    "a": "batchnorm converges faster than the baseline (six-layer net, Adam, 1,000 images)",
+    "b": "batchnorm is much less sensitive to the weight scale (20 scales, 1e-4 to 1)",
+    "c": "larger batches help batchnorm (batch 5, 10, 50)",
+    "d": "the simplified backward is faster (and cannot change accuracy)",
+}
+S1_7_CLAIMS = {"c": "layernorm does not depend on the batch size"}
+
+# S1.8 (b): initial loss of a three-layer net with dropout, and the gradient-check errors.
+S1_8_INITIAL_LOSS = 2.30
+S1_8_GRADCHECK_ERROR = 1e-7  # "around 1e-7 or below"
+
+# S2.1: speed-up of the fast convolution over the naive one ("approximately 500x").
+S2_1_CONV_SPEEDUP = 500.0
+# S2.4: three-layer conv net after one epoch on CIFAR-10.
+S2_4_ONE_EPOCH_VAL_ACC = 0.40

@@ -7,13 +7,20 @@ study's settings, and a dict of overrides that make its `--quick` version.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# Modules whose import registers experiments; one module per study family.
-EXPERIMENT_MODULES = [
-    "layerlab.experiments.quickstart",
-]
+# Modules whose import registers experiments: quickstart, and one module per study family,
+# named after its study (s1_..., s2_..., ...), found in this package.
+EXPERIMENT_MODULES = ["layerlab.experiments.quickstart"]
+
+
+def _study_modules():
+    from layerlab import experiments
+
+    return sorted(f"layerlab.experiments.{m.name}" for m in pkgutil.iter_modules(
+        experiments.__path__) if m.name[:1] == "s" and m.name[1:2].isdigit())
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ def experiment(name, *, study, title, estimate, config, quick=None):
 
 def all_experiments() -> dict[str, Experiment]:
     """Every registered experiment, by name (imports the experiment modules)."""
-    for module in EXPERIMENT_MODULES:
+    for module in EXPERIMENT_MODULES + _study_modules():
         importlib.import_module(module)
     return dict(_EXPERIMENTS)
 

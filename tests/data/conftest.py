@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
 
 import pytest
 from datafiles import Server
@@ -53,12 +52,6 @@ def real(monkeypatch):
                         f"`layerlab data fetch {name}` gets them")
 
     return require
-
-
-def staged(*parts: str) -> Path:
-    """A path inside the staged shared data folder beside the checkout (may not exist)."""
-    base = locate.checkout_staged_data() or Path("/nonexistent")
-    return base.joinpath(*parts)
 
 
 @pytest.fixture

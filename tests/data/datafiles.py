@@ -14,9 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from layerlab.data import registry
+from layerlab.data import locate, registry
 
 # ---------------------------------------------------------------- small real files
+
+def staged(*parts: str) -> Path:
+    """A path inside the staged shared data folder beside the checkout (may not exist)."""
+    base = locate.checkout_staged_data() or Path("/nonexistent")
+    return base.joinpath(*parts)
+
 
 IDX_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int32): 0x0C}
 

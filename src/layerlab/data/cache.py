@@ -13,7 +13,6 @@ import os
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,27 +48,27 @@ def make_key(dataset: str, split: str, source_digest: str) -> str:
     return f"{safe}-{split}-{tag[:16]}"
 
 
-def load_or_build(key: str, build: Callable[[], dict[str, np.ndarray]],
-                  enabled: bool = True) -> tuple[dict[str, np.ndarray], bool]:
-    """Arrays cached under `key`, or `build()` them and store them. Returns (arrays, was_cached).
-
-    A damaged entry is rebuilt; a cache folder that cannot be written only costs the speed-up.
-    """
+def load(key: str) -> dict[str, np.ndarray] | None:
+    """The arrays cached under `key`, or None (a damaged entry counts as absent)."""
     path = cache_dir() / f"{key}.npz"
-    if enabled and path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                return {k: npz[k] for k in npz.files}, True
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
-            print(f"layerlab: damaged cache entry {path}; decoding again", file=sys.stderr)
-    arrays = build()
-    if enabled:
-        try:
-            save_atomic(path, arrays)
-        except OSError as err:
-            print(f"layerlab: cannot write the decoded cache {path} ({err}); "
-                  "loading will decode again next time", file=sys.stderr)
-    return arrays, False
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        print(f"layerlab: damaged cache entry {path}; decoding again", file=sys.stderr)
+        return None
+
+
+def store(key: str, arrays: dict[str, np.ndarray]) -> None:
+    """Cache `arrays` under `key`; a cache folder that cannot be written only costs speed."""
+    path = cache_dir() / f"{key}.npz"
+    try:
+        save_atomic(path, arrays)
+    except OSError as err:
+        print(f"layerlab: cannot write the decoded cache {path} ({err}); "
+              "loading will decode again next time", file=sys.stderr)
 
 
 def save_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:

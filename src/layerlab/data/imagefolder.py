@@ -88,13 +88,20 @@ def read_tree(source: Path, split: str, classes: tuple[str, ...] | None = None) 
     order (class folder names); by default it is the natural order of the folders found.
     Returns a Tree with images (N, C, H, W) uint8 and labels (N,) int64.
     """
-    if source.is_dir() and not (source / split).is_dir():
+    return read_trees(source, (split,), classes)[split]
+
+
+def read_trees(source: Path, splits: tuple[str, ...],
+               classes: tuple[str, ...] | None = None) -> dict[str, Tree]:
+    """Decode several splits in one pass over the source (an archive is read once, not per
+    split). Returns {split: Tree}; the first split must exist, the others are optional."""
+    if source.is_dir() and not (source / splits[0]).is_dir():
         found = sorted(p.name for p in source.iterdir() if p.is_dir())
         raise DataError(
-            f"{source} has no {split!r} folder (found folders: {', '.join(found) or 'none'}). "
-            "An image folder is laid out as <root>/<split>/<class>/<image>."
+            f"{source} has no {splits[0]!r} folder (found folders: {', '.join(found) or 'none'})."
+            " An image folder is laid out as <root>/<split>/<class>/<image>."
         )
-    picked: list[tuple[str, str, bytes]] = []
+    picked: dict[str, list[tuple[str, str, bytes]]] = {s: [] for s in splits}
     seen_classes: set[str] = set()
     seen_splits: set[str] = set()
     try:
@@ -103,20 +110,26 @@ def read_tree(source: Path, split: str, classes: tuple[str, ...] | None = None) 
                 continue
             member_split, cls, name = parts[-3], parts[-2], parts[-1]
             seen_splits.add(member_split)
-            if member_split in SPLIT_FOLDERS or member_split == split:
+            if member_split in SPLIT_FOLDERS or member_split in picked:
                 seen_classes.add(cls)
-            if member_split == split:
-                picked.append((cls, name, read()))
+            if member_split in picked:
+                picked[member_split].append((cls, name, read()))
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as err:
         raise FormatError(f"{source}: damaged archive ({err}); replace it") from None
-    if not picked:
+    if not picked[splits[0]]:
         raise DataError(
-            f"{source}: no images under a {split!r} folder (split folders seen: "
+            f"{source}: no images under a {splits[0]!r} folder (split folders seen: "
             f"{', '.join(sorted(seen_splits)) or 'none'}). "
             "Expected <split>/<class>/<image> inside it."
         )
     if classes is None:
         classes = tuple(sorted(seen_classes, key=natural_key))
+    return {s: _build(source, s, entries, classes) for s, entries in picked.items() if entries}
+
+
+def _build(source: Path, split: str, picked: list[tuple[str, str, bytes]],
+           classes: tuple[str, ...]) -> Tree:
+    """Order, checksum and decode the files of one split."""
     index = {c: i for i, c in enumerate(classes)}
     unknown = sorted({c for c, _, _ in picked} - index.keys())
     if unknown:

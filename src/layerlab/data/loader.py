@@ -112,17 +112,25 @@ def _read_cifar_batches(spec: Spec, found: Found, split: str, verify: bool) -> D
 
 
 def _decode_cached(dataset: str, source: Path, split: str, digest: str,
-                   classes: tuple[str, ...] | None, use_cache: bool) -> dict[str, np.ndarray]:
-    """Decoded arrays of one split of an image tree, from the cache when the digest matches."""
+                   classes: tuple[str, ...] | None, splits: tuple[str, ...],
+                   use_cache: bool) -> dict[str, np.ndarray]:
+    """Decoded arrays of one split of an image tree, from the cache when the digest matches.
 
-    def build() -> dict[str, np.ndarray]:
-        tree = imagefolder.read_tree(source, split, classes)
-        return {"images": tree.images, "labels": tree.labels,
-                "classes": np.array(tree.classes), "tree_md5": np.array(tree.tree_md5)}
-
-    key = cache.make_key(dataset, split, digest)
-    arrays, _ = cache.load_or_build(key, build, enabled=use_cache)
-    return arrays
+    On a miss, every split in `splits` is decoded in the same pass and cached, because an
+    archive has to be read whole for any one of them.
+    """
+    splits = tuple(dict.fromkeys((split, *splits)))  # requested split first, no repeats
+    keys = {s: cache.make_key(dataset, s, digest) for s in splits}
+    hit = cache.load(keys[split]) if use_cache else None
+    if hit is not None:
+        return hit
+    trees = imagefolder.read_trees(source, splits, classes)
+    arrays = {s: {"images": t.images, "labels": t.labels, "classes": np.array(t.classes),
+                  "tree_md5": np.array(t.tree_md5)} for s, t in trees.items()}
+    if use_cache:
+        for s, a in arrays.items():
+            cache.store(keys[s], a)
+    return arrays[split]
 
 
 def _source_digest(source: Path) -> tuple[str, str]:
@@ -145,7 +153,8 @@ def _read_tree(spec: Spec, found: Found, split: str, verify: bool, use_cache: bo
             raise _refuse(spec, source, check)
         state = "verified" if check.ok else "mismatch"
         detail = check.line(source.name)
-    arrays = _decode_cached(spec.name, source, split, digest, spec.classes, use_cache)
+    splits = (split,) if found.form == "split-zips" else spec.splits
+    arrays = _decode_cached(spec.name, source, split, digest, spec.classes, splits, use_cache)
     tree_digest = str(arrays["tree_md5"])
     if state == "unverified":
         if spec.tree_md5.get(split) == tree_digest:
@@ -170,7 +179,7 @@ def _load_imagefolder(path: Path, split: str, use_cache: bool) -> Dataset:
         )
     kind, digest = _source_digest(path)
     arrays = _decode_cached("imagefolder", path, split, f"{path.resolve()}|{digest}",
-                            None, use_cache)
+                            None, (split, *imagefolder.SPLIT_FOLDERS), use_cache)
     classes = tuple(str(c) for c in arrays["classes"])
     detail = f"tree md5 {arrays['tree_md5']}; no published checksum for a user folder"
     return Dataset(f"imagefolder:{path}", split, arrays["images"], arrays["labels"], classes,

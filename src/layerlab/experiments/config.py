@@ -30,7 +30,7 @@ def _parse(text, current, key):
         value = tuple(value)
     if current is not None and isinstance(current, int | float | tuple | list) \
             and not isinstance(value, type(current)):
-        raise ValueError(f"--set {key}={text}: expected a {type(current).__name__} like "
+        raise ValueError(f"--set {key}={text}: expected {type(current).__name__}, like "
                          f"the default {current!r}")
     return value
 

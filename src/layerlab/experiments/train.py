@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from layerlab.experiments.rundir import read_metrics
 from layerlab.scratch.solver import Solver
 
 
@@ -57,9 +58,12 @@ def train_solver(run, cell, model, data, **solver_kwargs):
     solver_kwargs.setdefault("stream", run.stream)
     solver = Solver(model, data, checkpoint_name=prefix, resume_from=latest,
                     epoch_callback=on_epoch, **solver_kwargs)
-    if latest is not None:  # lines of the finished epochs may have been lost with the kill
+    if latest is not None:  # lines of finished epochs may have been lost with the kill
+        logged = {r["epoch"] for r in read_metrics(run.path / "metrics.jsonl")
+                  if r.get("cell") == cell and r.get("kind") == "epoch"}
         for epoch in range(1, solver.epoch + 1):
-            _log_epoch(run, cell, solver, epoch)
+            if epoch not in logged:
+                _log_epoch(run, cell, solver, epoch)
     solver.train()
     summary = {
         "loss_history": [float(x) for x in solver.loss_history],

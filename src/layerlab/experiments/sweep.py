@@ -1,10 +1,16 @@
-"""Grids of cells run as Optuna studies, stored with the run (SQLite) or on a shared server.
+"""Grids and searches run as Optuna studies, stored with the run (SQLite) or on a server.
 
 Every unit of training in an experiment is a cell of a grid (a single run is a grid of one).
-The first process to create a grid's study enqueues one trial per cell; every process
-(the main run, or `layerlab sweep --workers K`) then pops waiting trials until none are left.
-Optuna's storage hands each waiting trial to exactly one process, so every cell runs once;
-finished cells stay finished in the database, so a killed sweep continues where it stopped.
+The process that creates a grid's study enqueues one trial per cell (Optuna's
+`enqueue_trial`, its mechanism for fixed points); every process (the main run, or the workers
+of `layerlab sweep --workers K`) then pops waiting trials until none are left, and records the
+cell's values as the trial's categorical params. Optuna's storage hands each waiting trial to
+exactly one process, so every cell runs once. (GridSampler is not used: it may repeat a grid
+point when workers sample at the same moment, as its documentation warns, and it does not
+accept enqueued trials.) Finished cells stay finished in the database, so a killed sweep
+continues where it stopped.
+
+Open searches (`search`) use Optuna's TPE sampler for a fixed number of trials in total.
 """
 
 from __future__ import annotations
@@ -36,6 +42,21 @@ def _study_name(run, grid_name):
     return f"{run.meta['experiment']}:{run.meta['run_id']}:{grid_name}"
 
 
+def _choice(value):
+    """A value as Optuna can record it as a categorical choice (scalars, else text)."""
+    return value if value is None or isinstance(value, bool | int | float | str) else repr(value)
+
+
+def _search_space(cells):
+    space = {}
+    for cell in cells:
+        for k, v in cell.items():
+            space.setdefault(k, [])
+            if _choice(v) not in space[k]:
+                space[k].append(_choice(v))
+    return space
+
+
 def _open(run, grid_name, keys, cells):
     """Create the study and enqueue the cells, or join the study another process made."""
     optuna.logging.set_verbosity(logging.WARNING)
@@ -46,7 +67,8 @@ def _open(run, grid_name, keys, cells):
         study = optuna.load_study(study_name=name, storage=storage)
     else:
         for key, cell in zip(keys, cells, strict=True):
-            study.enqueue_trial({}, user_attrs={"cell_key": key, "cell": cell})
+            study.enqueue_trial({k: _choice(v) for k, v in cell.items()},
+                                user_attrs={"cell_key": key, "cell": cell})
         study.set_user_attr("cells", keys)  # marks the queue complete for joining processes
     for _ in range(int(60 / WAIT_SECONDS)):
         if "cells" in study.user_attrs:
@@ -67,8 +89,13 @@ def _requeue_stale(study):
     for trial in study.get_trials(deepcopy=False, states=(state.RUNNING,)):
         if "cell_key" in trial.user_attrs:
             study.tell(trial.number, state=state.FAIL)
-            study.enqueue_trial({}, user_attrs={k: trial.user_attrs[k]
-                                                for k in ("cell_key", "cell")})
+            _requeue(study, trial.user_attrs)
+
+
+def _requeue(study, attrs):
+    cell = attrs["cell"]
+    study.enqueue_trial({k: _choice(v) for k, v in cell.items()},
+                        user_attrs={"cell_key": attrs["cell_key"], "cell": cell})
 
 
 def _completed(study):
@@ -112,11 +139,14 @@ def grid(run, grid_name, cells, fn, objective=None):
         if "cell_key" not in attrs:  # another process took the last waiting cell first
             study.tell(trial, state=state.FAIL)
             break
+        space = _search_space(cells)
+        for k in attrs["cell"]:  # record the grid point as the trial's params
+            trial.suggest_categorical(k, space[k])
         try:
             result = fn(attrs["cell"])
         except BaseException:
             study.tell(trial, state=state.FAIL)
-            study.enqueue_trial({}, user_attrs={k: attrs[k] for k in ("cell_key", "cell")})
+            _requeue(study, attrs)
             raise
         trial.set_user_attr("result", result)
         value = float(result.get(objective, 0.0)) if objective else 0.0
@@ -142,3 +172,57 @@ def grid(run, grid_name, cells, fn, objective=None):
 def cell(run, name, fn):
     """One unit of work, run once and kept: a grid of one cell."""
     return grid(run, name, [{}], lambda _: fn())[0]
+
+
+def search(run, name, space, fn, n_trials, objective, seed=0):
+    """An open search: TPE proposes settings, fn(settings) -> dict trains and measures.
+
+    Args:
+        space: {name: ('float', low, high, log) | ('int', low, high) | ('choice', [values])}.
+        n_trials: trials in total, over every process taking part.
+        objective: key of fn's result to maximise.
+    Returns:
+        (best settings, best result, every finished (settings, result) in trial order).
+    """
+    if optuna is None:
+        raise RuntimeError("searches need optuna: pip install optuna")
+    optuna.logging.set_verbosity(logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=seed)
+    study = optuna.create_study(study_name=_study_name(run, name), storage=_storage(run),
+                                direction="maximize", sampler=sampler, load_if_exists=True)
+    state = optuna.trial.TrialState
+    if getattr(run, "requeue_stale", False):
+        for trial in study.get_trials(deepcopy=False, states=(state.RUNNING,)):
+            study.tell(trial.number, state=state.FAIL)
+    progress = Progress(n_trials, name, run.stream)
+    while len(study.get_trials(deepcopy=False, states=(state.COMPLETE, state.RUNNING))) \
+            < n_trials:
+        trial = study.ask()
+        settings = {}
+        for key, (kind, *args) in space.items():
+            if kind == "float":
+                settings[key] = trial.suggest_float(key, args[0], args[1],
+                                                    log=bool(args[2:] and args[2]))
+            elif kind == "int":
+                settings[key] = trial.suggest_int(key, args[0], args[1])
+            elif kind == "choice":
+                settings[key] = trial.suggest_categorical(key, list(args[0]))
+            else:
+                raise ValueError(f"search space {key}: kind must be float, int or choice")
+        try:
+            result = fn(settings)
+        except BaseException:
+            study.tell(trial, state=state.FAIL)
+            raise
+        trial.set_user_attr("result", result)
+        study.tell(trial, float(result[objective]))
+        progress.update(1)
+        progress.write(f"[{name}] trial {trial.number} {settings}: "
+                       f"{objective}={result[objective]:.4f}")
+    while study.get_trials(deepcopy=False, states=(state.RUNNING,)):
+        time.sleep(WAIT_SECONDS)
+    progress.close()
+    finished = [(t.params, t.user_attrs["result"])
+                for t in study.get_trials(deepcopy=False, states=(state.COMPLETE,))]
+    best = max(finished, key=lambda pr: pr[1][objective])
+    return best[0], best[1], finished

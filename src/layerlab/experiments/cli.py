@@ -94,8 +94,25 @@ def _sweep(args):
     return 0
 
 
+def _publish(args):
+    from layerlab.experiments.publish import publish
+
+    print(publish(args.run_dir, args.dest, allow_quick=args.allow_quick))
+    return 0
+
+
+def _catalog(args):
+    from layerlab.experiments.publish import catalog, write_catalog
+
+    if args.write:
+        print(write_catalog(args.write, args.results))
+    else:
+        print(catalog(args.results))
+    return 0
+
+
 def add_parser(subparsers):
-    """Register list, run, report, compare and sweep."""
+    """Register list, run, report, compare, sweep, publish and catalog."""
     p = subparsers.add_parser("list", help="every experiment, one line each")
     p.set_defaults(func=_list)
 
@@ -137,6 +154,18 @@ def add_parser(subparsers):
     p.add_argument("--run-id", help="study name prefix shared by machines (default: folder name)")
     run_options(p)
     p.set_defaults(func=_sweep)
+
+    p = subparsers.add_parser("publish", help="copy a finished run's report into docs/results")
+    p.add_argument("run_dir")
+    p.add_argument("dest", nargs="?", help="default docs/results/NAME")
+    p.add_argument("--allow-quick", action="store_true", help=argparse_hidden())
+    p.set_defaults(func=_publish)
+
+    p = subparsers.add_parser("catalog", help="the list of experiments with their published "
+                                              "results, as Markdown")
+    p.add_argument("--results", default="docs/results", help="published runs (docs/results)")
+    p.add_argument("--write", metavar="PATH", help="write it there (docs/experiments.md)")
+    p.set_defaults(func=_catalog)
 
 
 def argparse_hidden():

@@ -11,17 +11,19 @@ otherwise a ValueError says what to change (PyTorch would drop the last rows ins
 Max-pool ties: the whole gradient of a window goes to its first maximum in row-major order,
 as in PyTorch, so that the gradients agree entry by entry.
 
-Fast paths: when the windows tile the input exactly (stride = window), (H, W) is reshaped to
-(H_out, ph, W_out, pw), and the backward pass undoes that reshape. Otherwise a strided view of all
-windows (N, C, H_out, W_out, ph, pw) is reduced, and the backward pass adds one strided slice per
-window offset (ph*pw additions, so overlapping windows accumulate). Neither loops over output
-pixels in Python.
+Fast paths: both look at one window offset (kh, kw) at a time, as a strided view holding that
+pixel of every window, so Python loops over the ph*pw offsets, never over output pixels. When the
+windows tile the input (stride = window), (H, W) is reshaped to (H_out, ph, W_out, pw) and the
+offsets are plain indices of that array; every input pixel belongs to one window. Otherwise
+(overlapping windows, or windows that skip pixels) the views are strided slices of the input,
+and the backward pass accumulates where windows overlap. Max pooling keeps a running maximum
+over the offsets; its backward pass gives each window's gradient to the first offset that holds
+the maximum.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from layerlab.scratch.conv import _pair, window_count
 
@@ -47,28 +49,19 @@ def pool_geometry(x_shape, pool_param):
     return (ph, pw), (sh, sw), (H_out, W_out), (sh, sw) == (ph, pw)
 
 
-def _windows(x, pool_param):
-    """(N, C, H_out, W_out, ph * pw) array of all windows (a view when they tile the input)."""
-    (ph, pw), (sh, sw), (H_out, W_out), tiles = pool_geometry(x.shape, pool_param)
-    N, C = x.shape[:2]
+def _offset_views(a, geometry):
+    """One view per window offset (kh, kw): v[n, c, i, j] = a[n, c, i*sh + kh, j*sw + kw].
+
+    `a` is (N, C, H, W); with tiling windows the views index its (H_out, ph, W_out, pw) reshape.
+    Writing through the views reaches `a` when it is C-contiguous (the backward passes write
+    into a fresh dx).
+    """
+    (ph, pw), (sh, sw), (H_out, W_out), tiles = geometry
     if tiles:
-        win = x.reshape(N, C, H_out, ph, W_out, pw).transpose(0, 1, 2, 4, 3, 5)
-    else:
-        win = sliding_window_view(x, (ph, pw), axis=(2, 3))[:, :, ::sh, ::sw]
-    return win.reshape(N, C, H_out, W_out, ph * pw)
-
-
-def _scatter(dwin, x_shape, pool_param):
-    """Sum window gradients dwin (N, C, H_out, W_out, ph, pw) back into an (N, C, H, W) array."""
-    (ph, pw), (sh, sw), (H_out, W_out), tiles = pool_geometry(x_shape, pool_param)
-    if tiles:  # every input pixel lies in exactly one window: undo the reshape
-        return np.ascontiguousarray(dwin.transpose(0, 1, 2, 4, 3, 5)).reshape(x_shape)
-    # Windows may overlap (or skip pixels): add window offset (kh, kw) of every window at once.
-    dx = np.zeros(x_shape, dtype=dwin.dtype)
-    for kh in range(ph):
-        for kw in range(pw):
-            dx[:, :, kh:kh + sh * H_out:sh, kw:kw + sw * W_out:sw] += dwin[..., kh, kw]
-    return dx
+        a6 = a.reshape(a.shape[0], a.shape[1], H_out, ph, W_out, pw)
+        return [a6[:, :, :, kh, :, kw] for kh in range(ph) for kw in range(pw)]
+    return [a[:, :, kh:kh + sh * H_out:sh, kw:kw + sw * W_out:sw]
+            for kh in range(ph) for kw in range(pw)]
 
 
 class MaxPool:
@@ -117,33 +110,38 @@ class MaxPool:
 
     @staticmethod
     def forward(x, pool_param):
-        """Fast forward (reshape path when the windows tile the input, strided view otherwise).
+        """Fast forward: a running maximum over the window offsets (see the module docstring).
 
         Args:
             x: (N, C, H, W); pool_param: pool_height, pool_width, stride.
         Returns:
             out: (N, C, H_out, W_out), cache.
         """
-        win = _windows(x, pool_param)
-        # argmax returns the first maximum in (kh, kw) row-major order, PyTorch's tie rule
-        argmax = win.argmax(axis=-1)
-        out = np.take_along_axis(win, argmax[..., None], axis=-1)[..., 0]
-        return out, (x.shape, pool_param, argmax)
+        geometry = pool_geometry(x.shape, pool_param)
+        views = _offset_views(x, geometry)
+        out = views[0].copy()
+        for view in views[1:]:
+            np.maximum(out, view, out=out)
+        return out, (x, out, geometry)
 
     @staticmethod
     def backward(dout, cache):
-        """Fast backward: a one-hot mask of each window's argmax, scaled by dout.
+        """Fast backward: each window's gradient goes to the first offset holding its maximum.
 
         Args:
             dout: (N, C, H_out, W_out); cache: from `forward`.
         Returns:
             dx: (N, C, H, W).
         """
-        x_shape, pool_param, argmax = cache
-        ph, pw = pool_geometry(x_shape, pool_param)[0]
-        onehot = argmax[..., None] == np.arange(ph * pw)
-        dwin = np.where(onehot, dout[..., None], 0).astype(dout.dtype, copy=False)
-        return _scatter(dwin.reshape(*argmax.shape, ph, pw), x_shape, pool_param)
+        x, out, geometry = cache
+        dx = np.zeros(x.shape, dtype=dout.dtype)
+        taken = np.zeros(out.shape, dtype=bool)  # windows whose maximum was already found
+        for x_view, dx_view in zip(_offset_views(x, geometry), _offset_views(dx, geometry),
+                                   strict=True):
+            first = (x_view == out) & ~taken  # offsets run in row-major order: PyTorch's tie rule
+            taken |= first
+            dx_view += dout * first  # overlapping windows accumulate
+        return dx
 
 
 class AvgPool:
@@ -183,12 +181,18 @@ class AvgPool:
     @staticmethod
     def forward(x, pool_param):
         """Fast forward. x: (N, C, H, W). Returns out: (N, C, H_out, W_out), cache."""
-        return _windows(x, pool_param).mean(axis=-1), (x.shape, pool_param)
+        geometry = pool_geometry(x.shape, pool_param)
+        ph, pw = geometry[0]
+        out = sum(_offset_views(x, geometry)) / (ph * pw)
+        return out.astype(x.dtype, copy=False), (x.shape, geometry)
 
     @staticmethod
     def backward(dout, cache):
         """Fast backward. dout: (N, C, H_out, W_out). Returns dx: (N, C, H, W)."""
-        x_shape, pool_param = cache
-        ph, pw = pool_geometry(x_shape, pool_param)[0]
-        dwin = np.broadcast_to((dout / (ph * pw))[..., None, None], (*dout.shape, ph, pw))
-        return _scatter(dwin, x_shape, pool_param)
+        x_shape, geometry = cache
+        ph, pw = geometry[0]
+        share = dout / (ph * pw)
+        dx = np.zeros(x_shape, dtype=dout.dtype)
+        for dx_view in _offset_views(dx, geometry):
+            dx_view += share  # overlapping windows accumulate
+        return dx

@@ -1,7 +1,9 @@
 """Convolution and max pooling: naive vs fast vs PyTorch, forward and backward (study S2.1, S2.2).
 
-    python benchmarks/conv.py
+    python benchmarks/conv.py [--threads N]
 
+`--threads N` limits NumPy's BLAS and PyTorch to N threads each (default: as the libraries
+start, usually one per core).
 Prints the machine (threads, BLAS, load average), a table per question, and as its last line
 one JSON object with the ratios. Every timing is the median over repeated calls after warm-up
 calls; 'spread' is (max - min) / median. Each call's result is kept until the next call returns,
@@ -23,6 +25,7 @@ the start and the end) makes every figure slower and noisier.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -32,7 +35,7 @@ import time
 import tracemalloc
 
 import numpy as np
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from layerlab.scratch.conv import Conv, conv_geometry
 from layerlab.scratch.pool import MaxPool
@@ -185,7 +188,14 @@ def peak_memory(shapes, dtype):
     return peak, x.nbytes
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, help="BLAS and PyTorch threads (default: theirs)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        threadpool_limits(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
     result = {"benchmark": "conv", "reference_fast_vs_naive": REFERENCE_FAST_VS_NAIVE}
     print(f"conv benchmark, {time.strftime('%Y-%m-%d %H:%M:%S')}, {platform.node()}")
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "

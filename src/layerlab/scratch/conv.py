@@ -26,7 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 
-def _pair(value, name):
+def int_pair(value, name):
     """An int or a pair of ints as (height, width)."""
     pair = (value, value) if np.ndim(value) == 0 else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, int | np.integer) and v >= 1 for v in pair):
@@ -75,7 +75,7 @@ def conv_geometry(x_shape, w_shape, conv_param):
     if x_shape[1] != w_shape[1]:
         raise ValueError(f"conv: x {x_shape} has {x_shape[1]} channels but w {w_shape} expects "
                          f"{w_shape[1]}; make w's second axis the input channel count")
-    stride = _pair(conv_param.get("stride", 1), "conv_param['stride']")
+    stride = int_pair(conv_param.get("stride", 1), "conv_param['stride']")
     pad = pads(conv_param.get("pad", 0))
     what = f"conv of x {tuple(x_shape)} with w {tuple(w_shape)}"
     H_out = window_count(x_shape[2], w_shape[2], stride[0], pad[0], pad[1], "height", what)

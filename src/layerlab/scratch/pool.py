@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from layerlab.scratch.conv import _pair, window_count
+from layerlab.scratch.conv import int_pair, window_count
 
 
 def pool_geometry(x_shape, pool_param):
@@ -41,8 +41,8 @@ def pool_geometry(x_shape, pool_param):
         raise ValueError(f"pooling needs x of shape (N, C, H, W), got {tuple(x_shape)}")
     ph = pool_param.get("pool_height", 2)
     pw = pool_param.get("pool_width", 2)
-    ph, pw = _pair((ph, pw), "pool_param's pool_height/pool_width")
-    sh, sw = _pair(pool_param.get("stride", (ph, pw)), "pool_param['stride']")
+    ph, pw = int_pair((ph, pw), "pool_param's pool_height/pool_width")
+    sh, sw = int_pair(pool_param.get("stride", (ph, pw)), "pool_param['stride']")
     what = f"{ph}x{pw} pooling with stride ({sh}, {sw}) of x {tuple(x_shape)}"
     H_out = window_count(x_shape[2], ph, sh, 0, 0, "height", what)
     W_out = window_count(x_shape[3], pw, sw, 0, 0, "width", what)

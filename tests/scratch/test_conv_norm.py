@@ -8,20 +8,7 @@ from layerlab.scratch.spatial_norm import SpatialBatchNorm, SpatialGroupNorm
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-TOL = 1e-10
-
-
-def close(ours, theirs):
-    theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else theirs
-    assert ours.shape == theirs.shape
-    np.testing.assert_allclose(ours, theirs, rtol=TOL, atol=TOL)
-
-
-def torch_grads(fn, arrays, dout):
-    tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out = fn(*tensors)
-    out.backward(torch.tensor(dout))
-    return out, [t.grad for t in tensors]
+from torch_oracle import close, torch_grads  # noqa: E402
 
 
 @pytest.mark.parametrize("backward", ["backward", "backward_alt"])

@@ -6,25 +6,11 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
+from torch_oracle import TOL, close, torch_grads  # noqa: E402
+
 from layerlab.scratch.layers import LeakyReLU, Linear, ReLU, Sigmoid, Tanh  # noqa: E402
 from layerlab.scratch.losses import softmax_loss, svm_loss  # noqa: E402
 from layerlab.scratch.norm import BatchNorm, LayerNorm  # noqa: E402
-
-TOL = 1e-10
-
-
-def close(ours, theirs):
-    theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else theirs
-    assert ours.shape == theirs.shape
-    np.testing.assert_allclose(ours, theirs, rtol=TOL, atol=TOL)
-
-
-def torch_grads(fn, arrays, dout):
-    """fn(*tensors) -> out; returns out and the gradients of sum(out * dout)."""
-    tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out = fn(*tensors)
-    out.backward(torch.tensor(dout) if dout is not None else None)
-    return out, [t.grad for t in tensors]
 
 
 def test_linear(rng):

@@ -1,5 +1,16 @@
-import numpy as np
-import pytest
+import os
+
+# One BLAS/OpenMP thread in tests and in the processes they start: the matrices here are small,
+# and on a 2-core machine shared with other work, two spinning BLAS threads per process make
+# tests many times slower, not faster.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+threadpool_limits(1)  # in case NumPy was loaded before the variables above were set
 
 
 @pytest.fixture

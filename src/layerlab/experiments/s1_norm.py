@@ -39,7 +39,7 @@ from layerlab.experiments.registry import experiment
 from layerlab.experiments.sweep import cell, cell_key, grid
 from layerlab.experiments.train import downsample, mean_std, train_solver
 from layerlab.references import S1_6_CLAIMS, S1_7_CLAIMS
-from layerlab.scratch.gradcheck import rel_error
+from layerlab.scratch.gradcheck import norm_error
 from layerlab.scratch.models import FullyConnectedNet
 from layerlab.scratch.norm import BatchNorm, LayerNorm
 from layerlab.scratch.sandwich import Sandwich, Stage
@@ -47,6 +47,7 @@ from layerlab.scratch.sandwich import Sandwich, Stage
 SOURCE = "shared/STUDIES.md S1.6 (course notebook BatchNormalization)"
 SOURCE_LN = "shared/STUDIES.md S1.7 (course notebook BatchNormalization, layernorm part)"
 LABELS = {"none": "baseline", "batchnorm": "batchnorm", "layernorm": "layernorm"}
+CHANCE = 0.1  # ten classes
 
 
 # --- measurements (pure functions, tested) ------------------------------------------------
@@ -340,13 +341,33 @@ def _weight_scale_sweep(cfg, run, data, norm, source, claim_text):
                   f"within {tol:g} of its best", good[n], None, source=source,
                   note=f"best {peak[n]:.3f}; about {good[n] * decades:.1f} decades of scale; "
                        f"range of best val acc over scales {span[n]:.3f}")
-    much = good[norm] >= 2 * good["none"] and span[norm] <= span["none"] / 2
-    run.claim(f"(b) {norm} is much less sensitive to the weight scale", much, True,
+    run.claim(f"(b) {norm} is much less sensitive: at least twice as many scales within "
+              f"{tol:g} of its own best as the baseline", good[norm] >= 2 * good["none"], True,
               better="equal", source=source,
-              note=f"{claim_text}. Criterion for 'much less': at least twice as many scales "
-                   f"within {tol:g} of its own best ({good[norm]} vs {good['none']}) AND at "
-                   f"most half the range of best val acc over scales ({span[norm]:.3f} vs "
-                   f"{span['none']:.3f})")
+              note=f"{claim_text}. {good[norm]} vs {good['none']} of {len(scales)} scales")
+    run.claim(f"(b) {norm} is much less sensitive: at most half the baseline's range of best "
+              "val acc over scales", span[norm] <= span["none"] / 2, True, better="equal",
+              source=source,
+              note=f"{claim_text}. Range (best minus worst scale) {span[norm]:.3f} vs "
+                   f"{span['none']:.3f}; worst scale {np.min(mean[(norm, 'best_val_acc')]):.3f} "
+                   f"vs {np.min(mean[('none', 'best_val_acc')]):.3f}. The baseline's range is "
+                   "bounded by chance (0.1) below")
+    learns = {n: int(np.sum(np.asarray(mean[(n, "best_val_acc")]) >= CHANCE + tol))
+              for n in norms}
+    run.claim(f"(b) scales (of {len(scales)}) where the net learns at all (best val acc >= "
+              f"{CHANCE + tol:g}), {norm} vs baseline", learns[norm], None, source=source,
+              note=f"baseline {learns['none']}")
+    x2 = float(np.mean(np.sum(np.asarray(data["X_train"], np.float64).reshape(
+        len(data["X_train"]), -1) ** 2, axis=1)))
+    width = cfg.scale_hidden_dims[0]
+    run.note(f"(b) {norm} at small weight scales",
+             "The normalisation divides by sqrt(var + eps) with eps = 1e-5, so it undoes the "
+             "weight scale only while a layer's pre-activation variance is well above 1e-5. "
+             f"On this data the first layer's variance is about scale^2 x E[|x|^2] = scale^2 x "
+             f"{x2:.0f}, which reaches 1e-5 at scale {np.sqrt(1e-5 / x2):.1e}; a later layer "
+             f"fed by {width} unit-variance ReLU outputs has about scale^2 x {width} / 2, which "
+             f"reaches 1e-5 at scale {np.sqrt(1e-5 / (width / 2)):.1e}. Below these scales the "
+             "normalised outputs shrink with the scale, as they would without normalisation.")
     return mean
 
 
@@ -444,11 +465,13 @@ def _backward_speed(cfg):
                 repeats=cfg.timing_repeats, min_time=cfg.timing_min_time)
             q = statistics.quantiles(ratios[0], n=4) if len(ratios[0]) > 1 else ratios[0] * 3
             rows.append({"shape": [N, D], "dtype": np.dtype(dtype).name, "max_abs_diff": diff,
-                         "rel_error_dx": rel_error(graph[0], closed[0]),
+                         "norm_error_dx": norm_error(graph[0], closed[0]),
                          "graph_ms": stats[0]["median"] * 1e3,
                          "closed_ms": stats[1]["median"] * 1e3,
                          "speedup": stats[0]["median"] / stats[1]["median"],
                          "speedup_q1": q[0], "speedup_q3": q[2], "n": stats[0]["n"],
+                         "speedup_median_round": statistics.median(ratios[0]),
+                         "closed_faster_rounds": float(np.mean(np.asarray(ratios[0]) > 1)),
                          "spread": max(stats[0]["spread"], stats[1]["spread"])})
     return {"rows": rows}
 
@@ -456,12 +479,13 @@ def _backward_speed(cfg):
 def _backward_passes(cfg, run, data):
     speed = cell(run, "d_backward_speed", lambda: _backward_speed(cfg))["rows"]
     run.table("d_backward", ["shape (N, D)", "dtype", "max abs diff dx", "max abs diff dgamma",
-                             "max abs diff dbeta", "rel error dx", "backward ms",
-                             "backward_alt ms", "closed-form speed-up", "speed-up IQR",
-                             "timing spread"],
+                             "max abs diff dbeta", "normwise error dx", "backward ms",
+                             "backward_alt ms", "closed-form speed-up", "per-round ratio IQR",
+                             "rounds closed form faster", "timing spread"],
               [[f"{r['shape'][0]}x{r['shape'][1]}", r["dtype"], *r["max_abs_diff"],
-                r["rel_error_dx"], r["graph_ms"], r["closed_ms"], r["speedup"],
-                f"{r['speedup_q1']:.2f}-{r['speedup_q3']:.2f}", f"{r['spread']:.0%}"]
+                r["norm_error_dx"], r["graph_ms"], r["closed_ms"], r["speedup"],
+                f"{r['speedup_q1']:.2f}-{r['speedup_q3']:.2f}",
+                f"{r['closed_faster_rounds']:.0%}", f"{r['spread']:.0%}"]
                for r in speed],
               title="(d) BatchNorm.backward (step by step) vs backward_alt (closed form)",
               note="Timed in this run, calls interleaved round by round (warm-up, then at "
@@ -469,7 +493,9 @@ def _backward_passes(cfg, run, data):
                    "single-threaded NumPy element-wise code; speed-up = median time of "
                    "backward / median time of backward_alt; IQR of the per-round ratio. The "
                    "machine may be shared, so absolute times vary; the ratio is measured side "
-                   "by side.")
+                   "by side. Timing spread (IQR / median of either function's times) above "
+                   "~20% marks a shape whose timing was disturbed (memory-bound shapes, other "
+                   "processes); its ratio is less trustworthy than the tight ones.")
     ratios = [r["speedup"] for r in speed]
     geo = float(np.exp(np.mean(np.log(ratios))))
     run.claim("(d) closed-form backward speed-up (geometric mean over shapes and dtypes)", geo,
@@ -477,11 +503,13 @@ def _backward_passes(cfg, run, data):
               note="per shape " + ", ".join(
                   f"{r['shape'][0]}x{r['shape'][1]} {r['dtype']}: {r['speedup']:.2f}x"
                   for r in speed))
-    faster = all(r["speedup_q1"] > 1 for r in speed)
-    run.claim("(d) the closed form is faster on every shape (per-round ratio IQR above 1)",
+    faster = all(r["speedup_median_round"] > 1 for r in speed)
+    run.claim("(d) the closed form is faster on every shape (faster in most timing rounds)",
               faster, True, better="equal", source=SOURCE,
-              note=f"{S1_6_CLAIMS['d']}; slowest-case lower quartile of the ratio "
-                   f"{min(r['speedup_q1'] for r in speed):.2f}")
+              note=f"{S1_6_CLAIMS['d']}; median per-round ratio per shape: " + ", ".join(
+                  f"{r['speedup_median_round']:.2f}" for r in speed)
+                   + "; share of rounds the closed form was faster: " + ", ".join(
+                  f"{r['closed_faster_rounds']:.0%}" for r in speed))
     worst64 = max(max(r["max_abs_diff"]) for r in speed if r["dtype"] == "float64")
     run.claim("(d) largest gradient difference between the two backward passes (float64)",
               worst64, 1e-10, better="lower", source="tested bound in "
@@ -548,7 +576,7 @@ class BatchnormConfig:
     # (d)
     bn_shapes: tuple = ((64, 100), (256, 512), (1024, 1024), (4096, 256))
     timing_repeats: int = 20
-    timing_min_time: float = 0.2
+    timing_min_time: float = 0.5
 
 
 QUICK = {"dataset": "builtin", "val": 100, "num_train": 100, "seeds": 2, "epochs": 2,
@@ -645,35 +673,37 @@ def layernorm(cfg, run):
     _plot_gains(run, by, seeds, norms, cfg.batch_sizes,
                 "(c) What each normalisation adds over the baseline, by batch size (mean over "
                 "seeds)")
-    key = "best_val_acc"
-    spread = {}
-    for n in norms:
-        per_b = [float(np.mean([by[(n, b, s)][key] for s in seeds])) for b in cfg.batch_sizes]
-        spread[n] = max(per_b) - min(per_b)
-    growth = {n: _gain_growth(_gains(by, seeds, n, cfg.batch_sizes, key), cfg.batch_sizes)
-              for n in ("batchnorm", "layernorm")}
-    rows = [[LABELS[n], spread[n]] + ([f"{growth[n][0]:+.3f} ± {growth[n][1]:.3f}"]
-                                      if n in growth else [""]) for n in norms]
-    run.table("c_dependence", ["net", "range of best val acc over batch sizes",
-                               f"gain over baseline, batch {max(cfg.batch_sizes)} minus batch "
-                               f"{min(cfg.batch_sizes)}"], rows,
-              title="(c) Batch-size dependence of best val accuracy",
+    lo, hi = min(cfg.batch_sizes), max(cfg.batch_sizes)
+    rows = []
+    for key, label in (("final_train_acc", "final train acc"), ("best_val_acc", "best val acc")):
+        spread = {}
+        for n in norms:
+            per_b = [float(np.mean([by[(n, b, s)][key] for s in seeds]))
+                     for b in cfg.batch_sizes]
+            spread[n] = max(per_b) - min(per_b)
+        growth = {n: _gain_growth(_gains(by, seeds, n, cfg.batch_sizes, key), cfg.batch_sizes)
+                  for n in ("batchnorm", "layernorm")}
+        rows += [[label, LABELS[n], spread[n]]
+                 + ([f"{growth[n][0]:+.3f} ± {growth[n][1]:.3f}"] if n in growth else [""])
+                 for n in norms]
+        m_ln, se_ln = growth["layernorm"]
+        m_bn, se_bn = growth["batchnorm"]
+        independent = abs(m_ln) <= 2 * se_ln or abs(m_ln) <= 0.01
+        run.claim(f"(c) layernorm's gain over the baseline ({label}) does not depend on the "
+                  "batch size", independent, True, better="equal", source=SOURCE_LN,
+                  note=f"{S1_7_CLAIMS['c']}. Change of the gain from batch {lo} to {hi}: "
+                       f"layernorm {m_ln:+.3f} ± {se_ln:.3f}, batchnorm {m_bn:+.3f} ± "
+                       f"{se_bn:.3f} (paired by seed, standard error); criterion: within 2 "
+                       "standard errors of 0, or under 0.01. Range over batch sizes: "
+                       f"layernorm {spread['layernorm']:.3f}, batchnorm "
+                       f"{spread['batchnorm']:.3f}, baseline {spread['none']:.3f}")
+    run.table("c_dependence", ["accuracy", "net", "range over batch sizes",
+                               f"gain over baseline, batch {hi} minus batch {lo}"], rows,
+              title="(c) Batch-size dependence",
               note="The range includes what the batch size does to any net (more updates with "
                    "small batches); the change of the gain over the baseline removes that "
-                   "part and leaves what the normalisation itself adds.")
-    m_ln, se_ln = growth["layernorm"]
-    m_bn, se_bn = growth["batchnorm"]
-    independent = abs(m_ln) <= 2 * se_ln or abs(m_ln) <= 0.01
-    run.claim("(c) layernorm's gain over the baseline does not depend on the batch size",
-              independent, True, better="equal", source=SOURCE_LN,
-              note=f"{S1_7_CLAIMS['c']}. Change of the gain in best val acc from batch "
-                   f"{min(cfg.batch_sizes)} to {max(cfg.batch_sizes)}: layernorm "
-                   f"{m_ln:+.3f} ± {se_ln:.3f}, batchnorm {m_bn:+.3f} ± {se_bn:.3f} (paired by "
-                   "seed, standard error); criterion: within 2 standard errors of 0, or "
-                   "under 0.01")
-    run.claim("(c) range of layernorm's best val acc over batch sizes, vs batchnorm's",
-              spread["layernorm"], None, source=SOURCE_LN,
-              note=f"batchnorm {spread['batchnorm']:.3f}, baseline {spread['none']:.3f}")
+                   "part as far as the baseline shows it (a baseline that barely trains shows "
+                   "little of it).")
     x = np.random.default_rng(cfg.seed).standard_normal((100, 64)) * 2 + 1
     dep = {"layernorm": batch_dependence(LayerNorm, x, (5, 10, 50)),
            "batchnorm": batch_dependence(BatchNorm, x, (5, 10, 50))}

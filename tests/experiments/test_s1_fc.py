@@ -193,3 +193,12 @@ def test_lr_weight_scale_runs_the_six_configs_in_each_setting(tmp_path):
     assert [r[0] for r in rows] == ["overfit"] * 6 + ["six-layer"] * 6
     for name in ("overfit", "six-layer"):
         assert len(res["plots"][f"curves_{name}"]["panels"][1]["series"]) == 6
+
+
+def test_the_course_formula_reproduces_its_relu_forward_figure():
+    """The course divides the largest difference by the largest |a|+|b|; with it, the exact
+    ReLU output against the 8-digit expected values gives the course's printed 4.54e-9."""
+    errors = s1.course_formula_forward_errors()
+    ref = references.S1_1_LAYER_CHECKS[("ReLU.forward", "out")]
+    assert errors["ReLU.forward"] == pytest.approx(ref, rel=0.01)
+    assert errors["Linear.forward"] < errors["Linear.forward float32"] < 1e-7

@@ -601,7 +601,7 @@ def spatial_batchnorm(cfg, run):
              ylabel="max over channels, in input stds", logy=True, series={
                  "|running mean - true mean|": [passes, test["running_mean_error"]],
                  "|sqrt(running var) - true std|": [passes, test["running_std_error"]],
-                 "reference: start bias momentum^k * mean / std": [
+                 "predicted start bias momentum^k * mean / std": [
                      passes, [cfg.momentum ** k * abs(cfg.test_loc) / cfg.test_scale
                               for k in passes]]})
 
@@ -872,14 +872,16 @@ def _one_epoch(cfg, run, train):
                    "image. Train accuracy is measured on 1,000 sampled training images (the "
                    "Solver's default, as in the course). Train time includes the accuracy "
                    f"checks at the epoch ends; BLAS limited to {cfg.threads} thread(s).")
-    series = {}
+    raw, smooth = {}, {}
     for c, r in zip(cells, results, strict=True):
         tag = f"{_pixels(c['pixel_scale'])}, seed {c['seed']}"
-        its = list(range(1, len(r["loss_history"]) + 1))
-        series[f"loss, {tag}"] = [its, r["loss_history"]]
-        series[f"50-iteration mean, {tag}"] = moving_average(r["loss_history"], 50)
-    run.plot("b_loss", "curves", title=f"(b) Training loss per iteration, {n:,} images, "
-             f"batch {cfg.epoch_batch_size}", xlabel="iteration", ylabel="loss", series=series)
+        raw[tag] = [list(range(1, len(r["loss_history"]) + 1)), r["loss_history"]]
+        smooth[tag] = moving_average(r["loss_history"], 50)
+    run.plot("b_loss", "curves", title=f"(b) Training loss, {n:,} images, batch "
+             f"{cfg.epoch_batch_size}", xlabel="iteration", panels=[
+                 {"title": "per iteration", "ylabel": "loss", "series": raw},
+                 {"title": "mean of the last 50 iterations", "ylabel": "loss",
+                  "series": smooth}])
     for scale in dict.fromkeys(c["pixel_scale"] for c in cells):
         runs = [r for c, r in zip(cells, results, strict=True) if c["pixel_scale"] == scale]
         val = [r["val_acc_history"][-1] for r in runs]

@@ -477,7 +477,7 @@ class DropoutConfig:
 
 
 @experiment("dropout", study="S1.8", title="dropout: statistics, gradient checks, vanilla vs "
-            "inverted, regularisation", estimate="10 min", config=DropoutConfig,
+            "inverted, regularisation", estimate="4 min", config=DropoutConfig,
             quick={"stats_shape": (100, 100), "check_seeds": 2,
                    "dataset": "builtin", "val": 100, "num_train": 100, "hidden": 50,
                    "seeds": 2, "epochs": 3, "tail_epochs": 2, "grid_hidden": (20, 50),

@@ -596,7 +596,7 @@ def _settings_note(cfg, run, parts):
 
 
 @experiment("batchnorm", study="S1.6", title="batch normalisation: convergence, weight scale, "
-            "batch size, the two backward passes", estimate="10 min",
+            "batch size, the two backward passes", estimate="3 min",
             config=BatchnormConfig, quick=QUICK)
 def batchnorm(cfg, run):
     """S1.6 (a)-(d); see the module docstring."""
@@ -660,7 +660,7 @@ class LayernormConfig:
 
 
 @experiment("layernorm", study="S1.7", title="layer normalisation: weight scale and batch size",
-            estimate="10 min", config=LayernormConfig,
+            estimate="3 min", config=LayernormConfig,
             quick={k: v for k, v in QUICK.items() if not k.startswith(("bn_", "timing_"))})
 def layernorm(cfg, run):
     """S1.7: (b) and (c) of S1.6 with layernorm; see the module docstring."""

@@ -64,6 +64,17 @@ def test_conv_inputs_upstream_gradient_has_the_output_shape():
         assert x.dtype == np.float64
 
 
+def test_source_fingerprint_is_the_hash_of_the_defining_file():
+    import hashlib
+    import inspect
+    from pathlib import Path
+
+    fp = s2.source_fingerprint(Conv, s2.MaxPool)
+    assert set(fp) == {"conv.py", "pool.py"}
+    path = Path(inspect.getsourcefile(Conv))
+    assert fp["conv.py"].startswith(hashlib.sha256(path.read_bytes()).hexdigest()[:12])
+
+
 def test_loss_auc_and_moving_average():
     assert s2.loss_auc([3.0, 2.0, 1.0]) == pytest.approx(2.0)
     assert s2.loss_auc([1.0, float("nan")]) == float("inf")
@@ -122,6 +133,7 @@ def test_conv_speed_reports_every_pass_thread_count_and_agreement(conv_speed):
     assert len(results["tables"]["pool_speed"]["rows"]) == 2 * len(s2.ConvSpeedConfig.pool_cases)
     assert "conv_speedup" in results["plots"]
     assert "BLAS" in results["notes"]["Machine and threads"]
+    assert "conv.py" in results["notes"]["What was timed"]
 
 
 # --- spatial-batchnorm -----------------------------------------------------------------------

@@ -122,6 +122,29 @@ def blas_threads():
             "threads": blas[0].get("num_threads")}
 
 
+def source_fingerprint(*objects):
+    """{file name: first 12 hex digits of its SHA-256, plus ' (differs from git HEAD)' when the
+    working tree has uncommitted changes to it} for the source files defining `objects`:
+    what exactly was timed, when an engine file is being edited."""
+    import hashlib
+    import inspect
+    import subprocess
+    from pathlib import Path
+
+    out = {}
+    for obj in objects:
+        path = Path(inspect.getsourcefile(obj))
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        try:
+            changed = subprocess.run(["git", "-C", str(path.parent), "diff", "--quiet", "HEAD",
+                                      "--", path.name], capture_output=True,
+                                     timeout=10).returncode == 1
+        except (OSError, subprocess.TimeoutExpired):
+            changed = False
+        out[path.name] = digest + (" (differs from git HEAD)" if changed else "")
+    return out
+
+
 def speedup(naive, fast):
     """Ratio of two median times (naive / fast)."""
     return naive["median"] / fast["median"]
@@ -206,6 +229,7 @@ def _time_conv(case, impl, threads, cfg):
                                 cfg.fast_warmup)
             diff = None
     return {"case": label, "impl": impl, "threads_requested": threads,
+            "source": source_fingerprint(Conv),
             "threads": actual["threads"], "blas": actual["blas"], "forward": fwd,
             "backward": bwd, "max_abs_diff": diff,
             "load_average": [load_before, os.getloadavg()[0]]}
@@ -233,6 +257,7 @@ def _time_pool(case, impl, cfg):
                             cfg.fast_warmup)
         diff = None
     return {"case": label, "impl": impl, "forward": fwd, "backward": bwd,
+            "source": source_fingerprint(MaxPool),
             "max_abs_diff": diff, "load_average": [load_before, os.getloadavg()[0]]}
 
 
@@ -385,6 +410,12 @@ def conv_speed(cfg, run):
         "shared: a busy machine makes every time slower and noisier, and hurts two-thread "
         "BLAS most (idle BLAS threads spin and compete for the two cores). "
         "benchmarks/conv.py measures the same passes with PyTorch beside them."))
+    versions = sorted({f"{k} {v}" for r in conv + pool for k, v in r["source"].items()})
+    run.note("What was timed", (
+        "SHA-256 (first 12 digits) of the engine source files the timing cells ran: "
+        + "; ".join(versions) + ". A file that 'differs from git HEAD' was timed with "
+        "uncommitted edits in the working tree; the source revision under Environment "
+        "does not show those. Re-run the experiment to time a newer engine."))
 
 
 # --- spatial-batchnorm (S2.3) ---------------------------------------------------------------

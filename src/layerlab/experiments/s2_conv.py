@@ -272,7 +272,7 @@ def _ms(stats):
 
 @experiment("conv-speed", study="S2.1, S2.2",
             title="naive vs fast convolution and max pooling, forward and backward",
-            estimate="5 min", config=ConvSpeedConfig,
+            estimate="3 min", config=ConvSpeedConfig,
             quick={"conv_cases": (("tiny", (4, 3, 9, 9), (4, 3, 3, 3), 2, 1),),
                    "pool_cases": (("2x2 stride 2", (4, 4, 8, 8), (2, 2), 2),
                                   ("3x3 stride 2", (4, 4, 7, 7), (3, 3), 2)),
@@ -1032,7 +1032,7 @@ def _deep(cfg, run, train):
 @experiment("conv-nets", study="S2.4",
             title="three-layer conv net: overfit 100 images, one epoch > 40%; deep net with "
                   "and without batchnorm",
-            estimate="12 min", config=ConvNetsConfig,
+            estimate="9 min", config=ConvNetsConfig,
             quick={"dataset": "builtin", "val": 100, "overfit_num_train": 20,
                    "overfit_epochs": 2, "overfit_batch_size": 10,
                    "overfit_variants": (("course: 0-255 pixels, std 1e-2", 255.0, 1e-2),

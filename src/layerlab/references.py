@@ -32,6 +32,8 @@ S1_1_RELU_FORWARD_EXPECTED = [
 
 # S1.8 (a): fraction of inputs zeroed at train time, p = drop probability.
 S1_8_DROPOUT_ZERO_FRACTION = {0.25: 0.2506, 0.4: 0.4013, 0.7: 0.6997}
+S1_8_TEST_ZERO_FRACTION = 0.0  # nothing is dropped at test time
+S1_8_MEAN = 10.0  # "means ≈ 10 both times" (inputs randn + 10, inverted dropout)
 
 # S1.2: TwoLayerNet on CIFAR-10, learning rate x epochs -> (train acc, val acc).
 S1_2_TWO_LAYER_GRID = {

@@ -23,8 +23,11 @@ def layerlab(*args, check=True, **kwargs):
 
 
 def start(*args):
+    # A shell's background job starts with SIGINT ignored, and a child inherits that; restore
+    # the default so the child's Python turns SIGINT into KeyboardInterrupt as in a terminal.
     return subprocess.Popen([sys.executable, "-m", "layerlab", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def results(run_dir):
@@ -38,6 +41,13 @@ def cell_trials(run_dir):
         study = optuna.load_study(study_name=summary.study_name, storage=storage)
         trials += [t for t in study.get_trials() if "cell_key" in t.user_attrs]
     return trials
+
+
+def checkpoint_epoch(run_dir, cell):
+    """The epoch of the cell's checkpoint on disk (only the latest is kept), or 0."""
+    found = [int(p.stem.rsplit("_", 1)[1]) for p in (run_dir / "checkpoints").glob(
+        f"{cell}_epoch_*.pkl")] if (run_dir / "checkpoints").exists() else []
+    return max(found, default=0)
 
 
 def wait_for(predicate, proc, timeout=120):
@@ -54,7 +64,7 @@ def wait_for(predicate, proc, timeout=120):
 
 def test_run_writes_a_complete_folder(tmp_path):
     out = tmp_path / "run"
-    layerlab("run", "quickstart", *QUICK, "--out", out)
+    layerlab("run", "quickstart", *QUICK, "--threads", 2, "--out", out)  # tests default to 1
     for name in ("config.json", "env.json", "status.json", "metrics.jsonl", "results.json",
                  "report.md", "report.html", "plots/loss.png", "plots/accuracy.png"):
         assert (out / name).exists(), name
@@ -62,6 +72,9 @@ def test_run_writes_a_complete_folder(tmp_path):
     assert meta["quick"] is True and meta["config"]["epochs"] == 3
     assert meta["config"]["batch_size"] == 50  # every default written out
     assert json.loads((out / "status.json").read_text())["state"] == "finished"
+    blas = [p for p in json.loads((out / "env.json").read_text())["threadpools"]
+            if p["user_api"] == "blas"]
+    assert blas and all(p["num_threads"] == 2 for p in blas)
     report = (out / "report.md").read_text()
     assert "Quick run" in report and "| figure | ours | reference | verdict |" in report
     assert "data:image/png;base64," in (out / "report.html").read_text()
@@ -96,8 +109,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     layerlab("run", "quickstart", *settings, "--out", tmp_path / "straight")
     out = tmp_path / "killed"
     proc = start("run", "quickstart", *settings, "--out", out)
-    checkpoint = out / "checkpoints" / "lr=0.001_epoch_3.pkl"
-    wait_for(lambda: checkpoint.exists(), proc)
+    wait_for(lambda: checkpoint_epoch(out, "lr=0.001") >= 3, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "report.md").exists()
@@ -133,7 +145,7 @@ def test_killed_sweep_keeps_finished_cells(tmp_path):
     out = tmp_path / "run"
     proc = start("run", "quickstart", "--set", "epochs=8", "--out", out)
     # kill once the first cell is finished and the second one has started
-    wait_for(lambda: (out / "checkpoints" / "lr=0.001_epoch_1.pkl").exists(), proc)
+    wait_for(lambda: checkpoint_epoch(out, "lr=0.001") >= 1, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     first = [t for t in cell_trials(out) if t.state == optuna.trial.TrialState.COMPLETE]

@@ -10,6 +10,21 @@ from layerlab.experiments import registry, runner
 from layerlab.experiments.rundir import Run
 
 
+def set_threads(n):
+    """Use n BLAS/OpenMP threads here and in worker processes (and in PyTorch, if loaded)."""
+    if not n:
+        return
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+    threadpool_limits(n)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+
+
 def _list(args):
     experiments = registry.all_experiments()
     width = max(len(n) for n in experiments)
@@ -19,6 +34,7 @@ def _list(args):
 
 
 def _run(args):
+    set_threads(args.threads)
     if args.resume:
         if args.name or args.set or args.seed is not None or args.quick or args.out:
             print("--resume takes only the run folder: its config is read from it",
@@ -69,6 +85,7 @@ def _compare(args):
 
 
 def _sweep(args):
+    set_threads(args.threads)
     if args.workers < 1:
         print("--workers must be at least 1", file=sys.stderr)
         return 2
@@ -125,6 +142,8 @@ def add_parser(subparsers):
         p.add_argument("--out", help="run folder (default runs/NAME-DATE-TIME)")
         p.add_argument("--storage", help="Optuna storage URL shared by workers on several "
                                          "machines (default: SQLite in the run folder)")
+        p.add_argument("--threads", type=int, help="BLAS/OpenMP threads per process (default: "
+                       "the libraries' own; 1 is often faster on a busy or small machine)")
 
     p = subparsers.add_parser("run", help="run an experiment and write its report",
                               description="Run an experiment into a run folder: config, "

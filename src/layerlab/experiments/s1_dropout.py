@@ -28,13 +28,14 @@ import numpy as np
 
 from layerlab.data import load, transforms
 from layerlab.experiments.registry import experiment
-from layerlab.experiments.s1_norm import paired_difference
 from layerlab.experiments.sweep import cell_key, grid
-from layerlab.experiments.train import mean_std, train_solver
+from layerlab.experiments.train import mean_std, paired_difference, train_solver
 from layerlab.references import (
     S1_8_DROPOUT_ZERO_FRACTION,
     S1_8_GRADCHECK_ERROR,
     S1_8_INITIAL_LOSS,
+    S1_8_MEAN,
+    S1_8_TEST_ZERO_FRACTION,
 )
 from layerlab.scratch.dropout import Dropout
 from layerlab.scratch.gradcheck import norm_error, numerical_gradient, rel_error
@@ -42,8 +43,6 @@ from layerlab.scratch.models import FullyConnectedNet
 
 SOURCE = "shared/STUDIES.md S1.8 (course notebook Dropout)"
 # S1.8 (a): what the course printed for the test-time output (dropout is off at test time).
-REFERENCE_S1_8_TEST_ZERO_FRACTION = 0.0
-REFERENCE_S1_8_MEAN = 10.0  # "means ≈ 10 both times" (inputs randn + 10, inverted dropout)
 SIGMAS = 4  # tolerance of a sampled statistic, in standard errors
 
 
@@ -119,15 +118,15 @@ def _statistics(cfg, run):
                        f"errors from p")
     test_zero = max(stats[(True, p)]["test_zero_fraction"] for p in cfg.stats_ps)
     run.claim("(a) fraction zeroed at test time (largest over p)", test_zero,
-              REFERENCE_S1_8_TEST_ZERO_FRACTION, better="equal", source=SOURCE)
+              S1_8_TEST_ZERO_FRACTION, better="equal", source=SOURCE)
     worst = max(cfg.stats_ps)
     for when in ("train", "test"):
-        devs = [abs(stats[(True, p)][f"{when}_mean"] - REFERENCE_S1_8_MEAN) for p in cfg.stats_ps]
+        devs = [abs(stats[(True, p)][f"{when}_mean"] - S1_8_MEAN) for p in cfg.stats_ps]
         p_far = cfg.stats_ps[int(np.argmax(devs))]
         ours = stats[(True, p_far)][f"{when}_mean"]
         se = (train_mean_std(cfg.stats_mean, worst, n) if when == "train"
               else 1 / np.sqrt(n))
-        run.claim(f"(a) {when}-time mean, farthest from 10 over p", ours, REFERENCE_S1_8_MEAN,
+        run.claim(f"(a) {when}-time mean, farthest from 10 over p", ours, S1_8_MEAN,
                   better="equal", tolerance=SIGMAS * se, source=SOURCE,
                   note=f"at p={p_far:g}; per p: " + ", ".join(
                       f"{p:g}: {stats[(True, p)][f'{when}_mean']:.4f}" for p in cfg.stats_ps)

@@ -30,14 +30,13 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from layerlab.data import load, transforms
 from layerlab.experiments.registry import experiment
 from layerlab.experiments.sweep import cell, cell_key, grid
-from layerlab.experiments.train import downsample, mean_std, train_solver
+from layerlab.experiments.train import downsample, mean_std, paired_difference, train_solver
 from layerlab.references import S1_6_CLAIMS, S1_7_CLAIMS
 from layerlab.scratch.gradcheck import norm_error
 from layerlab.scratch.models import FullyConnectedNet
@@ -78,13 +77,6 @@ def final_loss(loss_history, iterations_per_epoch):
     """Mean training loss over the last epoch's iterations (inf if training diverged)."""
     tail = np.asarray(loss_history[-iterations_per_epoch:], dtype=float)
     return float(tail.mean()) if len(tail) and np.all(np.isfinite(tail)) else float("inf")
-
-
-def paired_difference(a, b):
-    """(mean, standard error) of a[i] - b[i] over paired repeats (seeds)."""
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
-    return float(d.mean()), se
 
 
 def batch_dependence(layer, x, batch_sizes):
@@ -155,13 +147,6 @@ def _data(cfg, run):
                                   seed=cfg.seed)
 
 
-def _drop_checkpoints(run, name):
-    """A finished cell's result lives in the sweep database: its checkpoints are not needed."""
-    prefix = Path(run.checkpoint_prefix(name))
-    for path in prefix.parent.glob(prefix.name + "_epoch_*.pkl"):
-        path.unlink(missing_ok=True)
-
-
 def _trainer(run, grid_name, data, *, hidden_dims, epochs, learning_rate, weight_scale=None,
              batch_size=None, dtype=np.float32):
     """fn(cell) training a FullyConnectedNet for one cell of `grid_name`.
@@ -184,7 +169,6 @@ def _trainer(run, grid_name, data, *, hidden_dims, epochs, learning_rate, weight
             run, name, model, data, update_rule="adam",
             optim_config={"learning_rate": learning_rate}, num_epochs=epochs, batch_size=bs,
             num_train_samples=None, print_every=0, verbose=False, seed=c["seed"])
-        _drop_checkpoints(run, name)
         summary["final_loss"] = final_loss(summary["loss_history"], solver.iterations_per_epoch)
         summary["best_train_acc"] = max(summary["train_acc_history"])
         summary["final_train_acc"] = summary["train_acc_history"][-1]

@@ -40,19 +40,25 @@ def _log_epoch(run, cell, solver, epoch):
             train_time=solver.train_time)
 
 
-def train_solver(run, cell, model, data, **solver_kwargs):
+def _drop_checkpoints(prefix, keep=None):
+    for old in Path(prefix).parent.glob(Path(prefix).name + "_epoch_*.pkl"):
+        if old != keep:
+            old.unlink(missing_ok=True)
+
+
+def train_solver(run, cell, model, data, keep_checkpoint=False, **solver_kwargs):
     """Train `model` with a Solver checkpointed under the run; returns (summary, solver).
 
     summary (JSON-able): loss_history, train_acc_history, val_acc_history, best_val_acc,
-    epochs, train_time, stopped_early. Only the latest checkpoint of the cell is kept.
+    epochs, train_time, stopped_early. While training, only the latest checkpoint of the cell
+    is kept; once it is done the cell's result lives in the sweep database, so the checkpoint
+    is deleted too unless keep_checkpoint (a run of 100 cells would otherwise keep 100).
     """
     prefix = run.checkpoint_prefix(cell)
     latest = latest_checkpoint(prefix)
 
     def on_epoch(solver):
-        for old in Path(prefix).parent.glob(Path(prefix).name + "_epoch_*.pkl"):
-            if old != solver.checkpoint_path():
-                old.unlink(missing_ok=True)
+        _drop_checkpoints(prefix, keep=solver.checkpoint_path())
         _log_epoch(run, cell, solver, solver.epoch)
 
     solver_kwargs.setdefault("stream", run.stream)
@@ -65,6 +71,8 @@ def train_solver(run, cell, model, data, **solver_kwargs):
             if epoch not in logged:
                 _log_epoch(run, cell, solver, epoch)
     solver.train()
+    if not keep_checkpoint:
+        _drop_checkpoints(prefix)
     summary = {
         "loss_history": [float(x) for x in solver.loss_history],
         "train_acc_history": solver.train_acc_history,
@@ -81,6 +89,13 @@ def mean_std(values):
     """(mean, sample std) of a list of numbers; std is 0 for a single value."""
     values = np.asarray(values, dtype=float)
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def paired_difference(a, b):
+    """(mean, standard error) of a[i] - b[i] over paired repeats (e.g. the same seeds)."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
+    return float(d.mean()), se
 
 
 def downsample(ys, points=500):

@@ -24,7 +24,7 @@ def fmt(value):
 
 def md_table(header, rows):
     """A Markdown table."""
-    lines = ["| " + " | ".join(str(h) for h in header) + " |",
+    lines = ["| " + " | ".join(str(h).replace("|", "\\|") for h in header) + " |",
              "|" + "|".join(" --- " for _ in header) + "|"]
     lines += ["| " + " | ".join(fmt(c).replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines)

@@ -398,6 +398,17 @@ def conv_speed(cfg, run):
               note=f"largest difference: {pworst:.3g}")
 
     loads = [r["load_average"] for r in conv + pool]
+    if len(threads) > 1:
+        one, more = min(threads), max(threads)
+        slower = [f"{_conv_case(c)[0]} {p}" for c in cfg.conv_cases for p in PASSES
+                  if results[(_conv_case(c)[0], "fast", more)][p]["median"]
+                  > results[(_conv_case(c)[0], "fast", one)][p]["median"]]
+        run.note("More threads", (
+            f"The fast passes with {more} BLAS threads were slower than with {one} in "
+            f"{len(slower)} of {len(cfg.conv_cases) * len(PASSES)} (case, pass) timings"
+            + (f" ({', '.join(slower)})" if slower else "") + ". On a two-core machine that "
+            "other jobs share, a second BLAS thread mostly waits for a core; training here "
+            "therefore pins BLAS to one thread (conv-nets `threads`)."))
     run.note("Machine and threads", (
         f"NumPy's BLAS: {machine['blas']}, {machine['threads']} "
         f"thread(s) at the start of the run; {os.cpu_count()} CPUs. The naive passes are "

@@ -9,9 +9,9 @@ so the choice can change speed, never accuracy.
 from __future__ import annotations
 
 import numpy as np
-from timing import machine, measure, print_json, print_table
 
 from layerlab.scratch.norm import BatchNorm
+from layerlab.timing import machine, measure, print_json, print_table
 
 SHAPES = [(64, 100), (256, 512), (1024, 1024), (4096, 256)]
 

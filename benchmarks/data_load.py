@@ -13,9 +13,8 @@ import os
 import tempfile
 import time
 
-from timing import machine, measure, print_json, print_table
-
 from layerlab.data import DataNotFoundError, load
+from layerlab.timing import machine, measure, print_json, print_table
 
 GOALS = {"mnist gzip": 1.0, "cifar10 warm": 0.5}
 

@@ -11,10 +11,10 @@ PyTorch's time.
 from __future__ import annotations
 
 import numpy as np
-from timing import machine, measure, print_json, print_table
 
 from layerlab.scratch.models import FullyConnectedNet
 from layerlab.scratch.optim import adam
+from layerlab.timing import machine, measure, print_json, print_table
 
 DIMS = [3072, 512, 256, 10]
 BATCH = 256

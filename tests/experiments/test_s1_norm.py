@@ -14,13 +14,13 @@ from layerlab.experiments.s1_norm import (
     count_within,
     final_loss,
     first_epoch_reaching,
-    time_interleaved,
     use_closed_form_backward,
     weight_scales,
 )
 from layerlab.experiments.train import paired_difference
 from layerlab.scratch.models import FullyConnectedNet
 from layerlab.scratch.norm import BatchNorm, LayerNorm
+from layerlab.timing import time_interleaved
 
 
 def quick_run(name, tmp_path_factory):

@@ -28,7 +28,6 @@ repeats change the initial weights and the minibatch order.
 from __future__ import annotations
 
 import statistics
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +41,7 @@ from layerlab.scratch.gradcheck import norm_error
 from layerlab.scratch.models import FullyConnectedNet
 from layerlab.scratch.norm import BatchNorm, LayerNorm
 from layerlab.scratch.sandwich import Sandwich, Stage
+from layerlab.timing import time_interleaved
 
 SOURCE = "shared/STUDIES.md S1.6 (course notebook BatchNormalization)"
 SOURCE_LN = "shared/STUDIES.md S1.7 (course notebook BatchNormalization, layernorm part)"
@@ -94,33 +94,6 @@ def batch_dependence(layer, x, batch_sizes):
                  for i in range(0, len(x), b)]
         out[b] = float(np.max(np.abs(np.concatenate(parts) - whole)))
     return out
-
-
-def time_interleaved(fns, repeats=20, warmup=3, min_time=0.0):
-    """Time several functions round by round (a, b, a, b, ...) so that load from other
-    processes falls on all of them alike (the approach of benchmarks/timing.py: warm-up,
-    repeats, median and IQR spread).
-
-    Returns (one dict per fn with median, spread (IQR / median) and n; the list of per-round
-    time ratios fns[0] / fns[i] for every i > 0).
-    """
-    for _ in range(warmup):
-        for fn in fns:
-            fn()
-    times = [[] for _ in fns]
-    start = time.perf_counter()
-    while len(times[0]) < repeats or time.perf_counter() - start < min_time:
-        for fn, ts in zip(fns, times, strict=True):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
-    stats = []
-    for ts in times:
-        q = statistics.quantiles(ts, n=4) if len(ts) > 1 else [ts[0]] * 3
-        median = statistics.median(ts)
-        stats.append({"median": median, "spread": (q[2] - q[0]) / median, "n": len(ts)})
-    ratios = [[a / b for a, b in zip(times[0], ts, strict=True)] for ts in times[1:]]
-    return stats, ratios
 
 
 class ClosedFormBatchNorm(BatchNorm):

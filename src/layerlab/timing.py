@@ -1,7 +1,8 @@
-"""Shared benchmark machinery: warm-up, repeats, median and spread, and what the numbers ran on.
+"""Timing for benchmarks and timing experiments: warm-up, repeats, median and spread, and what
+the numbers ran on.
 
-Benchmarks print ratios measured side by side in one run, never absolute goals; each prints a
-table and, as its last line, one JSON object with its figures.
+Benchmarks (`benchmarks/`) print ratios measured side by side in one run, never absolute goals;
+each prints a table and, as its last line, one JSON object with its figures.
 """
 
 from __future__ import annotations
@@ -32,6 +33,33 @@ def measure(fn, repeats=20, warmup=3, min_time=0.0):
     median = statistics.median(times)
     return {"median": median, "min": min(times), "max": max(times),
             "spread": (q[2] - q[0]) / median, "n": len(times)}
+
+
+def time_interleaved(fns, repeats=20, warmup=3, min_time=0.0):
+    """Time several functions round by round (a, b, a, b, ...) so that load from other
+    processes falls on all of them alike (warm-up, repeats, median and IQR spread as in
+    `measure`).
+
+    Returns (one dict per fn with median, spread (IQR / median) and n; the list of per-round
+    time ratios fns[0] / fns[i] for every i > 0).
+    """
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
+    start = time.perf_counter()
+    while len(times[0]) < repeats or time.perf_counter() - start < min_time:
+        for fn, ts in zip(fns, times, strict=True):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    stats = []
+    for ts in times:
+        q = statistics.quantiles(ts, n=4) if len(ts) > 1 else [ts[0]] * 3
+        median = statistics.median(ts)
+        stats.append({"median": median, "spread": (q[2] - q[0]) / median, "n": len(ts)})
+    ratios = [[a / b for a, b in zip(times[0], ts, strict=True)] for ts in times[1:]]
+    return stats, ratios
 
 
 def machine():

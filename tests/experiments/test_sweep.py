@@ -63,3 +63,19 @@ def test_grid_refuses_repeated_cells_and_a_changed_grid(tmp_path):
     sweep.grid(run, "h", [{"a": 1}], lambda c: {})
     with pytest.raises(RuntimeError, match="different grid"):
         sweep.grid(run, "h", [{"a": 2}], lambda c: {})
+
+
+@dataclass
+class NestedConfig:
+    shapes: tuple = ((1, 2), (3, 4))
+
+
+def test_config_round_trip_keeps_nested_tuples():
+    from layerlab.experiments import config
+
+    exp = registry.Experiment("nested", "-", "t", "1 s", NestedConfig)
+    resolved = config.resolve(exp, ["shapes=[[5, 6], [7, 8]]"])
+    import json
+
+    built = config.build(exp, json.loads(json.dumps(resolved)))  # as read from config.json
+    assert built.shapes == ((5, 6), (7, 8))

@@ -68,13 +68,18 @@ def resolve(experiment, overrides=(), quick=False, seed=None):
 
 
 def build(experiment, config: dict):
-    """The experiment's config dataclass from a resolved dict (lists become tuples where the
-    default is a tuple)."""
+    """The experiment's config dataclass from a resolved dict (lists become tuples, at every
+    depth, where the field is a tuple)."""
     hints = typing.get_type_hints(experiment.config)
     values = {}
     for f in dataclasses.fields(experiment.config):
         value = config.get(f.name)
         if isinstance(value, list) and "tuple" in str(hints.get(f.name, "")):
-            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+            value = _tuples(value)
         values[f.name] = value
     return experiment.config(**values)
+
+
+def _tuples(value):
+    """JSON lists back to tuples, at every depth (config.json has no tuples)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value

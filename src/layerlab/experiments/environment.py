@@ -17,11 +17,12 @@ def _version(package):
 
 
 def _git_revision():
-    here = Path(__file__).resolve().parent
+    """The source checkout's commit, '(modified)' when the package's sources differ from it."""
+    package = Path(__file__).resolve().parent.parent  # src/layerlab
     try:
-        out = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
+        out = subprocess.run(["git", "-C", str(package), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."],
+        dirty = subprocess.run(["git", "-C", str(package), "status", "--porcelain", "--", "."],
                                capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.TimeoutExpired):
         return None

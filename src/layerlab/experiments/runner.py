@@ -26,9 +26,7 @@ def create(name, overrides=(), seed=None, quick=False, out=None, run_id=None, **
     meta = {"experiment": name, "study": exp.study, "title": exp.title, "quick": quick,
             "run_id": run_id or out.name, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
             "config": config}
-    run = Run.create(out, meta, **run_kwargs)
-    write_json(run.path / "env.json", environment())
-    return run
+    return Run.create(out, meta, **run_kwargs)
 
 
 def execute(run):
@@ -39,6 +37,8 @@ def execute(run):
     """
     exp = registry.get(run.meta["experiment"])
     cfg = configs.build(exp, run.config)
+    if not run.worker:  # the environment of the latest attempt (a resume may run newer code)
+        write_json(run.path / "env.json", environment())
     previous = run.status.get("wall_time", 0.0)
     run.set_status("running")
     start = time.perf_counter()

@@ -46,35 +46,23 @@ from layerlab.data import load, transforms
 from layerlab.experiments.registry import experiment
 from layerlab.experiments.sweep import cell, cell_key, grid
 from layerlab.experiments.train import downsample, mean_std, train_solver
-from layerlab.references import S2_1_CONV_SPEEDUP, S2_4_ONE_EPOCH_VAL_ACC
+from layerlab.references import (
+    S2_1_CONV_SPEEDUP,
+    S2_1_SPEEDUP_TOLERANCE,
+    S2_3_GRADCHECK_ERROR,
+    S2_3_TEST_MEAN_DEVIATION,
+    S2_3_TEST_STD_DEVIATION,
+    S2_3_TRAIN_STD_SHORTFALL,
+    S2_4_DEEP_CLAIM,
+    S2_4_ONE_EPOCH_VAL_ACC,
+    S2_4_OVERFIT_TRAIN_ACC,
+)
 from layerlab.scratch.conv import Conv
 from layerlab.scratch.conv_models import DeepConvNet, ThreeLayerConvNet
 from layerlab.scratch.gradcheck import numerical_gradient_array, rel_error
 from layerlab.scratch.norm import BatchNorm
 from layerlab.scratch.pool import MaxPool
 from layerlab.scratch.spatial_norm import SpatialBatchNorm
-
-# --- reference figures of these studies not (yet) in layerlab.references -------------------
-
-# S2.1: how far from "approximately 500x" still counts as reproduced (half of it either way:
-# the study gives an order of magnitude, not a measurement).
-REFERENCE_S2_1_SPEEDUP_TOLERANCE = 250.0
-# S2.3 (course notebook, SpatialBatchNorm cells, np.random.seed(231)): train mode, x = 4 randn
-# + 10 of shape (2, 3, 4, 5), gamma (3, 4, 5), beta (6, 7, 8): printed means [6, 7, 8] and
-# stds [2.99999885, 3.99999804, 4.99999798], i.e. a relative shortfall of at most 4.9e-7.
-REFERENCE_S2_3_TRAIN_STD_SHORTFALL = 4.9e-7
-# S2.3 test mode, (10, 4, 11, 12), x = 2.3 randn + 13, 50 warm-up passes, gamma 1, beta 0:
-# printed means [-0.080, 0.076, 0.057, 0.044] and stds [0.967, 1.030, 1.029, 1.006].
-REFERENCE_S2_3_TEST_MEAN_DEVIATION = 0.0803
-REFERENCE_S2_3_TEST_STD_DEVIATION = 0.0328
-# S2.3 backward gradient check: the course expects relative errors between 1e-12 and 1e-6.
-REFERENCE_S2_3_GRADCHECK_ERROR = 1e-6
-# S2.4 (a): "overfits 100 images": 100% training accuracy (the course's own printed run ends
-# at 0.99 after 15 epochs with weight scale 1e-2).
-REFERENCE_S2_4_OVERFIT_TRAIN_ACC = 1.0
-# S2.4 (c): the study quotes no figure for the deep net; the expectation tested is the one the
-# batchnorm study (S1.6 a) states, carried to the conv net.
-REFERENCE_S2_4_DEEP_CLAIM = "batchnorm makes the deep conv net converge faster"
 
 SOURCE_S2_1 = "shared/STUDIES.md S2.1 (course notebook ConvolutionalNetworks: fast layers)"
 SOURCE_S2_3 = "shared/STUDIES.md S2.3 (course notebook ConvolutionalNetworks: spatial BN)"
@@ -348,7 +336,7 @@ def conv_speed(cfg, run):
         for p in PASSES:
             run.claim(f"conv {p} speed-up, fast vs naive, {_describe_conv(cfg.conv_cases[0])}, "
                       f"{t} BLAS thread(s)", speedup(naive[p], fast[p]), S2_1_CONV_SPEEDUP,
-                      better="higher", tolerance=REFERENCE_S2_1_SPEEDUP_TOLERANCE, unit="x",
+                      better="higher", tolerance=S2_1_SPEEDUP_TOLERANCE, unit="x",
                       source=SOURCE_S2_1,
                       note=f"naive {_ms(naive[p]):.1f} ms, fast {_ms(fast[p]):.3f} ms "
                       f"(spread {fast[p]['spread']:.0%}); from the fastest calls instead of "
@@ -607,7 +595,7 @@ def spatial_batchnorm(cfg, run):
               0.0, better="equal", tolerance=1e-9, source=SOURCE_S2_3,
               note="the course printed means [6, 7, 8] for beta (6, 7, 8)")
     run.claim("train mode: per-channel output stds equal gamma (max |std / gamma - 1|)",
-              shortfall, REFERENCE_S2_3_TRAIN_STD_SHORTFALL, better="equal", tolerance=1e-6,
+              shortfall, S2_3_TRAIN_STD_SHORTFALL, better="equal", tolerance=1e-6,
               source=SOURCE_S2_3 + ": stds 2.99999885, 3.99999804, 4.99999798",
               note="the shortfall is eps / (2 var) and depends on the input's variance; "
                    f"ours equals gamma * sqrt(var / (var + eps)) to {predicted:.1e}")
@@ -631,12 +619,12 @@ def spatial_batchnorm(cfg, run):
     run.claim("test mode: per-channel means close to beta (max |mean - beta| / gamma)",
               float(t_mean_dev.max()), 0.0, better="equal", tolerance=cfg.test_tolerance,
               source=SOURCE_S2_3 + f": largest printed deviation "
-              f"{REFERENCE_S2_3_TEST_MEAN_DEVIATION}",
+              f"{S2_3_TEST_MEAN_DEVIATION}",
               note=f"noise to expect here (start bias + 4 standard errors): {bound:.3f}")
     run.claim("test mode: per-channel stds close to gamma (max |std / gamma - 1|)",
               float(t_std_dev.max()), 0.0, better="equal", tolerance=cfg.test_tolerance,
               source=SOURCE_S2_3 + f": largest printed deviation "
-              f"{REFERENCE_S2_3_TEST_STD_DEVIATION}")
+              f"{S2_3_TEST_STD_DEVIATION}")
     passes = list(range(1, cfg.warmup_passes + 1))
     run.plot("running_stats", "curves",
              title="Running statistics during the warm-up passes", xlabel="train-mode pass",
@@ -682,8 +670,8 @@ def spatial_batchnorm(cfg, run):
               note="The course printed dx 2.8e-7, dgamma 7.1e-12, dbeta 3.3e-12 and expects "
                    "errors between 1e-12 and 1e-6.")
     gworst = max(max(r[1:]) for r in gc_rows)
-    run.claim(f"gradient check of both backward passes below {REFERENCE_S2_3_GRADCHECK_ERROR:g}",
-              bool(gworst < REFERENCE_S2_3_GRADCHECK_ERROR), True, better="equal",
+    run.claim(f"gradient check of both backward passes below {S2_3_GRADCHECK_ERROR:g}",
+              bool(gworst < S2_3_GRADCHECK_ERROR), True, better="equal",
               source=SOURCE_S2_3 + ": 'errors of magnitudes between 1e-12 and 1e-06'",
               note=f"largest relative error {gworst:.2e}")
 
@@ -856,7 +844,7 @@ def _overfit(cfg, run, train):
     final = [r["train_acc_history"][-1] for _, r in main]
     run.claim(f"(a) train accuracy after {cfg.overfit_epochs} epochs on "
               f"{cfg.overfit_num_train} images ({main_label}; lowest over seeds)", min(final),
-              REFERENCE_S2_4_OVERFIT_TRAIN_ACC, better="higher", source=SOURCE_S2_4 +
+              S2_4_OVERFIT_TRAIN_ACC, better="higher", source=SOURCE_S2_4 +
               " ('overfits 100 images'; the course's printed run: 0.99 train, 0.22 val)",
               note="per seed " + ", ".join(f"{a:.2f}" for a in final) + "; val accuracy "
               + ", ".join(f"{r['val_acc_history'][-1]:.3f}" for _, r in main))
@@ -1030,7 +1018,7 @@ def _deep(cfg, run, train):
         faster = [f for c in comparisons for f in c["faster"]]
         run.claim("(c) batchnorm converges faster: lower mean training loss than the same init "
                   "without it, in every seed and init", bool(all(faster)), True,
-                  better="equal", source=REFERENCE_S2_4_DEEP_CLAIM + " (S1.6 a's expectation; "
+                  better="equal", source=S2_4_DEEP_CLAIM + " (S1.6 a's expectation; "
                   "S2.4 quotes none)", note=f"{sum(faster)} of {len(faster)} pairs; " + "; ".join(
                       f"{c['with']} vs {c['without']}, seed {seed}: {a:.3f} vs {b:.3f}"
                       for c in comparisons for seed, a, b in c["auc"]))

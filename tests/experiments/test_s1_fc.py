@@ -64,8 +64,11 @@ def test_success_windows_and_ridge_slope_on_a_known_band():
         # at a fixed lr the band is 1 decade of lr wide, i.e. about 1/|slope| decades of ws
         assert np.median(windows) == pytest.approx(1 / abs(slope), abs=0.3)
     assert s1.ridge_slope(np.zeros((3, 3)), [0, 1, 2], [0, 1, 2]) is None
-    half = np.array([[0.5, 0.0], [0.0, 0.4]])  # 0.5 counts, 0.4 does not
+    half = np.array([[0.0, 0.0], [0.5, 0.4], [0.0, 0.0]])  # 0.5 counts, 0.4 does not
     assert s1.success_windows(half, 0.25) == [0.25]
+    edge = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])  # column 0 is cut by the grid
+    assert s1.success_windows(edge, 0.25) == [0.25]
+    assert s1.success_windows(edge, 0.25, exclude_edges=False) == [0.5, 0.25]
 
 
 def test_log_grid_and_tolerance():

@@ -664,14 +664,14 @@ class UpdateRulesConfig:
     pixel_scale: float = 255.0
     variant_rules: tuple = REFERENCE_S1_4_UNIT_PIXEL_RATES
     variant_pixel_scale: float = 1.0
-    repeats: int = 5
+    repeats: int = 10
     seed: int = 0
     z: float = 2.0  # standard errors a gap needs to count as resolved
 
 
 @experiment("update-rules", study="S1.4",
             title="SGD, momentum, RMSProp, Adam on a six-layer net, over seeds",
-            estimate="2 min", config=UpdateRulesConfig,
+            estimate="1 min (with --threads 1)", config=UpdateRulesConfig,
             quick={"dataset": "builtin", "val": 200, "num_train": 500, "epochs": 2,
                    "repeats": 2, "variant_rules": ()})
 def update_rules(cfg, run):

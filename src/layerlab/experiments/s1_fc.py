@@ -789,13 +789,13 @@ class LrWeightScaleConfig:
     six_batch: int = 100
     six_rule: str = "adam"
     pixel_scale: float = 255.0
-    repeats: int = 3
+    repeats: int = 5
     seed: int = 0
 
 
 @experiment("lr-weight-scale", study="S1.5",
             title="six (learning rate, weight scale) configs: train/val accuracy and curves",
-            estimate="1 min", config=LrWeightScaleConfig,
+            estimate="30 s (with --threads 1)", config=LrWeightScaleConfig,
             quick={"dataset": "builtin", "val": 200, "repeats": 1, "six_num_train": 500,
                    "six_epochs": 2, "overfit_epochs": 5})
 def lr_weight_scale(cfg, run):
@@ -845,6 +845,14 @@ def lr_weight_scale(cfg, run):
             scored.append((float(np.mean(tr if metric == "train" else va)), lr, ws,
                            float(np.mean(tr)), float(np.mean(va))))
         best = max(scored)
+        if name == "overfit":
+            reached = [f"({lr:g}, {ws:g})" for lr, ws in cfg.configs
+                       if sum(r["train_acc_history"][-1] >= 1.0 for r in runs[(name, lr, ws)])
+                       * 2 >= len(seeds)]
+            run.claim("configs reaching 100% training accuracy (overfit, half the seeds or "
+                      "more)", len(reached), None,
+                      note=(", ".join(reached) if reached else "none")
+                      + "; (lr, weight scale); compare the five-layer heat map of depth-overfit")
         run.claim(f"best config ({name}, by final {metric} accuracy)", best[0], None,
                   note=f"lr {best[1]:g}, weight scale {best[2]:g}: train {best[3]:.3f}, "
                        f"val {best[4]:.3f}")

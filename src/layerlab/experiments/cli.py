@@ -96,7 +96,8 @@ def _sweep(args):
         run = runner.create(args.name, args.set, args.seed, args.quick, args.out,
                             run_id=args.run_id, storage=args.storage)
     print(f"run folder: {run.path}; {args.workers} worker(s)")
-    command = [sys.executable, "-m", "layerlab", "run", "--resume", str(run.path), "--worker"]
+    command = [sys.executable, "-m", "layerlab", "run", "--resume", str(run.path), "--worker",
+               "--threads", str(args.threads)]
     if args.storage:
         command += ["--storage", args.storage]
     workers = [subprocess.Popen(command, stdout=subprocess.DEVNULL)
@@ -142,8 +143,10 @@ def add_parser(subparsers):
         p.add_argument("--out", help="run folder (default runs/NAME-DATE-TIME)")
         p.add_argument("--storage", help="Optuna storage URL shared by workers on several "
                                          "machines (default: SQLite in the run folder)")
-        p.add_argument("--threads", type=int, help="BLAS/OpenMP threads per process (default: "
-                       "the libraries' own; 1 is often faster on a busy or small machine)")
+        p.add_argument("--threads", type=int, default=1,
+                       help="BLAS/OpenMP threads per process (default 1: the studies' matrices "
+                       "are small, and on a small or busy machine more threads are often "
+                       "many times slower; 0 leaves the libraries' own choice)")
 
     p = subparsers.add_parser("run", help="run an experiment and write its report",
                               description="Run an experiment into a run folder: config, "

@@ -128,6 +128,7 @@ def grid(run, grid_name, cells, fn, objective=None):
     if getattr(run, "requeue_stale", False):
         _requeue_stale(study)
     state = optuna.trial.TrialState
+    space = _search_space(cells)
     done = _completed(study)
     progress = Progress(len(cells), grid_name, run.stream)
     progress.update(len(done))
@@ -139,7 +140,6 @@ def grid(run, grid_name, cells, fn, objective=None):
         if "cell_key" not in attrs:  # another process took the last waiting cell first
             study.tell(trial, state=state.FAIL)
             break
-        space = _search_space(cells)
         for k in attrs["cell"]:  # record the grid point as the trial's params
             trial.suggest_categorical(k, space[k])
         try:

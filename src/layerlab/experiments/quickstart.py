@@ -32,7 +32,7 @@ class QuickstartConfig:
 
 
 @experiment("quickstart", study="-", title="a small net on the built-in data, end to end",
-            estimate="1 min", config=QuickstartConfig,
+            estimate="10 s", config=QuickstartConfig,
             quick={"epochs": 2, "learning_rates": (1e-3,)})
 def quickstart(cfg, run):
     train, test = load(cfg.dataset, "train"), load(cfg.dataset, "test")

@@ -296,7 +296,7 @@ def accuracy_tolerance(p, n):
 
 @experiment("two-layer-solver", study="S1.2",
             title="TwoLayerNet + Solver on CIFAR-10: learning rate x epochs",
-            estimate="5 min (20 min on a busy machine)", config=TwoLayerSolverConfig,
+            estimate="6 min", config=TwoLayerSolverConfig,
             quick={"dataset": "builtin", "val": 200, "epochs": (3, 6), "repeats": 1,
                    "learning_rates": (1e-1, 1e-2)})
 def two_layer_solver(cfg, run):
@@ -506,7 +506,7 @@ class DepthOverfitConfig:
 
 @experiment("depth-overfit", study="S1.3",
             title="three- vs five-layer nets overfitting 50 images: lr x weight scale",
-            estimate="2 min (with --threads 1)", config=DepthOverfitConfig,
+            estimate="2 min", config=DepthOverfitConfig,
             quick={"dataset": "builtin", "val": 200, "val_eval": 50, "repeats": 1,
                    "learning_rates": (1e-4, 1e-3), "weight_scales": (3e-2, 1e-1)})
 def depth_overfit(cfg, run):
@@ -671,7 +671,7 @@ class UpdateRulesConfig:
 
 @experiment("update-rules", study="S1.4",
             title="SGD, momentum, RMSProp, Adam on a six-layer net, over seeds",
-            estimate="1 min (with --threads 1)", config=UpdateRulesConfig,
+            estimate="1 min", config=UpdateRulesConfig,
             quick={"dataset": "builtin", "val": 200, "num_train": 500, "epochs": 2,
                    "repeats": 2, "variant_rules": ()})
 def update_rules(cfg, run):
@@ -795,7 +795,7 @@ class LrWeightScaleConfig:
 
 @experiment("lr-weight-scale", study="S1.5",
             title="six (learning rate, weight scale) configs: train/val accuracy and curves",
-            estimate="30 s (with --threads 1)", config=LrWeightScaleConfig,
+            estimate="30 s", config=LrWeightScaleConfig,
             quick={"dataset": "builtin", "val": 200, "repeats": 1, "six_num_train": 500,
                    "six_epochs": 2, "overfit_epochs": 5})
 def lr_weight_scale(cfg, run):

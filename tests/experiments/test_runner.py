@@ -204,3 +204,24 @@ def test_set_values_take_the_type_of_the_default():
         config.resolve(exp, ["epochs=2.5"])
     with pytest.raises(ValueError, match="key=value"):
         config.resolve(exp, ["epochs"])
+
+
+def test_publish_keeps_what_the_report_needs_and_catalog_links_it(tmp_path):
+    out = tmp_path / "run"
+    layerlab("run", "quickstart", *QUICK, "--out", out)
+    refused = layerlab("publish", out, tmp_path / "pub", check=False)
+    assert refused.returncode != 0 and "--quick run" in refused.stderr
+    dest = tmp_path / "results" / "quickstart"
+    layerlab("publish", out, dest, "--allow-quick")
+    kept = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+    assert kept == ["config.json", "env.json", "plots/accuracy.png", "plots/loss.png",
+                    "report.md", "results.json", "status.json"]
+    original = (dest / "report.md").read_text()
+    (dest / "report.md").unlink()
+    assert layerlab("report", dest).stdout.strip() == original.strip()
+    page = tmp_path / "experiments.md"
+    layerlab("catalog", "--results", tmp_path / "results", "--write", page)
+    text = page.read_text()
+    assert "(results/quickstart/report.md)" in text
+    assert "## `quickstart`" in text and "| figure | ours | reference |" in text
+    assert "| `layer-checks` | S1.1 |" in text and "not published yet" in text

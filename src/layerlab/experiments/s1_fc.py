@@ -296,7 +296,7 @@ def accuracy_tolerance(p, n):
 
 @experiment("two-layer-solver", study="S1.2",
             title="TwoLayerNet + Solver on CIFAR-10: learning rate x epochs",
-            estimate="6 min", config=TwoLayerSolverConfig,
+            estimate="3 min", config=TwoLayerSolverConfig,
             quick={"dataset": "builtin", "val": 200, "epochs": (3, 6), "repeats": 1,
                    "learning_rates": (1e-1, 1e-2)})
 def two_layer_solver(cfg, run):

@@ -1,0 +1,161 @@
+"""One training loop for the PyTorch studies, over tensors held in memory.
+
+    data = as_tensors(transforms.solver_data(train, test, val=0.1, center=None))
+    set_seed(0)
+    model = LeNet5()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    history = fit(model, data, opt, epochs=12, batch_size=64)
+    history["val_acc"][-1]
+
+`data` is the scratch Solver's dict: X_train, y_train and optionally X_val/y_val and
+X_test/y_test (NumPy arrays or tensors; X float, already scaled, shaped as the model wants).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from layerlab.data.tensors import Batches, to_tensors
+from layerlab.pytorch.penalties import total_penalty
+from layerlab.pytorch.probes import Probes
+
+SPLITS = ("train", "val", "test")
+
+
+def as_tensors(data: dict, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    """The X_*/y_* pairs of a Solver-style dict as tensors (X of `dtype`, y int64)."""
+    out = {}
+    for split in SPLITS:
+        if f"X_{split}" in data:
+            out[f"X_{split}"], out[f"y_{split}"] = to_tensors(
+                data[f"X_{split}"], data[f"y_{split}"], dtype)
+    if "X_train" not in out:
+        raise ValueError("data needs X_train and y_train")
+    return out
+
+
+@torch.no_grad()
+def predict(model: nn.Module, X: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Logits (N, C) in eval mode; the model's train/eval mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.cat([model(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 1000,
+             loss_fn: Callable = F.cross_entropy) -> tuple[float, float]:
+    """(mean loss, accuracy) of the model on X (N, ...), y (N,), in eval mode."""
+    logits = predict(model, X, batch_size)
+    return loss_fn(logits, y).item(), (logits.argmax(1) == y).double().mean().item()
+
+
+def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: int,
+        batch_size: int, penalties: dict | None = None, probes: Probes | None = None,
+        clip_grad: float | None = None, scheduler=None, scheduler_step: str = "epoch",
+        early_stopping: int | None = None, seed: int = 0, run=None, cell: str = "",
+        loss_fn: Callable = F.cross_entropy, transform: Callable | None = None,
+        eval_batch_size: int = 1000, log_every: int = 0) -> dict:
+    """Train `model` in place; return the per-epoch history.
+
+    penalties: {'l1': lam, 'l2': lam} added to the loss (see penalties.py; optimizer weight
+    decay is the optimizer's own `weight_decay`). clip_grad: max total gradient norm
+    (clip_grad_norm_). scheduler: a torch LR scheduler stepped once per batch
+    (scheduler_step='batch', e.g. OneCycleLR) or per epoch ('epoch'). early_stopping: patience
+    in epochs without a better validation accuracy; training stops then and the best epoch's
+    weights are restored (needs X_val). seed: the batch order and the dropout masks (seed the
+    model's initialisation yourself, with seeding.set_seed, before building it). run, cell:
+    a layerlab Run to log one metrics line per epoch into (and one per `log_every` steps).
+    transform(xb) -> xb: applied to each training batch (augmentation).
+
+    History: lists per epoch 'epoch', 'loss' (mean data loss over the epoch's batches),
+    'penalty' (mean penalty), 'train_acc' (running accuracy over the epoch, in train mode, so
+    with dropout on), 'val_acc'/'val_loss' and 'test_acc'/'test_loss' (eval mode, after the
+    epoch, when the split is given), 'lr' (at the epoch's end), 'time' (training seconds,
+    evaluation excluded); 'step_loss' one data loss per step; and 'best_epoch',
+    'best_val_acc', 'stopped_early', 'train_time' (sum of 'time').
+    """
+    if scheduler_step not in ("batch", "epoch"):
+        raise ValueError(f"scheduler_step must be 'batch' or 'epoch', not {scheduler_step!r}")
+    data = as_tensors(data) if not isinstance(data.get("X_train"), torch.Tensor) else data
+    has = {s: f"X_{s}" in data for s in SPLITS}
+    if early_stopping is not None and not has["val"]:
+        raise ValueError("early_stopping needs a validation split (X_val, y_val)")
+    torch.manual_seed(seed)
+    batches = Batches(data["X_train"], data["y_train"], batch_size, shuffle=True, seed=seed)
+    keys = ["epoch", "loss", "penalty", "train_acc", "lr", "time"]
+    keys += [f"{s}_{k}" for s in ("val", "test") if has[s] for k in ("loss", "acc")]
+    history: dict = {k: [] for k in keys}
+    history.update(step_loss=[], best_epoch=None, best_val_acc=None, stopped_early=False)
+    best_state, waited, step = None, 0, 0
+
+    for epoch in range(1, epochs + 1):
+        model.train()
+        start = time.perf_counter()
+        losses, pens = [], []
+        correct = torch.zeros((), dtype=torch.int64)
+        for xb, yb in batches:
+            if transform is not None:
+                xb = transform(xb)
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            penalty = total_penalty(model, penalties)
+            total = loss if penalty is None else loss + penalty
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            step += 1
+            if probes is not None:
+                probes.after_backward(step)
+            if clip_grad is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+            optimizer.step()
+            if scheduler is not None and scheduler_step == "batch":
+                scheduler.step()
+            losses.append(loss.detach())
+            pens.append(penalty.detach() if penalty is not None else torch.zeros(()))
+            correct += (logits.detach().argmax(1) == yb).sum()
+            if run is not None and log_every and step % log_every == 0:
+                run.log(cell, "iteration", iteration=step, epoch=epoch, loss=loss.item())
+        if scheduler is not None and scheduler_step == "epoch":
+            scheduler.step()
+        seconds = time.perf_counter() - start
+        if probes is not None:
+            probes.end_epoch(epoch)
+
+        step_losses = torch.stack(losses).tolist()
+        history["step_loss"] += step_losses
+        row = {"epoch": epoch, "loss": sum(step_losses) / len(step_losses),
+               "penalty": torch.stack(pens).mean().item(),
+               "train_acc": correct.item() / len(data["y_train"]),
+               "lr": optimizer.param_groups[0]["lr"], "time": seconds}
+        for s in ("val", "test"):
+            if has[s]:
+                row[f"{s}_loss"], row[f"{s}_acc"] = evaluate(
+                    model, data[f"X_{s}"], data[f"y_{s}"], eval_batch_size, loss_fn)
+        for k in keys:
+            history[k].append(row[k])
+        if run is not None:
+            run.log(cell, "epoch", **row)
+
+        if has["val"]:
+            if history["best_val_acc"] is None or row["val_acc"] > history["best_val_acc"]:
+                history["best_val_acc"], history["best_epoch"], waited = row["val_acc"], epoch, 0
+                if early_stopping is not None:
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                waited += 1
+                if early_stopping is not None and waited >= early_stopping:
+                    history["stopped_early"] = True
+                    break
+
+    if best_state is not None and history["best_epoch"] != history["epoch"][-1]:
+        model.load_state_dict(best_state)  # early stopping keeps the best epoch's weights
+    history["train_time"] = sum(history["time"])
+    return history

@@ -1,9 +1,11 @@
 """The PyTorch floor: the studies' models, one training loop, probes, penalties, checkpoints.
 
-See docs/pytorch.md. Imports torch: keep `import layerlab` itself free of it.
+See docs/pytorch.md. Checkpoints are `checkpoint.save` / `checkpoint.load` (not exported
+bare, so they never shadow `layerlab.data.load`). Imports torch: `import layerlab` alone
+does not import this package.
 """
 
-from layerlab.pytorch.checkpoint import load, save
+from layerlab.pytorch import checkpoint
 from layerlab.pytorch.models import (
     MODELS,
     S8_CNN_LAYERS,
@@ -22,6 +24,6 @@ from layerlab.pytorch.train import as_tensors, evaluate, fit, predict
 
 __all__ = [
     "MODELS", "S8_CNN_LAYERS", "S8_MLP_LAYERS", "BudgetMLP", "LeNet5", "Probes", "SmallCNN",
-    "as_tensors", "check_budget", "count_params", "evaluate", "fit", "hidden_units",
-    "l1_penalty", "l2_penalty", "load", "predict", "save", "set_seed", "set_threads",
+    "as_tensors", "check_budget", "checkpoint", "count_params", "evaluate", "fit", "hidden_units",
+    "l1_penalty", "l2_penalty", "predict", "set_seed", "set_threads",
 ]

@@ -10,7 +10,8 @@ clipping) and per epoch `end_epoch`. Recorded per layer:
                         (forward hooks; only with activations=True)
 
 every='step' keeps one value per layer per optimizer step; every='epoch' keeps the mean over
-the epoch's steps (weight_norm: the value at the end of the epoch).
+the epoch's steps (weight_norm: its value at the last step). Weights are read when the
+gradient is, i.e. before that step's update.
 
     probes = Probes(model, every="epoch", activations=True)
     fit(model, data, opt, epochs=5, batch_size=64, probes=probes)

@@ -10,6 +10,8 @@ PyTorch's time.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from layerlab.scratch.models import FullyConnectedNet
@@ -84,16 +86,27 @@ def main():
     y = rng.integers(DIMS[-1], size=BATCH)
     peak = matmul_peak()
     flops = step_flops()
-    results = {"layerlab": measure(ours(X, y), repeats=30, warmup=5, min_time=2.0),
-               "pytorch": measure(theirs(X, y), repeats=30, warmup=5, min_time=2.0)}
+    # Blocks, not interleaved calls: each library's idle threads spin after a call (OpenMP,
+    # OpenBLAS) and would slow the other one. Three rounds of blocks with pauses between; each
+    # engine keeps its best block, since a burst of other work on this shared machine can only
+    # make a block slower.
+    steps = {"layerlab": ours(X, y), "pytorch": theirs(X, y)}
+    results = {}
+    for _ in range(3):
+        for name, step in steps.items():
+            time.sleep(0.5)
+            t = measure(step, repeats=30, warmup=5, min_time=1.0)
+            if name not in results or t["median"] < results[name]["median"]:
+                results[name] = t
     rows = []
     for name, t in results.items():
         rate = flops / t["median"]
-        rows.append([name, f"{t['median'] * 1e3:.2f}", f"{t['min'] * 1e3:.2f}",
-                     f"{t['spread']:.0%}", f"{rate / 1e9:.1f}", f"{rate / peak:.0%}"])
+        rows.append([name, f"{t['median'] * 1e3:.2f}", f"{t['spread']:.0%}",
+                     f"{rate / 1e9:.1f}", f"{rate / peak:.0%}"])
     print(f"step: {DIMS} batch {BATCH} float32, {flops / 1e9:.2f} GFLOP; "
           f"matmul peak {peak / 1e9:.1f} GFLOP/s (2048^3 float32)")
-    print_table(["engine", "median ms", "min ms", "spread (IQR)", "GFLOP/s", "of peak"], rows)
+    print_table(["engine", "median ms (best of 3 blocks)", "spread (IQR)", "GFLOP/s", "of peak"],
+                rows)
     ratio = results["layerlab"]["median"] / results["pytorch"]["median"]
     print(f"ours / pytorch time: {ratio:.2f}x (goal <= 1.25x)")
     print_json({"benchmark": "fc_step", "ours_vs_torch_time": round(ratio, 3),

@@ -11,7 +11,9 @@ from layerlab.pytorch import (  # noqa: E402
     SmallCNN,
     evaluate,
     fit,
+    random_shift,
     set_seed,
+    time_to_accuracy,
 )
 
 
@@ -106,3 +108,24 @@ def test_penalties_enter_the_loss(mnist_small):
         assert (h["penalty"][-1] > 0) == (lam > 0)
         norms[lam] = model[0].weight.abs().sum().item()
     assert norms[1e-2] < 0.5 * norms[0.0]  # L1 drives the first layer's weights down
+
+
+def test_augmented_fit_is_repeatable_and_learns(mnist_small):
+    hs = []
+    for _ in range(2):
+        set_seed(0)
+        model = BudgetMLP([64])
+        hs.append(fit(model, mnist_small, adam(model, 3e-3), epochs=4, batch_size=50,
+                      transform=random_shift(2)))
+    assert hs[0]["step_loss"] == hs[1]["step_loss"] and hs[0]["val_acc"][-1] > 0.75
+    set_seed(0)
+    plain = BudgetMLP([64])
+    h = fit(plain, mnist_small, adam(plain, 3e-3), epochs=4, batch_size=50)
+    assert h["step_loss"] != hs[0]["step_loss"]  # the transform was applied
+
+
+def test_time_to_accuracy():
+    h = {"time": [1.0, 2.0, 4.0], "test_acc": [0.5, 0.9, 0.95]}
+    assert time_to_accuracy(h, 0.9) == 3.0
+    assert time_to_accuracy(h, 0.5) == 1.0
+    assert time_to_accuracy(h, 0.99) is None

@@ -6,6 +6,7 @@ does not import this package.
 """
 
 from layerlab.pytorch import checkpoint
+from layerlab.pytorch.augment import random_shift
 from layerlab.pytorch.models import (
     MODELS,
     S8_CNN_LAYERS,
@@ -20,10 +21,11 @@ from layerlab.pytorch.models import (
 from layerlab.pytorch.penalties import l1_penalty, l2_penalty
 from layerlab.pytorch.probes import Probes
 from layerlab.pytorch.seeding import set_seed, set_threads
-from layerlab.pytorch.train import as_tensors, evaluate, fit, predict
+from layerlab.pytorch.train import as_tensors, evaluate, fit, predict, time_to_accuracy
 
 __all__ = [
     "MODELS", "S8_CNN_LAYERS", "S8_MLP_LAYERS", "BudgetMLP", "LeNet5", "Probes", "SmallCNN",
     "as_tensors", "check_budget", "checkpoint", "count_params", "evaluate", "fit", "hidden_units",
-    "l1_penalty", "l2_penalty", "predict", "set_seed", "set_threads",
+    "l1_penalty", "l2_penalty", "predict", "random_shift", "set_seed", "set_threads",
+    "time_to_accuracy",
 ]

@@ -159,3 +159,16 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
         model.load_state_dict(best_state)  # early stopping keeps the best epoch's weights
     history["train_time"] = sum(history["time"])
     return history
+
+
+def time_to_accuracy(history: dict, target: float, key: str = "test_acc") -> float | None:
+    """Training seconds (summed 'time') until the first epoch whose `key` reaches `target`.
+
+    None when no epoch does. Evaluation time is not counted, as in 'time'.
+    """
+    elapsed = 0.0
+    for seconds, acc in zip(history["time"], history[key], strict=True):
+        elapsed += seconds
+        if acc >= target:
+            return elapsed
+    return None

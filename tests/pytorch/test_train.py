@@ -8,6 +8,7 @@ from layerlab.experiments.rundir import Run, read_metrics  # noqa: E402
 from layerlab.pytorch import (  # noqa: E402
     BudgetMLP,
     LeNet5,
+    Probes,
     SmallCNN,
     evaluate,
     fit,
@@ -129,3 +130,44 @@ def test_time_to_accuracy():
     assert time_to_accuracy(h, 0.9) == 3.0
     assert time_to_accuracy(h, 0.5) == 1.0
     assert time_to_accuracy(h, 0.99) is None
+
+
+def test_resume_from_the_epoch_checkpoint(mnist_small, tmp_path):
+    """Stopped after epoch 2 and continued: the weights and history of one 3-epoch call."""
+    def start(path, epochs):
+        set_seed(0)
+        model = BudgetMLP([32], dropout=0.3)
+        opt = adam(model)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=3 * 10)
+        probes = Probes(model, every="epoch")
+        h = fit(model, mnist_small, opt, epochs=epochs, batch_size=50, scheduler=sched,
+                scheduler_step="batch", probes=probes, transform=random_shift(1), seed=5,
+                checkpoint_path=path)
+        return model, h, probes
+
+    whole, h_whole, p_whole = start(None, 3)
+    start(tmp_path / "fit.pt", 2)  # "killed" after epoch 2
+    resumed, h_resumed, p_resumed = start(tmp_path / "fit.pt", 3)
+    for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
+        assert torch.equal(a, b)
+    for key in ("epoch", "step_loss", "val_acc", "test_acc", "lr", "loss"):
+        assert h_whole[key] == h_resumed[key], key
+    assert p_whole.history == p_resumed.history and p_resumed.steps == [1, 2, 3]
+    # a finished checkpoint: calling again trains nothing and returns the same history
+    again, h_again, _ = start(tmp_path / "fit.pt", 3)
+    assert h_again["step_loss"] == h_whole["step_loss"]
+    assert all(torch.equal(a, b) for a, b in zip(again.parameters(), whole.parameters(),
+                                                 strict=True))
+
+
+def test_plateau_scheduler_gets_the_validation_accuracy(mnist_small):
+    set_seed(0)
+    model = BudgetMLP([32])
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    # after the first epoch (better than nothing), no accuracy beats the best by 2.0: a
+    # plateau, so the rate halves after every later epoch ('lr' is the rate the epoch used)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5,
+                                                       patience=0, threshold=2.0,
+                                                       threshold_mode="abs")
+    h = fit(model, mnist_small, opt, epochs=3, batch_size=50, scheduler=sched)
+    assert h["lr"] == [0.1, 0.1, 0.05]

@@ -13,13 +13,16 @@ X_test/y_test (NumPy arrays or tensors; X float, already scaled, shaped as the m
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from layerlab.atomic import atomic_write_bytes
 from layerlab.data.tensors import Batches, to_tensors
 from layerlab.pytorch.penalties import total_penalty
 from layerlab.pytorch.probes import Probes
@@ -62,18 +65,24 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
         clip_grad: float | None = None, scheduler=None, scheduler_step: str = "epoch",
         early_stopping: int | None = None, seed: int = 0, run=None, cell: str = "",
         loss_fn: Callable = F.cross_entropy, transform: Callable | None = None,
-        eval_batch_size: int = 1000, log_every: int = 0) -> dict:
+        eval_batch_size: int = 1000, log_every: int = 0,
+        checkpoint_path=None) -> dict:
     """Train `model` in place; return the per-epoch history.
 
     penalties: {'l1': lam, 'l2': lam} added to the loss (see penalties.py; optimizer weight
     decay is the optimizer's own `weight_decay`). clip_grad: max total gradient norm
     (clip_grad_norm_). scheduler: a torch LR scheduler stepped once per batch
-    (scheduler_step='batch', e.g. OneCycleLR) or per epoch ('epoch'). early_stopping: patience
+    (scheduler_step='batch', e.g. OneCycleLR) or per epoch ('epoch'; ReduceLROnPlateau gets the
+    validation accuracy: build it with mode='max'). early_stopping: patience
     in epochs without a better validation accuracy; training stops then and the best epoch's
     weights are restored (needs X_val). seed: the batch order and the dropout masks (seed the
     model's initialisation yourself, with seeding.set_seed, before building it). run, cell:
     a layerlab Run to log one metrics line per epoch into (and one per `log_every` steps).
     transform(xb) -> xb: applied to each training batch (augmentation).
+    checkpoint_path: after every epoch, the whole training state (model, optimizer,
+    scheduler, random generators, history, probes) is written there atomically; a later call
+    with the same arguments and path continues from it, to the same weights and history as an
+    uninterrupted call (the caller deletes the file when the result is safe).
 
     History: lists per epoch 'epoch', 'loss' (mean data loss over the epoch's batches),
     'penalty' (mean penalty), 'train_acc' (running accuracy over the epoch, in train mode, so
@@ -94,9 +103,14 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
     keys += [f"{s}_{k}" for s in ("val", "test") if has[s] for k in ("loss", "acc")]
     history: dict = {k: [] for k in keys}
     history.update(step_loss=[], best_epoch=None, best_val_acc=None, stopped_early=False)
-    best_state, waited, step = None, 0, 0
+    best_state, waited, step, start_epoch = None, 0, 0, 1
+    if checkpoint_path is not None and Path(checkpoint_path).exists():
+        state = _load_state(checkpoint_path, model, optimizer, scheduler, batches, probes)
+        history, best_state, waited, step = (state["history"], state["best_state"],
+                                             state["waited"], state["step"])
+        start_epoch = state["epoch"] + 1 if not history["stopped_early"] else epochs + 1
 
-    for epoch in range(1, epochs + 1):
+    for epoch in range(start_epoch, epochs + 1):
         model.train()
         start = time.perf_counter()
         losses, pens = [], []
@@ -123,8 +137,6 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
             correct += (logits.detach().argmax(1) == yb).sum()
             if run is not None and log_every and step % log_every == 0:
                 run.log(cell, "iteration", iteration=step, epoch=epoch, loss=loss.item())
-        if scheduler is not None and scheduler_step == "epoch":
-            scheduler.step()
         seconds = time.perf_counter() - start
         if probes is not None:
             probes.end_epoch(epoch)
@@ -139,6 +151,11 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
             if has[s]:
                 row[f"{s}_loss"], row[f"{s}_acc"] = evaluate(
                     model, data[f"X_{s}"], data[f"y_{s}"], eval_batch_size, loss_fn)
+        if scheduler is not None and scheduler_step == "epoch":  # after evaluation: plateau
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(row["val_acc"])
+            else:
+                scheduler.step()
         for k in keys:
             history[k].append(row[k])
         if run is not None:
@@ -153,12 +170,44 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
                 waited += 1
                 if early_stopping is not None and waited >= early_stopping:
                     history["stopped_early"] = True
-                    break
+        if checkpoint_path is not None:
+            _save_state(checkpoint_path, model, optimizer, scheduler, batches, probes,
+                        history=history, best_state=best_state, waited=waited, step=step,
+                        epoch=epoch)
+        if history["stopped_early"]:
+            break
 
-    if best_state is not None and history["best_epoch"] != history["epoch"][-1]:
+    if best_state is not None and history["epoch"] and \
+            history["best_epoch"] != history["epoch"][-1]:
         model.load_state_dict(best_state)  # early stopping keeps the best epoch's weights
     history["train_time"] = sum(history["time"])
     return history
+
+
+def _save_state(path, model, optimizer, scheduler, batches, probes, **values):
+    """Everything `fit` needs to continue after this epoch, written atomically."""
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict() if scheduler is not None else None,
+             "torch_rng": torch.get_rng_state(), "batches_rng": batches.generator.get_state(),
+             "probes": (probes.history, probes.steps) if probes is not None else None,
+             **values}
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _load_state(path, model, optimizer, scheduler, batches, probes) -> dict:
+    # weights_only=False: schedulers may hold plain callables; this file is fit's own
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    batches.generator.set_state(state["batches_rng"])
+    if probes is not None and state["probes"] is not None:
+        probes.history, probes.steps = state["probes"]
+    return state
 
 
 def time_to_accuracy(history: dict, target: float, key: str = "test_acc") -> float | None:

@@ -162,8 +162,9 @@ def test_killed_sweep_keeps_finished_cells(tmp_path):
 
 def test_two_workers_run_every_cell_exactly_once(tmp_path):
     out = tmp_path / "run"
-    lrs = "[0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03]"
-    result = layerlab("sweep", "quickstart", "--workers", 2, "--set", "epochs=2", "--set",
+    # many short cells, so that the two workers claim cells at the same moments often
+    lrs = "[0.0001, 0.0002, 0.0003, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.03, 0.05]"
+    result = layerlab("sweep", "quickstart", "--workers", 2, "--set", "epochs=1", "--set",
                       f"learning_rates={lrs}", "--out", out)
     assert "2 worker(s)" in result.stdout
     trials = cell_trials(out)

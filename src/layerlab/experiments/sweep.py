@@ -15,6 +15,8 @@ Open searches (`search`) use Optuna's TPE sampler for a fixed number of trials i
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import time
@@ -36,6 +38,28 @@ def cell_key(grid_name, cell):
 
 def _storage(run):
     return run.storage or f"sqlite:///{run.path / 'sweep.db'}"
+
+
+@contextlib.contextmanager
+def _claim_lock(run):
+    """Serialise study creation and trial claims between processes sharing a SQLite file.
+
+    Optuna hands a waiting trial to one process by re-reading its state before setting it
+    running; a database server does that under a row lock, but SQLite (as Python drives it)
+    reads outside the write transaction, so two processes can both claim one trial, and both
+    can try to create the schema of a new file. A file lock beside the database closes both
+    gaps; with a server (--storage) it is not needed and not taken.
+    """
+    url = _storage(run)
+    if not url.startswith("sqlite:///"):
+        yield
+        return
+    with open(url[len("sqlite:///"):] + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _study_name(run, grid_name):
@@ -124,18 +148,20 @@ def grid(run, grid_name, cells, fn, objective=None):
     if len(set(keys)) != len(keys):
         raise ValueError(f"grid {grid_name} has repeated cells")
     json.dumps(cells)
-    study = _open(run, grid_name, keys, cells)
-    if getattr(run, "requeue_stale", False):
-        _requeue_stale(study)
+    with _claim_lock(run):
+        study = _open(run, grid_name, keys, cells)
+        if getattr(run, "requeue_stale", False):
+            _requeue_stale(study)
     state = optuna.trial.TrialState
     space = _search_space(cells)
     done = _completed(study)
     progress = Progress(len(cells), grid_name, run.stream)
     progress.update(len(done))
     while True:
-        if not study.get_trials(deepcopy=False, states=(state.WAITING,)):
-            break
-        trial = study.ask()
+        with _claim_lock(run):
+            if not study.get_trials(deepcopy=False, states=(state.WAITING,)):
+                break
+            trial = study.ask()
         attrs = trial.user_attrs
         if "cell_key" not in attrs:  # another process took the last waiting cell first
             study.tell(trial, state=state.FAIL)
@@ -188,16 +214,20 @@ def search(run, name, space, fn, n_trials, objective, seed=0):
         raise RuntimeError("searches need optuna: pip install optuna")
     optuna.logging.set_verbosity(logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=seed)
-    study = optuna.create_study(study_name=_study_name(run, name), storage=_storage(run),
-                                direction="maximize", sampler=sampler, load_if_exists=True)
+    with _claim_lock(run):
+        study = optuna.create_study(study_name=_study_name(run, name), storage=_storage(run),
+                                    direction="maximize", sampler=sampler, load_if_exists=True)
     state = optuna.trial.TrialState
     if getattr(run, "requeue_stale", False):
         for trial in study.get_trials(deepcopy=False, states=(state.RUNNING,)):
             study.tell(trial.number, state=state.FAIL)
     progress = Progress(n_trials, name, run.stream)
-    while len(study.get_trials(deepcopy=False, states=(state.COMPLETE, state.RUNNING))) \
-            < n_trials:
-        trial = study.ask()
+    while True:
+        with _claim_lock(run):  # count and claim together, so n_trials is not overshot
+            if len(study.get_trials(deepcopy=False, states=(state.COMPLETE, state.RUNNING))) \
+                    >= n_trials:
+                break
+            trial = study.ask()
         settings = {}
         for key, (kind, *args) in space.items():
             if kind == "float":

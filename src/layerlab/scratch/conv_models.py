@@ -135,10 +135,7 @@ class ConvNetBase(Model):
             dout, block_grads = self.blocks[i - 1][0].backward(dout, caches[i - 1],
                                                                need_dx=i > 1)
             grads.update({f"{n}{i}": g for n, g in block_grads.items()})
-        penalty, penalty_grads = self.penalty()
-        for name, g in penalty_grads.items():
-            grads[name] += g
-        return loss + penalty, grads
+        return self.add_penalty(loss, grads)
 
 
 class ThreeLayerConvNet(ConvNetBase):

@@ -47,6 +47,13 @@ class Model:
                 grads[name] += self.l1 * np.sign(w)
         return loss, grads
 
+    def add_penalty(self, loss, grads):
+        """(loss + penalty, grads with the penalty's gradients added in place)."""
+        penalty, penalty_grads = self.penalty()
+        for name, g in penalty_grads.items():
+            grads[name] += g
+        return loss + penalty, grads
+
     def state_dict(self):
         """Everything needed to continue training: params, running statistics, RNG state."""
         return {
@@ -158,10 +165,7 @@ class FullyConnectedNet(Model):
             dout, layer_grads = self.hidden.backward(dout, caches[i - 1], need_dx=i > 1)
             grads.update({f"{n}{i}": g for n, g in layer_grads.items()})
 
-        penalty, penalty_grads = self.penalty()
-        for name, g in penalty_grads.items():
-            grads[name] += g
-        return loss + penalty, grads
+        return self.add_penalty(loss, grads)
 
 
 class TwoLayerNet(FullyConnectedNet):

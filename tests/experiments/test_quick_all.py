@@ -4,15 +4,14 @@ import json
 
 import pytest
 
-from layerlab.experiments import registry, runner
+from layerlab.experiments import registry
 
 NAMES = sorted(registry.all_experiments())
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_quick_run_finishes_with_a_report(name, tmp_path):
-    run = runner.create(name, quick=True, out=tmp_path / name, stream=open("/dev/null", "w"))
-    runner.execute(run)
+def test_quick_run_finishes_with_a_report(name, quick_run):
+    run, _ = quick_run(name)
     status = json.loads((run.path / "status.json").read_text())
     assert status["state"] == "finished"
     results = json.loads((run.path / "results.json").read_text())

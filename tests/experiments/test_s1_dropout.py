@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 
-from layerlab.experiments import runner
 from layerlab.experiments.s1_dropout import (
     dropout_statistics,
     gradient_check,
@@ -18,11 +17,9 @@ from layerlab.experiments.s1_dropout import (
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dropout") / "run"
-    run = runner.create("dropout", quick=True, out=out, stream=open("/dev/null", "w"))
-    runner.execute(run)
-    return run.path, json.loads((run.path / "results.json").read_text())
+def quick(quick_run):
+    run, results = quick_run("dropout")
+    return run.path, results
 
 
 @pytest.mark.parametrize("p", [0.25, 0.4, 0.7])

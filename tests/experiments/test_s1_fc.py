@@ -1,6 +1,5 @@
 """S1.1-S1.5 experiments: the helpers' arithmetic, and what the quick runs promise to report."""
 
-import json
 import math
 import os
 
@@ -105,13 +104,6 @@ def test_a_longer_run_passes_through_the_shorter_one():
     assert long[2][:len(short[2])] == short[2]
 
 
-def quick(name, tmp_path, *overrides):
-    run = runner.create(name, overrides=overrides, quick=True, out=tmp_path / name,
-                        stream=open(os.devnull, "w"))
-    runner.execute(run)
-    return run, json.loads((run.path / "results.json").read_text())
-
-
 def test_pixel_scale_multiplies_the_centred_data(tmp_path):
     run = runner.create("depth-overfit", quick=True, out=tmp_path / "r",
                         stream=open(os.devnull, "w"))
@@ -126,10 +118,10 @@ def test_pixel_scale_multiplies_the_centred_data(tmp_path):
 # --- quick runs: what each report promises ------------------------------------------------
 
 
-def test_layer_checks_reports_every_row_and_the_course_figures(tmp_path):
+def test_layer_checks_reports_every_row_and_the_course_figures(quick_run):
     from layerlab.scratch.checks import run_checks
 
-    run, res = quick("layer-checks", tmp_path)
+    run, res = quick_run("layer-checks")
     expected = run_checks({"layers", "losses"})
     table = res["tables"]["checks"]
     assert len(table["rows"]) == len(expected)
@@ -141,8 +133,8 @@ def test_layer_checks_reports_every_row_and_the_course_figures(tmp_path):
     assert count["ours"] == sum(r.passed for r in expected) and count["reference"] == len(expected)
 
 
-def test_two_layer_solver_grid_table_and_claims(tmp_path):
-    run, res = quick("two-layer-solver", tmp_path)
+def test_two_layer_solver_grid_table_and_claims(quick_run):
+    run, res = quick_run("two-layer-solver")
     cfg = run.config
     rows = res["tables"]["grid"]["rows"]
     assert [(r[0], r[1]) for r in rows] == [(lr, ep) for lr in cfg["learning_rates"]
@@ -157,9 +149,9 @@ def test_two_layer_solver_grid_table_and_claims(tmp_path):
     assert len(panels[0]["series"]["lr 0.1"][1]) == max(cfg["epochs"]) + 1
 
 
-def test_depth_overfit_is_repeatable_and_measures_both_depths(tmp_path):
-    _, first = quick("depth-overfit", tmp_path / "a")
-    _, second = quick("depth-overfit", tmp_path / "b")
+def test_depth_overfit_is_repeatable_and_measures_both_depths(quick_run):
+    _, first = quick_run("depth-overfit")
+    _, second = quick_run("depth-overfit", fresh=True)
     assert first["tables"] == second["tables"]
     assert first["claims"] == second["claims"]
     assert {"heatmap_depth3", "heatmap_depth5"} <= set(first["plots"])
@@ -170,8 +162,8 @@ def test_depth_overfit_is_repeatable_and_measures_both_depths(tmp_path):
     assert heat.shape == (2, 2) and np.all((heat >= 0) & (heat <= 1))
 
 
-def test_update_rules_reports_orderings_and_one_figure_for_the_four_rules(tmp_path):
-    run, res = quick("update-rules", tmp_path)
+def test_update_rules_reports_orderings_and_one_figure_for_the_four_rules(quick_run):
+    run, res = quick_run("update-rules")
     rules = [r for r, _ in run.config["rules"]]
     for label in ("train", "val"):
         claim = res["claims"][f"reference ordering of final {label} accuracy"]
@@ -189,8 +181,8 @@ def test_update_rules_reports_orderings_and_one_figure_for_the_four_rules(tmp_pa
     assert first == max(means, key=means.get)
 
 
-def test_lr_weight_scale_runs_the_six_configs_in_each_setting(tmp_path):
-    run, res = quick("lr-weight-scale", tmp_path)
+def test_lr_weight_scale_runs_the_six_configs_in_each_setting(quick_run):
+    run, res = quick_run("lr-weight-scale")
     rows = res["tables"]["configs"]["rows"]
     assert [(r[1], r[2]) for r in rows] == [tuple(c) for c in references.S1_5_CONFIGS] * 2
     assert [r[0] for r in rows] == ["overfit"] * 6 + ["six-layer"] * 6

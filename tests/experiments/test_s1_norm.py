@@ -6,7 +6,6 @@ import time
 import numpy as np
 import pytest
 
-from layerlab.experiments import runner
 from layerlab.experiments.s1_norm import (
     BatchnormConfig,
     ClosedFormBatchNorm,
@@ -23,21 +22,16 @@ from layerlab.scratch.norm import BatchNorm, LayerNorm
 from layerlab.timing import time_interleaved
 
 
-def quick_run(name, tmp_path_factory):
-    out = tmp_path_factory.mktemp(name) / "run"
-    run = runner.create(name, quick=True, out=out, stream=open("/dev/null", "w"))
-    runner.execute(run)
-    return run.path, json.loads((run.path / "results.json").read_text())
+@pytest.fixture(scope="module")
+def bn_run(quick_run):
+    run, results = quick_run("batchnorm")
+    return run.path, results
 
 
 @pytest.fixture(scope="module")
-def bn_run(tmp_path_factory):
-    return quick_run("batchnorm", tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def ln_run(tmp_path_factory):
-    return quick_run("layernorm", tmp_path_factory)
+def ln_run(quick_run):
+    run, results = quick_run("layernorm")
+    return run.path, results
 
 
 # --- the measurements ---------------------------------------------------------------------

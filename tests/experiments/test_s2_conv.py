@@ -7,32 +7,27 @@ import time
 import numpy as np
 import pytest
 
-from layerlab.experiments import registry, runner
+from layerlab.experiments import registry
 from layerlab.experiments import s2_conv as s2
 from layerlab.scratch.conv import Conv
 
 
-def _quick(name, tmp_path_factory, overrides=()):
-    out = tmp_path_factory.mktemp(name) / "run"
-    run = runner.create(name, overrides=overrides, quick=True, out=out,
-                        stream=open("/dev/null", "w"))
-    runner.execute(run)
-    return json.loads((run.path / "results.json").read_text()), run.path
+@pytest.fixture(scope="module")
+def conv_speed(quick_run):
+    run, results = quick_run("conv-speed")
+    return results, run.path
 
 
 @pytest.fixture(scope="module")
-def conv_speed(tmp_path_factory):
-    return _quick("conv-speed", tmp_path_factory)
+def spatial_bn(quick_run):
+    run, results = quick_run("spatial-batchnorm")
+    return results, run.path
 
 
 @pytest.fixture(scope="module")
-def spatial_bn(tmp_path_factory):
-    return _quick("spatial-batchnorm", tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def conv_nets(tmp_path_factory):
-    return _quick("conv-nets", tmp_path_factory)
+def conv_nets(quick_run):
+    run, results = quick_run("conv-nets")
+    return results, run.path
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -156,8 +151,8 @@ def test_spatial_batchnorm_statistics_and_equalities(spatial_bn):
     assert len(curve) == cfg.warmup_passes and curve[-1] < curve[0]
 
 
-def test_spatial_batchnorm_is_repeatable(spatial_bn, tmp_path_factory):
-    again, _ = _quick("spatial-batchnorm", tmp_path_factory)
+def test_spatial_batchnorm_is_repeatable(spatial_bn, quick_run):
+    _, again = quick_run("spatial-batchnorm", fresh=True)
     first, _ = spatial_bn
     assert again["tables"]["test_mode"] == first["tables"]["test_mode"]
     assert again["tables"]["gradcheck"] == first["tables"]["gradcheck"]

@@ -25,7 +25,7 @@ def both(name):
 
 
 def main() -> None:
-    rows, figures = [], {"machine": machine()}
+    rows, figures = [], {"benchmark": "data_load", "machine": machine()}
     try:
         n = both("mnist")
         m = measure(lambda: both("mnist"), repeats=5, warmup=1)

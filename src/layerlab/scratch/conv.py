@@ -13,17 +13,17 @@ along width. The layer insists that the division is exact (PyTorch silently drop
 and columns instead), so a shape that does not fit raises a ValueError that says what to change.
 
 `forward_naive`/`backward_naive` are the textbook definition, one Python loop iteration per
-output pixel. `forward`/`backward` compute the same numbers with one matrix product:
-im2col gathers every receptive field into a column of a (C*HH*WW, N*H_out*W_out) matrix through a
-strided view of the padded input (no Python loop), and the weights (F, C*HH*WW) multiply it. The
-backward pass reuses those columns for dw and scatters the column gradients back into the image
-with one strided add per kernel offset (HH*WW additions), never a loop over output pixels.
+output pixel. `forward`/`backward` compute the same numbers with matrix products, one block of
+images at a time: im2col copies every receptive field of the block into a column of a
+(C*HH*WW, H_out*W_out) matrix per image (one strided copy of x per kernel offset, no Python loop
+over pixels), and the weights (F, C*HH*WW) multiply it, giving NCHW directly. The backward pass
+rebuilds each block's columns for dw (the cache holds x, not the columns) and scatters the column
+gradients back into dx with one strided add per kernel offset (HH*WW additions).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 
 def int_pair(value, name):
@@ -151,31 +151,30 @@ class Conv:
 
     @staticmethod
     def forward(x, w, b, conv_param):
-        """Fast forward: im2col through a strided view, then one matrix product.
+        """Fast forward: im2col one block of images at a time, one matrix product per image.
 
         Args:
             x: (N, C, H, W); w: (F, C, HH, WW); b: (F,); conv_param: stride and pad.
         Returns:
-            out: (N, F, H_out, W_out), cache (holds the im2col matrix, C*HH*WW times the
-            output's pixel count).
+            out: (N, F, H_out, W_out), cache (x itself, no copy: backward rebuilds the columns).
         """
         (sh, sw), pad, (H_out, W_out) = conv_geometry(x.shape, w.shape, conv_param)
         _check_bias(b, w.shape[0])
-        F, C, HH, WW = w.shape
+        F = w.shape[0]
         N = x.shape[0]
-        # windows[n, c, i, j, kh, kw] = xp[n, c, i * sh + kh, j * sw + kw]: a view, no copy
-        windows = sliding_window_view(_pad(x, pad), (HH, WW), axis=(2, 3))[:, :, ::sh, ::sw]
-        # The one copy: rows (c, kh, kw), columns (n, i, j). Output pixels vary fastest, so the
-        # copy reads runs along an image row, and the product gives (F, N, H_out, W_out).
-        cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(C * HH * WW, N * H_out * W_out)
-        out = w.reshape(F, -1) @ cols
+        dtype = np.result_type(x, w, b)
+        w2d = w.reshape(F, -1).astype(dtype, copy=False)
+        # Batched matmul (F, K) @ (n, K, P) -> (n, F, P) writes NCHW directly: no transpose.
+        out = np.empty((N, F, H_out * W_out), dtype)
+        for n0, cols in _column_blocks(x, w.shape, (sh, sw), pad, (H_out, W_out), dtype):
+            np.matmul(w2d, cols, out=out[n0:n0 + len(cols)])
         out += b.reshape(F, 1)
-        out = out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)
-        return np.ascontiguousarray(out), (x.shape, w, cols, (sh, sw), pad)
+        return out.reshape(N, F, H_out, W_out), (x, w, (sh, sw), pad)
 
     @staticmethod
     def backward(dout, cache, need_dx=True):
-        """Fast backward: two matrix products and HH*WW strided additions (col2im).
+        """Fast backward: per block of images, rebuild the columns, two matrix products and
+        HH*WW strided additions (col2im).
 
         Args:
             dout: (N, F, H_out, W_out); cache: from `forward`.
@@ -183,22 +182,78 @@ class Conv:
         Returns:
             dx: (N, C, H, W) or None, dw: (F, C, HH, WW), db: (F,).
         """
-        x_shape, w, cols, (sh, sw), pad = cache
+        x, w, stride, pad = cache
         N, F, H_out, W_out = dout.shape
         _, C, HH, WW = w.shape
-        top, bottom, left, right = pad
-        dout2d = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, N * H_out * W_out)
-        db = dout2d.sum(axis=1)
-        dw = (dout2d @ cols.T).reshape(w.shape)
-        if not need_dx:
-            return None, dw, db
-        dcols = (w.reshape(F, -1).T @ dout2d).reshape(C, HH, WW, N, H_out, W_out)
-        # col2im: kernel offset (kh, kw) of every window lands on a strided grid of the padded
-        # image. Accumulating in (C, N, H, W) order keeps both operands' inner axes contiguous.
-        H, W = x_shape[2:]
-        dxp = np.zeros((C, N, H + top + bottom, W + left + right), dtype=dcols.dtype)
-        for kh in range(HH):
-            for kw in range(WW):
-                dxp[:, :, kh:kh + sh * H_out:sh, kw:kw + sw * W_out:sw] += dcols[:, kh, kw]
-        dx = dxp[:, :, top:top + H, left:left + W].transpose(1, 0, 2, 3)
-        return np.ascontiguousarray(dx), dw, db
+        dtype = dout.dtype
+        d3 = dout.reshape(N, F, H_out * W_out)
+        db = d3.sum(axis=(0, 2))
+        w2d = w.reshape(F, -1).astype(dtype, copy=False)
+        dw = np.zeros(w2d.shape, dtype)
+        dx = np.zeros(x.shape, dtype) if need_dx else None
+        dcols = None
+        for n0, cols in _column_blocks(x, w.shape, stride, pad, (H_out, W_out), dtype):
+            block = d3[n0:n0 + len(cols)]
+            # dw = sum over images of dout (F, P) @ cols.T (P, K)
+            dw += np.matmul(block, cols.transpose(0, 2, 1)).sum(axis=0)
+            if not need_dx:
+                continue
+            if dcols is None:  # one buffer, reused by every block
+                dcols = np.empty(cols.shape, dtype)
+            dc = np.matmul(w2d.T, block, out=dcols[:len(cols)])
+            dc = dc.reshape(len(cols), C, HH, WW, H_out, W_out)
+            # col2im: kernel offset (kh, kw) of every window lands on a strided grid of x;
+            # the taps that would read the zero padding have no input pixel to update.
+            for kh, kw, (out_rows, x_rows), (out_cols, x_cols) in _taps(x.shape, w.shape,
+                                                                         stride, pad,
+                                                                         (H_out, W_out)):
+                dx[n0:n0 + len(cols), :, x_rows, x_cols] += dc[:, :, kh, kw, out_rows, out_cols]
+        return dx, dw.reshape(w.shape), db
+
+
+# Images per block: their columns take about this many bytes, so that a block stays in a core's
+# L2 cache between the copy that builds it and the matrix products that read it, and no call
+# allocates a large temporary (fresh memory costs page faults on every call).
+BLOCK_BYTES = 1 << 20
+
+
+def _span(k, before, size, stride, n_out):
+    """Kernel tap k along one axis: (output slice, input slice) of the output positions whose
+    input k + i * stride - before falls inside the unpadded input [0, size); None if none does.
+    """
+    lo = max(0, -((k - before) // stride))  # first i with k + i * stride - before >= 0
+    hi = min(n_out, (size - 1 + before - k) // stride + 1)
+    if hi <= lo:
+        return None
+    start = lo * stride + k - before
+    return slice(lo, hi), slice(start, start + (hi - lo - 1) * stride + 1, stride)
+
+
+def _taps(x_shape, w_shape, stride, pad, out_hw):
+    """(kh, kw, row spans, column spans) of every kernel offset that touches the input."""
+    rows = [_span(kh, pad[0], x_shape[2], stride[0], out_hw[0]) for kh in range(w_shape[2])]
+    cols = [_span(kw, pad[2], x_shape[3], stride[1], out_hw[1]) for kw in range(w_shape[3])]
+    return [(kh, kw, r, c) for kh, r in enumerate(rows) for kw, c in enumerate(cols) if r and c]
+
+
+def _column_blocks(x, w_shape, stride, pad, out_hw, dtype):
+    """im2col by blocks of images: yields (n0, cols) with cols (n, C*HH*WW, H_out*W_out), the
+    receptive fields of images n0 .. n0+n-1, one column per output pixel.
+
+    One buffer serves every block (the caller must use a block before asking for the next).
+    It is zeroed once: entries that fall on the zero padding are never written, and the others
+    are overwritten by each block. Each kernel offset is one strided copy of x (HH*WW copies a
+    block), so no padded copy of x is made.
+    """
+    N, C = x.shape[:2]
+    HH, WW = w_shape[2:]
+    H_out, W_out = out_hw
+    per_image = C * HH * WW * H_out * W_out * np.dtype(dtype).itemsize
+    step = max(1, min(N, BLOCK_BYTES // per_image))
+    buffer = np.zeros((step, C, HH, WW, H_out, W_out), dtype)
+    taps = _taps(x.shape, w_shape, stride, pad, out_hw)
+    for n0 in range(0, N, step):
+        cols = buffer[:min(step, N - n0)]
+        for kh, kw, (out_rows, x_rows), (out_cols, x_cols) in taps:
+            cols[:, :, kh, kw, out_rows, out_cols] = x[n0:n0 + len(cols), :, x_rows, x_cols]
+        yield n0, cols.reshape(len(cols), C * HH * WW, H_out * W_out)

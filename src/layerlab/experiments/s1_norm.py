@@ -506,8 +506,9 @@ def _backward_passes(cfg, run, data):
 
 
 @dataclass
-class BatchnormConfig:
-    """S1.6. Defaults: the study's settings, and the course notebook's where it is silent."""
+class NormStudyConfig:
+    """What S1.6 and S1.7 share. Defaults: the study's settings, and the course notebook's
+    where it is silent."""
 
     dataset: str = "cifar10"
     val: int = 1000
@@ -530,6 +531,12 @@ class BatchnormConfig:
     # (c)
     batch_sizes: tuple = (5, 10, 50)
     batch_learning_rate: float = 10 ** -3.5
+
+
+@dataclass
+class BatchnormConfig(NormStudyConfig):
+    """S1.6: the shared settings, plus (d)'s timing of the two backward passes."""
+
     # (d)
     bn_shapes: tuple = ((64, 100), (256, 512), (1024, 1024), (4096, 256))
     timing_repeats: int = 20
@@ -593,27 +600,8 @@ def batchnorm(cfg, run):
 
 
 @dataclass
-class LayernormConfig:
+class LayernormConfig(NormStudyConfig):
     """S1.7: S1.6 (b) and (c) with layernorm."""
-
-    dataset: str = "cifar10"
-    val: int = 1000
-    num_train: int = 1000
-    seed: int = 0
-    seeds: int = 3
-    epochs: int = 10
-    batch_size: int = 50
-    learning_rate: float = 1e-3
-    hidden_dims: tuple = (100, 100, 100, 100, 100)
-    weight_scale: float = 2e-2
-    scale_hidden_dims: tuple = (50, 50, 50, 50, 50, 50, 50)
-    scale_low: float = 1e-4
-    scale_high: float = 1.0
-    num_scales: int = 20
-    scale_seeds: int = 3
-    scale_tolerance: float = 0.05
-    batch_sizes: tuple = (5, 10, 50)
-    batch_learning_rate: float = 10 ** -3.5
 
 
 @experiment("layernorm", study="S1.7", title="layer normalisation: weight scale and batch size",

@@ -6,7 +6,7 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from torch_oracle import TOL, close, torch_grads  # noqa: E402
+from torch_oracle import TOL, batchnorm_matches_torch, close, torch_grads  # noqa: E402
 
 from layerlab.scratch.layers import LeakyReLU, Linear, ReLU, Sigmoid, Tanh  # noqa: E402
 from layerlab.scratch.losses import softmax_loss, svm_loss  # noqa: E402
@@ -46,22 +46,7 @@ def test_sigmoid_is_stable_for_large_inputs():
 @pytest.mark.parametrize("backward", ["backward", "backward_alt"])
 @pytest.mark.parametrize("mode", ["train", "test"])
 def test_batchnorm(rng, backward, mode):
-    N, D = 8, 5
-    x = 4 * rng.standard_normal((N, D)) + 3
-    gamma, beta = rng.standard_normal(D), rng.standard_normal(D)
-    rm, rv = rng.standard_normal(D), rng.random(D) + 0.5
-    param = {"mode": mode, "momentum": 0.8, "running_mean": rm.copy(), "running_var": rv.copy()}
-    out, cache = BatchNorm.forward(x, gamma, beta, param)
-    dout = rng.standard_normal(out.shape)
-    t_rm, t_rv = torch.tensor(rm), torch.tensor(rv)
-    t_out, t_grads = torch_grads(
-        lambda x, g, b: F.batch_norm(x, t_rm, t_rv, g, b, training=mode == "train",
-                                     momentum=1 - 0.8, eps=1e-5), [x, gamma, beta], dout)
-    close(out, t_out)
-    for ours, theirs in zip(getattr(BatchNorm, backward)(dout, cache), t_grads, strict=True):
-        close(ours, theirs)
-    close(param["running_mean"], t_rm)
-    close(param["running_var"], t_rv)
+    batchnorm_matches_torch(BatchNorm, backward, 4 * rng.standard_normal((8, 5)) + 3, mode, rng)
 
 
 def test_layernorm(rng):

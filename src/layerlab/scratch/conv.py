@@ -15,10 +15,11 @@ and columns instead), so a shape that does not fit raises a ValueError that says
 `forward_naive`/`backward_naive` are the textbook definition, one Python loop iteration per
 output pixel. `forward`/`backward` compute the same numbers with matrix products, one block of
 images at a time: im2col copies every receptive field of the block into a column of a
-(C*HH*WW, H_out*W_out) matrix per image (one strided copy of x per kernel offset, no Python loop
-over pixels), and the weights (F, C*HH*WW) multiply it, giving NCHW directly. The backward pass
-rebuilds each block's columns for dw (the cache holds x, not the columns) and scatters the column
-gradients back into dx with one strided add per kernel offset (HH*WW additions).
+(C*HH*WW + 1, H_out*W_out) matrix per image (one strided copy of x per kernel offset, no Python
+loop over pixels; the last row is ones), and the weights with the bias as a last column
+(F, C*HH*WW + 1) multiply it, giving NCHW directly. The backward pass rebuilds each block's
+columns for dw and db (the cache holds x, not the columns) and scatters the column gradients back
+into dx with one strided add per kernel offset (HH*WW additions).
 """
 
 from __future__ import annotations
@@ -163,12 +164,13 @@ class Conv:
         F = w.shape[0]
         N = x.shape[0]
         dtype = np.result_type(x, w, b)
-        w2d = w.reshape(F, -1).astype(dtype, copy=False)
-        # Batched matmul (F, K) @ (n, K, P) -> (n, F, P) writes NCHW directly: no transpose.
+        # The columns end with a row of ones, so the bias is one more column of the weights:
+        # the product adds it, sparing a pass over the output.
+        w_aug = np.concatenate([w.reshape(F, -1), b.reshape(F, 1)], axis=1).astype(dtype)
+        # Batched matmul (F, K+1) @ (n, K+1, P) -> (n, F, P) writes NCHW directly.
         out = np.empty((N, F, H_out * W_out), dtype)
         for n0, cols in _column_blocks(x, w.shape, (sh, sw), pad, (H_out, W_out), dtype):
-            np.matmul(w2d, cols, out=out[n0:n0 + len(cols)])
-        out += b.reshape(F, 1)
+            np.matmul(w_aug, cols, out=out[n0:n0 + len(cols)])
         return out.reshape(N, F, H_out, W_out), (x, w, (sh, sw), pad)
 
     @staticmethod
@@ -187,15 +189,16 @@ class Conv:
         _, C, HH, WW = w.shape
         dtype = dout.dtype
         d3 = dout.reshape(N, F, H_out * W_out)
-        db = d3.sum(axis=(0, 2))
         w2d = w.reshape(F, -1).astype(dtype, copy=False)
-        dw = np.zeros(w2d.shape, dtype)
+        K = w2d.shape[1]
+        dw = np.zeros((F, K + 1), dtype)  # the last column, against the row of ones, is db
         dx = np.zeros(x.shape, dtype) if need_dx else None
         dcols = None
         for n0, cols in _column_blocks(x, w.shape, stride, pad, (H_out, W_out), dtype):
             block = d3[n0:n0 + len(cols)]
-            # dw = sum over images of dout (F, P) @ cols.T (P, K)
+            # [dw | db] = sum over images of dout (F, P) @ cols.T (P, K+1)
             dw += np.matmul(block, cols.transpose(0, 2, 1)).sum(axis=0)
+            cols = cols[:, :K]
             if not need_dx:
                 continue
             if dcols is None:  # one buffer, reused by every block
@@ -208,7 +211,7 @@ class Conv:
                                                                          stride, pad,
                                                                          (H_out, W_out)):
                 dx[n0:n0 + len(cols), :, x_rows, x_cols] += dc[:, :, kh, kw, out_rows, out_cols]
-        return dx, dw.reshape(w.shape), db
+        return dx, dw[:, :K].reshape(w.shape), dw[:, K].copy()
 
 
 # Images per block: their columns take about this many bytes, so that a block stays in a core's
@@ -237,8 +240,9 @@ def _taps(x_shape, w_shape, stride, pad, out_hw):
 
 
 def _column_blocks(x, w_shape, stride, pad, out_hw, dtype):
-    """im2col by blocks of images: yields (n0, cols) with cols (n, C*HH*WW, H_out*W_out), the
-    receptive fields of images n0 .. n0+n-1, one column per output pixel.
+    """im2col by blocks of images: yields (n0, cols) with cols (n, C*HH*WW + 1, H_out*W_out),
+    the receptive fields of images n0 .. n0+n-1, one column per output pixel, and a last row of
+    ones (the bias's input).
 
     One buffer serves every block (the caller must use a block before asking for the next).
     It is zeroed once: entries that fall on the zero padding are never written, and the others
@@ -248,12 +252,15 @@ def _column_blocks(x, w_shape, stride, pad, out_hw, dtype):
     N, C = x.shape[:2]
     HH, WW = w_shape[2:]
     H_out, W_out = out_hw
-    per_image = C * HH * WW * H_out * W_out * np.dtype(dtype).itemsize
+    K = C * HH * WW
+    per_image = (K + 1) * H_out * W_out * np.dtype(dtype).itemsize
     step = max(1, min(N, BLOCK_BYTES // per_image))
-    buffer = np.zeros((step, C, HH, WW, H_out, W_out), dtype)
+    columns = np.zeros((step, K + 1, H_out * W_out), dtype)
+    columns[:, K] = 1  # the row of ones that carries the bias
+    buffer = columns[:, :K].reshape(step, C, HH, WW, H_out, W_out)  # a view: taps write here
     taps = _taps(x.shape, w_shape, stride, pad, out_hw)
     for n0 in range(0, N, step):
         cols = buffer[:min(step, N - n0)]
         for kh, kw, (out_rows, x_rows), (out_cols, x_cols) in taps:
             cols[:, :, kh, kw, out_rows, out_cols] = x[n0:n0 + len(cols), :, x_rows, x_cols]
-        yield n0, cols.reshape(len(cols), C * HH * WW, H_out * W_out)
+        yield n0, columns[:len(cols)]

@@ -18,7 +18,9 @@ the start and the end) makes every figure slower and noisier.
 (b) fast vs PyTorch (F.conv2d + autograd) on that shape and on a mid-size layer
     x (64, 32, 16, 16), w (64, 32, 3, 3), pad 1, in float32 and float64; for the mid-size
     float32 layer, the time NumPy's matrix product needs for the same floating-point operations
-    (three products of the im2col size) is the bound the fast conv is measured against;
+    (three products of the im2col size) is the bound the fast conv is measured against; the
+    same bound for all four cells, with PyTorch's time over it (below 1: PyTorch finishes before
+    NumPy's matrix products alone would, so no im2col + BLAS design can match it here);
 (c) max pool 2x2 stride 2 (windows tile) and 3x3 stride 2 (windows overlap): naive, fast, PyTorch;
 (d) peak memory allocated by the fast conv forward+backward (tracemalloc), relative to the input.
 """
@@ -228,7 +230,8 @@ def main(argv=None):
              for dtype in (np.float32, np.float64)]
     ours = {c[0] + np.dtype(c[2]).name: time_numpy_conv(Conv.forward, Conv.backward, c[1], c[2],
                                                         20) for c in cells}
-    bound, flops = matmul_bound(MID, np.float32, 20)
+    bounds = {c[0] + np.dtype(c[2]).name: matmul_bound(c[1], c[2], 20) for c in cells}
+    bound, flops = bounds["midfloat32"]
     mid32 = time_numpy_conv(Conv.forward, Conv.backward, MID, np.float32, 20)[2]
     if torch is not None:
         settle()
@@ -253,6 +256,22 @@ def main(argv=None):
           "(goal <= 3)")
     result["mid_float32_matmul_bound_ms"] = round(bound * 1e3, 3)
     result["mid_float32_fast_over_matmul_bound"] = round(ratio, 2)
+    # Whether "at least as fast as PyTorch" is within reach of any design that does the same
+    # arithmetic through NumPy's matrix product: if PyTorch's whole forward+backward takes less
+    # time than NumPy's three products alone (torch / bound < 1), no im2col + BLAS layout can
+    # match it on this machine; only fewer operations (e.g. Winograd) or other kernels could.
+    print("\nthe three matrix products alone (NumPy, one product of the im2col size, timed x3):")
+    print(f"{'case':34s}{'MFLOP':>8s}{'bound':>11s}{'GFLOP/s':>9s}{'fast/bound':>12s}"
+          f"{'torch/bound':>13s}")
+    for label, shapes, dtype in cells:
+        key = label + np.dtype(dtype).name
+        t_bound, f_one = bounds[key]
+        ours_both = ours[key][2]["median"]
+        torch_over = theirs[key][2]["median"] / t_bound if torch is not None else float("nan")
+        print(f"{label + ' x' + str(shapes[0]) + ' ' + np.dtype(dtype).name:34s}"
+              f"{3 * f_one / 1e6:8.0f}{t_bound * 1e3:8.2f} ms{3 * f_one / t_bound / 1e9:9.0f}"
+              f"{ours_both / t_bound:12.2f}{torch_over:13.2f}")
+        result[f"torch_over_matmul_bound_{label}_{np.dtype(dtype).name}"] = round(torch_over, 2)
 
     # (c)
     pools = {label: time_numpy_pool(x_shape, param) for label, x_shape, param in POOLS}

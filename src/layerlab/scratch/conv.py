@@ -194,6 +194,7 @@ class Conv:
         dw = np.zeros((F, K + 1), dtype)  # the last column, against the row of ones, is db
         dx = np.zeros(x.shape, dtype) if need_dx else None
         dcols = None
+        phases = _phase_plan(x.shape, w.shape, stride, pad, (H_out, W_out)) if need_dx else None
         for n0, cols in _column_blocks(x, w.shape, stride, pad, (H_out, W_out), dtype):
             block = d3[n0:n0 + len(cols)]
             # [dw | db] = sum over images of dout (F, P) @ cols.T (P, K+1)
@@ -204,13 +205,8 @@ class Conv:
             if dcols is None:  # one buffer, reused by every block
                 dcols = np.empty(cols.shape, dtype)
             dc = np.matmul(w2d.T, block, out=dcols[:len(cols)])
-            dc = dc.reshape(len(cols), C, HH, WW, H_out, W_out)
-            # col2im: kernel offset (kh, kw) of every window lands on a strided grid of x;
-            # the taps that would read the zero padding have no input pixel to update.
-            for kh, kw, (out_rows, x_rows), (out_cols, x_cols) in _taps(x.shape, w.shape,
-                                                                         stride, pad,
-                                                                         (H_out, W_out)):
-                dx[n0:n0 + len(cols), :, x_rows, x_cols] += dc[:, :, kh, kw, out_rows, out_cols]
+            _col2im(dc.reshape(len(cols), C, HH, WW, H_out, W_out), dx[n0:n0 + len(cols)],
+                    phases, stride)
         return dx, dw[:, :K].reshape(w.shape), dw[:, K].copy()
 
 
@@ -237,6 +233,54 @@ def _taps(x_shape, w_shape, stride, pad, out_hw):
     rows = [_span(kh, pad[0], x_shape[2], stride[0], out_hw[0]) for kh in range(w_shape[2])]
     cols = [_span(kw, pad[2], x_shape[3], stride[1], out_hw[1]) for kw in range(w_shape[3])]
     return [(kh, kw, r, c) for kh, r in enumerate(rows) for kw, c in enumerate(cols) if r and c]
+
+
+def _phase_taps(size, k_size, stride, before, n_out):
+    """Kernel taps along one axis, grouped by the phase of the input they reach.
+
+    Phase r is the input positions r, r + stride, r + 2*stride, ... (there are `length` of
+    them). Tap k of output position i reads input k + i*stride - before, which is position
+    i + offset of phase (k - before) mod stride. Returns {r: (length, [(k, output slice, phase
+    slice), ...])}, leaving out taps that only ever read the zero padding.
+    """
+    phases = {r: (len(range(r, size, stride)), []) for r in range(stride)}
+    for k in range(k_size):
+        r = (k - before) % stride
+        offset = (k - before - r) // stride
+        length = phases[r][0]
+        lo, hi = max(0, -offset), min(n_out, length - offset)
+        if lo < hi:
+            phases[r][1].append((k, slice(lo, hi), slice(lo + offset, hi + offset)))
+    return phases
+
+
+def _phase_plan(x_shape, w_shape, stride, pad, out_hw):
+    """(row phases, column phases) of `_phase_taps` for a convolution's input."""
+    return (_phase_taps(x_shape[2], w_shape[2], stride[0], pad[0], out_hw[0]),
+            _phase_taps(x_shape[3], w_shape[3], stride[1], pad[2], out_hw[1]))
+
+
+def _col2im(dc, dx, phases, stride):
+    """Adds column gradients dc (n, C, HH, WW, H_out, W_out) into dx (n, C, H, W), in place.
+
+    With a stride above 1, adding each tap straight into dx would step through dx with gaps,
+    HH*WW strided passes with short inner loops. Instead the taps that reach one phase of the
+    input (one of stride_h * stride_w interleaved grids of pixels) are summed in a dense
+    buffer, and each phase goes into dx by one strided copy: every pixel is in exactly one
+    phase. With stride 1 there is one phase, dx itself.
+    """
+    rows, cols = phases
+    for rh, (length_h, row_taps) in rows.items():
+        for rw, (length_w, col_taps) in cols.items():
+            if stride == (1, 1):
+                acc = dx
+            else:
+                acc = np.zeros(dx.shape[:2] + (length_h, length_w), dx.dtype)
+            for kh, out_rows, phase_rows in row_taps:
+                for kw, out_cols, phase_cols in col_taps:
+                    acc[:, :, phase_rows, phase_cols] += dc[:, :, kh, kw, out_rows, out_cols]
+            if acc is not dx:
+                dx[:, :, rh::stride[0], rw::stride[1]] += acc
 
 
 def _column_blocks(x, w_shape, stride, pad, out_hw, dtype):

@@ -19,6 +19,8 @@ COMMANDS = [
     "layerlab.experiments.cli",
     "layerlab.scratch.checks",
     "layerlab.data.cli",
+    "layerlab.theory.cli",
+    "layerlab.experiments.eval_cli",
 ]
 
 

@@ -24,8 +24,13 @@ def render(spec, path):
         panels = spec.get("panels") or [{"series": spec["series"],
                                          "ylabel": spec.get("ylabel", ""),
                                          "logy": spec.get("logy", False)}]
-        fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
-        for ax, panel in zip(axes[0], panels, strict=True):
+        # ncols: panels per row (default all in one row); more panels wrap into rows
+        ncols = int(spec.get("ncols") or len(panels))
+        nrows = -(-len(panels) // ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(5.5 * ncols, 4 * nrows), squeeze=False)
+        for ax in axes.flat[len(panels):]:
+            ax.set_visible(False)
+        for ax, panel in zip(axes.flat, panels, strict=False):
             for label, (xs, ys) in panel["series"].items():
                 style = "--" if label.startswith("reference") else "-"
                 ax.plot(xs, ys, style, label=label, marker="o" if len(xs) <= 31 else None,
@@ -40,7 +45,7 @@ def render(spec, path):
                 ax.set_xscale("log")
             ax.grid(alpha=0.3)
             if len(panel["series"]) > 1:
-                ax.legend(fontsize=8)
+                ax.legend(fontsize=panel.get("legend_size", 8))
     elif kind == "heatmap":
         values = np.asarray(spec["values"], dtype=float)
         fig, ax = plt.subplots(figsize=(1.2 + 1.1 * values.shape[1], 1 + 0.7 * values.shape[0]))
@@ -53,8 +58,12 @@ def render(spec, path):
             ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8,
                     color="white" if v < np.nanmean(values) else "black")
         fig.colorbar(image, ax=ax)
+    elif kind == "boundary":  # decision-boundary maps with the points (S7 playground)
+        from layerlab.report.boundary import draw
+
+        fig = draw(plt, spec)
     else:
-        raise ValueError(f"unknown plot kind {kind!r}: use 'curves' or 'heatmap'")
+        raise ValueError(f"unknown plot kind {kind!r}: use 'curves', 'heatmap' or 'boundary'")
     fig.suptitle(spec.get("title", ""), fontsize=11)
     fig.tight_layout()
     path = Path(path)

@@ -517,11 +517,16 @@ def dying_relu(cfg, run):
              f"rates {list(cfg.learning_rates)}; toy2d:{cfg.dataset}, {cfg.n} points, noise "
              f"{cfg.noise}, all used for training. Sorted: every negative before any "
              "positive, in the same order every epoch; shuffled: a new order every epoch. "
-             "Why sorted SGD kills units: for 500 steps in a row every gradient says "
-             "'answer -1', so each hidden unit that votes for +1 is pushed down on every "
-             "negative point; on the circle the negatives (the ring) surround the positives, "
-             "and a first-layer ReLU unit that is zero on the whole ring is zero on the disc "
-             "too, so it is dead for good. Shuffled SGD alternates the two pushes.")
+             "Why sorted SGD kills units: in sorted order each block of the epoch "
+             "is one class, so for many steps in a row every gradient pushes the same way; "
+             "when a block begins the net still answers the previous block's class with "
+             "confidence, the loss and the steps are large, and a hidden unit can be pushed "
+             "so far that it is zero on every point. On the circle the negatives (the ring) "
+             "surround the positives, so a first-layer ReLU unit that is zero on the whole "
+             "ring is zero on the disc too, and it is dead for good. Shuffled SGD mixes the "
+             "two classes in every minibatch, so the pushes largely cancel. The curves show "
+             "when units die: in the sorted runs, at the switches between the blocks (the "
+             "count right after the first block of negatives is still small).")
 
 
 # --- or-xor ------------------------------------------------------------------------------

@@ -37,8 +37,8 @@ def draw(plt, spec):
             for label, colour in ((0, ORANGE), (1, BLUE)):
                 mine = points[labels == label]
                 # a dark rim keeps a point visible on a background of its own colour
-                ax.scatter(mine[:, 0], mine[:, 1], s=size, c=colour, edgecolors="#333333",
-                           linewidths=0.4)
+                ax.scatter(mine[:, 0], mine[:, 1], s=size, c=colour, edgecolors="#222222",
+                           linewidths=0.25 if size < 50 else 1.0)
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
         ax.set_title(panel.get("title", ""), fontsize=9)

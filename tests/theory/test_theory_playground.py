@@ -1,0 +1,85 @@
+"""The measurements of the S7 playground experiments (s7_playground), on small real runs."""
+
+import numpy as np
+import pytest
+
+from layerlab.data import load
+from layerlab.experiments.s7_playground import (
+    chance_error,
+    dead_units,
+    decision_grid,
+    distinct_units,
+    first_epoch_below,
+    playground_net,
+    train,
+    unit_spread,
+)
+
+
+@pytest.fixture(scope="module")
+def circle():
+    return load("toy2d:circle", "train", n=120, seed=0)
+
+
+def test_zero_init_keeps_every_unit_identical(circle):
+    for act in ("relu", "sigmoid"):
+        model = playground_net((4, 3), act, "zero", seed=0)
+        history = train(model, circle.X, circle.y, epochs=15, learning_rate=0.3, batch_size=10,
+                        order="shuffled", seed=0, record_every=6,
+                        probe=lambda m: {"spread": unit_spread(m)})
+        assert all(max(s) <= 1e-12 for s in history["spread"])
+        assert distinct_units(model) == [1, 1]
+        if act == "relu":  # no gradient reaches a hidden weight: they stay exactly zero
+            assert not np.any(model.params["W1"]) and not np.any(model.params["W2"])
+        else:  # sigmoid units do move, all together
+            assert np.any(model.params["W2"])
+
+
+def test_random_init_breaks_the_symmetry_and_learns(circle):
+    model = playground_net((4, 2), "relu", "random", seed=0)
+    assert min(unit_spread(model)) > 0.1 and distinct_units(model) == [4, 2]
+    assert np.all(model.params["b1"] == 0.1) and np.abs(model.params["W1"]).max() <= 0.5
+    history = train(model, circle.X, circle.y, epochs=80, learning_rate=0.1, batch_size=10,
+                    order="shuffled", seed=0, record_every=12)
+    assert history["train_error"][0] > 0.3 and history["train_error"][-1] < 0.05
+    epoch = first_epoch_below(history, 0.05)
+    assert epoch is not None and 0 < epoch <= 80
+    assert history["step"][-1] == 80 * 6 and history["epoch"][-1] == 80
+
+
+def test_dead_units_counts_units_silent_on_every_point(circle):
+    model = playground_net((3, 2), "relu", "random", seed=1)
+    before = dead_units(model, circle.X)
+    model.params["b1"][1] = -100.0  # unit 2 of layer 1 can never fire on this canvas
+    model.params["b2"][:] = -100.0  # every unit of layer 2 is silenced
+    assert dead_units(model, circle.X) == [1, 2] and before[0] <= 1
+
+
+def test_fixed_order_visits_points_in_the_given_order(circle):
+    # with batch 1 and a fixed order, one epoch equals stepping through the rows by hand
+    a = playground_net((3,), "relu", "random", seed=2)
+    b = playground_net((3,), "relu", "random", seed=2)
+    train(a, circle.X[:20], circle.y[:20], epochs=1, learning_rate=0.1, batch_size=1,
+          order="fixed", seed=0, record_every=100)
+    for i in range(20):
+        _, grads = b.loss(circle.X[i:i + 1], circle.y[i:i + 1])
+        for name, g in grads.items():
+            b.params[name] = b.params[name] - 0.1 * g
+    for name in a.params:
+        np.testing.assert_allclose(a.params[name], b.params[name], rtol=0, atol=1e-12)
+
+
+def test_sorted_data_and_chance(circle):
+    data = load("toy2d:circle", "train", n=1000, test_fraction=0.0, order_by_label=True)
+    assert list(np.bincount(data.y)) == [500, 500]
+    assert not np.any(np.diff(data.y) < 0)  # every negative before any positive
+    assert chance_error(data.y) == 0.5 and chance_error(np.array([0, 1, 1, 1])) == 0.25
+
+
+def test_decision_grid_is_the_difference_of_the_class_probabilities(circle):
+    model = playground_net((4,), "relu", "random", seed=0)
+    values = np.array(decision_grid(model, steps=7))
+    assert values.shape == (7, 7) and np.all(np.abs(values) <= 1)
+    scores = model.loss(np.array([[-6.0, -6.0], [6.0, 6.0]]))  # two corners of the grid
+    p = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose([values[0, 0], values[-1, -1]], np.round(2 * p[:, 1] - 1, 3))

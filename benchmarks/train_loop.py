@@ -1,33 +1,41 @@
-"""Epoch time of layerlab's in-memory training loop vs a plain PyTorch DataLoader loop.
+"""Epoch time of layerlab's in-memory training loop vs the study's plain DataLoader recipe.
 
     python benchmarks/train_loop.py [--batches N] [--threads T] [--rounds R]
 
-Both train the same model (LeNet-5 from `layerlab.pytorch.models`, tanh, PyTorch's default
-initialisation) with Adam (lr 1e-3), batch 64, on the same threads, from the same uint8
-Fashion-MNIST training images (MNIST, with a note, if Fashion-MNIST is not on the machine):
+Every loop trains the same model (LeNet-5 from `layerlab.pytorch.models`, tanh, PyTorch's
+default initialisation) with Adam (lr 1e-3), batch 64, on the same threads, from the same
+uint8 Fashion-MNIST training images (MNIST, with a note, if Fashion-MNIST is not on the
+machine):
 
-- ours: `layerlab.pytorch.train.fit(..., epochs=1)`, timed as a whole call (its per-epoch
-  bookkeeping included: running accuracy, loss history, a new `Batches` permutation), on a
-  float32 tensor of the images scaled to [0, 1] once before timing (that conversion is timed
-  separately and printed: it is paid once per run, not per epoch);
-- "core": the same plain loop as the DataLoader one, but over `layerlab.data.tensors.Batches`
-  (fit's batching core, without fit's bookkeeping), to show where the time goes;
-- theirs: the tutorial way, a `torch.utils.data.Dataset` whose `__getitem__` returns (the image
-  as a float tensor scaled to [0, 1], the label), a `DataLoader` with batch 64, shuffle=True,
-  num_workers=0 and the default collate, and the usual zero_grad / forward / backward / step.
+- ours: `layerlab.pytorch.train.fit(..., epochs=1)` on a model converted to channels-last
+  (NHWC) weights, as the experiments train (`experiments/torch_cells.train_cell`), timed as a
+  whole call (its per-epoch bookkeeping included: running accuracy, loss history, a new
+  `Batches` permutation), on a float32 tensor of the images scaled to [0, 1] once before
+  timing (that conversion is timed separately and printed: it is paid once per run);
+- "fit, default layout": the same call on an NCHW model, to show what the layout gives;
+- "core": a plain zero_grad / forward / backward / step loop over
+  `layerlab.data.tensors.Batches` (fit's batching core, without fit's bookkeeping), NCHW;
+- theirs, the study's recipe: what `torchvision.datasets.FashionMNIST(transform=ToTensor())`
+  with `random_split` and `DataLoader(batch_size=64, shuffle=True)` does per image, written
+  out without torchvision: `__getitem__` turns the uint8 image into a PIL image
+  (`Image.fromarray(img, mode="L")`, as torchvision's dataset does), `ToTensor` turns it back
+  (`np.array(pic)`, view, permute to CHW, `.float().div(255)`), the label becomes an int; the
+  dataset is wrapped in the `Subset` of a 90/10 `random_split`; the default collate stacks
+  each batch; num_workers=0 (the tutorials' default); NCHW model.
 
 A timed unit is one epoch over the first N x 64 training images (`--batches N`; default all of
 them: one full epoch of 938 batches). Every loop is warmed up on a few batches first. Then
-rounds of blocks, ours, core, theirs, with short pauses; each block times `--epochs` units and
-keeps their median, and each loop keeps its best block (the machine is shared: a burst of other
-work can only make a block slower). Last, each data path is timed alone (one epoch of batches,
-no model), to show how much of an epoch batching is at all. Goal: ours at least 2x faster than
-the DataLoader loop.
+rounds of blocks, one per loop in turn, with short pauses; each block times `--epochs` units
+and keeps their median, and each loop keeps its best block (the machine is shared: a burst of
+other work can only make a block slower). Last, each data path is timed alone (one epoch of
+batches, no model), to show how much of an epoch the data path is at all. Goal: ours at
+least 2x faster than the study's DataLoader recipe.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -47,29 +55,51 @@ LR = 1e-3
 GOAL = 2.0
 
 
-class TutorialDataset(torch.utils.data.Dataset):
-    """Per-sample access as tutorials write it: item i is (float image in [0, 1], label)."""
+class TorchvisionStyleDataset(torch.utils.data.Dataset):
+    """torchvision's FashionMNIST with transform=ToTensor(), per item, without torchvision.
+
+    images: uint8 (N, 1, 28, 28), kept as a uint8 tensor (N, 28, 28) as torchvision keeps
+    `data`; item i is (float tensor (1, 28, 28) in [0, 1], int label).
+    """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray):
-        self.images, self.labels = images, labels
+        self.data = torch.from_numpy(np.ascontiguousarray(images[:, 0]))
+        self.targets = torch.from_numpy(labels)
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return len(self.targets)
 
     def __getitem__(self, i):
-        image = torch.tensor(self.images[i], dtype=torch.float32) / 255.0
-        return image, int(self.labels[i])
+        from PIL import Image
+
+        img, target = self.data[i], int(self.targets[i])
+        pic = Image.fromarray(img.numpy(), mode="L")  # torchvision's MNIST __getitem__
+        # ToTensor on a PIL image (torchvision.transforms.functional.to_tensor)
+        tensor = torch.from_numpy(np.array(pic, np.uint8, copy=True))
+        tensor = tensor.view(pic.size[1], pic.size[0], 1).permute((2, 0, 1)).contiguous()
+        return tensor.to(dtype=torch.float32).div(255), target
 
 
-def make_model(seed: int = 0):
+def study_loader(images: np.ndarray, labels: np.ndarray):
+    """The study's DataLoader: the training part of a 90/10 random_split, batch 64, shuffled."""
+    dataset = TorchvisionStyleDataset(images, labels)
+    n_val = len(dataset) // 10
+    train, _ = torch.utils.data.random_split(dataset, [len(dataset) - n_val, n_val],
+                                             generator=torch.Generator().manual_seed(0))
+    return torch.utils.data.DataLoader(train, batch_size=BATCH, shuffle=True, num_workers=0)
+
+
+def make_model(seed: int = 0, channels_last: bool = False):
     torch.manual_seed(seed)
     model = LeNet5()
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     return model, torch.optim.Adam(model.parameters(), lr=LR)
 
 
-def ours(X: torch.Tensor, y: torch.Tensor):
+def ours(X: torch.Tensor, y: torch.Tensor, channels_last: bool = True):
     """One epoch of `fit` over (X, y) per call; the model keeps training across calls."""
-    model, opt = make_model()
+    model, opt = make_model(channels_last=channels_last)
     data = {"X_train": X, "y_train": y}
     calls = iter(range(10**9))
 
@@ -79,11 +109,8 @@ def ours(X: torch.Tensor, y: torch.Tensor):
     return epoch
 
 
-def core(X: torch.Tensor, y: torch.Tensor):
-    """fit's batching core (`Batches`) under the same plain loop as the DataLoader version."""
-    model, opt = make_model()
-    batches = Batches(X, y, BATCH, shuffle=True, seed=0)
-
+def plain_loop(model, opt, batches):
+    """The usual zero_grad / forward / backward / step over any iterable of batches."""
     def epoch():
         model.train()
         for xb, yb in batches:
@@ -95,29 +122,23 @@ def core(X: torch.Tensor, y: torch.Tensor):
     return epoch
 
 
-def theirs(images: np.ndarray, labels: np.ndarray):
-    """The tutorial loop: a per-sample Dataset, a DataLoader, default collate."""
+def core(X: torch.Tensor, y: torch.Tensor):
+    """fit's batching core (`Batches`) under the plain loop, NCHW model."""
     model, opt = make_model()
-    loader = torch.utils.data.DataLoader(TutorialDataset(images, labels), batch_size=BATCH,
-                                         shuffle=True, num_workers=0)
+    return plain_loop(model, opt, Batches(X, y, BATCH, shuffle=True, seed=0))
 
-    def epoch():
-        model.train()
-        for xb, yb in loader:
-            opt.zero_grad()
-            loss = F.cross_entropy(model(xb), yb)
-            loss.backward()
-            opt.step()
 
-    return epoch
+def theirs(images: np.ndarray, labels: np.ndarray):
+    """The study's recipe: torchvision-style per-image PIL + ToTensor, random_split,
+    DataLoader with the default collate, NCHW model."""
+    model, opt = make_model()
+    return plain_loop(model, opt, study_loader(images, labels))
 
 
 def data_path_times(X, y, images, labels, repeats: int = 3) -> dict[str, float]:
     """Seconds to only iterate one epoch of batches (no model), best of `repeats`."""
     iterables = {"Batches": Batches(X, y, BATCH, shuffle=True, seed=0),
-                 "DataLoader": torch.utils.data.DataLoader(
-                     TutorialDataset(images, labels), batch_size=BATCH, shuffle=True,
-                     num_workers=0)}
+                 "DataLoader": study_loader(images, labels)}
     out = {}
     for name, batches in iterables.items():
         times = []
@@ -156,6 +177,7 @@ def main() -> None:
     args = parser.parse_args()
 
     set_threads(args.threads)
+    load_before = os.getloadavg()[0]
     info = machine()
     print(f"machine: {info}")
     images, labels, dataset = load_train()
@@ -163,18 +185,21 @@ def main() -> None:
     n = len(labels) if args.batches <= 0 else min(len(labels), args.batches * BATCH)
     images, labels = images[:n], labels[:n]
 
+    n_train = n - n // 10  # the study's 90/10 split: every loop trains on this many images
     t0 = time.perf_counter()
-    X = torch.from_numpy(images).to(torch.float32).div_(255.0)  # once per run, not per epoch
+    X = torch.from_numpy(images[:n_train]).to(torch.float32).div_(255.0)  # once per run
     convert_s = time.perf_counter() - t0
-    y = torch.from_numpy(labels).to(torch.int64)
-    n_batches = -(-n // BATCH)
+    y = torch.from_numpy(labels[:n_train]).to(torch.int64)
+    n_batches = -(-n_train // BATCH)
 
-    loops = {"layerlab fit": ours(X, y), "layerlab Batches core": core(X, y),
-             "DataLoader (per-sample)": theirs(images, labels)}
+    FIT, FIT_NCHW, CORE, PEER = ("layerlab fit (channels-last)", "layerlab fit (NCHW)",
+                                 "layerlab Batches core (NCHW)", "study recipe: DataLoader")
+    loops = {FIT: ours(X, y), FIT_NCHW: ours(X, y, channels_last=False), CORE: core(X, y),
+             PEER: theirs(images, labels)}
     w = min(n, args.warmup * BATCH)
-    warm = {"layerlab fit": ours(X[:w], y[:w]), "layerlab Batches core": core(X[:w], y[:w]),
-            "DataLoader (per-sample)": theirs(images[:w], labels[:w])}
-    for fn in warm.values():
+    warm = [ours(X[:w], y[:w]), ours(X[:w], y[:w], False), core(X[:w], y[:w]),
+            theirs(images[:w + w // 9], labels[:w + w // 9])]
+    for fn in warm:
         fn()
 
     blocks: dict[str, list[float]] = {name: [] for name in loops}
@@ -192,12 +217,12 @@ def main() -> None:
     data_only = data_path_times(X, y, images, labels)
 
     best = {name: min(b) for name, b in blocks.items()}
-    ours_s, core_s = best["layerlab fit"], best["layerlab Batches core"]
-    theirs_s = best["DataLoader (per-sample)"]
-    unit = "a full epoch" if n == full_n else f"first {n} images"
-    print(f"data: {dataset} train, {n} of {full_n} images (uint8, scaled to [0, 1]), {unit} "
-          f"per timed epoch = {n_batches} batches of {BATCH}; LeNet-5 (tanh), Adam lr {LR}; "
-          f"torch threads {torch.get_num_threads()}")
+    ours_s, theirs_s = best[FIT], best[PEER]
+    unit = "a full epoch" if n == full_n else f"the first {n} images"
+    print(f"data: {dataset} train, {n} of {full_n} images ({unit}), 90% of them trained per "
+          f"epoch = {n_train} images = {n_batches} batches of {BATCH}; LeNet-5 (tanh), Adam lr "
+          f"{LR}; torch threads {torch.get_num_threads()}; load average before timing "
+          f"{load_before:.2f}")
     print(f"ours converts the uint8 images to a float tensor once: {convert_s * 1e3:.0f} ms "
           f"(not in the epoch times)")
     print(f"{args.rounds} rounds of blocks of {args.epochs} epoch(s) each, "
@@ -207,23 +232,30 @@ def main() -> None:
         rows.append([name, f"{s:.2f}", f"{s / n_batches * 1e3:.2f}",
                      " ".join(f"{x:.2f}" for x in blocks[name]), f"{theirs_s / s:.2f}x"])
     print_table(["loop", "epoch s (best block)", "ms / batch", "every block s",
-                 "vs DataLoader"], rows)
+                 "vs study recipe"], rows)
     speedup = theirs_s / ours_s
     share = data_only["DataLoader"] / theirs_s
     print(f"data path alone, one epoch without the model: Batches "
           f"{data_only['Batches']:.2f} s, DataLoader {data_only['DataLoader']:.2f} s "
           f"({share:.0%} of the DataLoader loop's epoch: the model's steps are the rest)")
-    print(f"speed-up of fit over the DataLoader loop: {speedup:.2f}x (goal >= {GOAL:.0f}x: "
-          f"{'met' if speedup >= GOAL else 'not met'}); the Batches core alone: "
-          f"{theirs_s / core_s:.2f}x")
+    print(f"speed-up of fit over the study's DataLoader recipe: {speedup:.2f}x (goal >= "
+          f"{GOAL:.0f}x: {'met' if speedup >= GOAL else 'not met'}); of which the layout "
+          f"(fit NCHW / fit channels-last) {best[FIT_NCHW] / ours_s:.2f}x and the data path "
+          f"(study recipe / fit NCHW) {theirs_s / best[FIT_NCHW]:.2f}x")
     print_json({"benchmark": "train_loop", "speedup": round(speedup, 3),
                 "ours_epoch_s": round(ours_s, 3), "dataloader_epoch_s": round(theirs_s, 3),
                 "goal": GOAL, "met": speedup >= GOAL,
-                "core_epoch_s": round(core_s, 3), "core_speedup": round(theirs_s / core_s, 3),
-                "ours": "layerlab.pytorch.train.fit, whole call, epochs=1",
-                "dataset": dataset, "images": n, "batches_per_epoch": n_batches,
+                "fit_nchw_epoch_s": round(best[FIT_NCHW], 3),
+                "core_epoch_s": round(best[CORE], 3),
+                "layout_speedup": round(best[FIT_NCHW] / ours_s, 3),
+                "data_path_speedup": round(theirs_s / best[FIT_NCHW], 3),
+                "ours": "layerlab.pytorch.train.fit, whole call, epochs=1, channels-last model",
+                "theirs": "torchvision-style PIL + ToTensor per item, random_split Subset, "
+                          "DataLoader batch 64 shuffle, default collate, NCHW model",
+                "dataset": dataset, "images": n_train, "batches_per_epoch": n_batches,
                 "batch_size": BATCH, "threads": torch.get_num_threads(),
                 "rounds": args.rounds, "epochs_per_block": args.epochs,
+                "load_before": round(load_before, 2),
                 "convert_once_s": round(convert_s, 4),
                 "batches_only_epoch_s": round(data_only["Batches"], 3),
                 "dataloader_only_epoch_s": round(data_only["DataLoader"], 3),

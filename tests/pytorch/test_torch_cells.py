@@ -1,0 +1,82 @@
+"""torch_cells: a model trained as a grid cell saves weights that reload to the same counts."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from layerlab.experiments.rundir import Run, read_metrics  # noqa: E402
+from layerlab.experiments.torch_cells import (  # noqa: E402
+    _accuracy,
+    augmentation,
+    random_affine,
+    train_cell,
+)
+from layerlab.pytorch import BudgetMLP, SmallCNN, checkpoint, evaluate  # noqa: E402
+
+SPEC = {"dataset": "mnist", "val": 0.5, "split_seed": 0, "num_train": None, "num_test": None}
+
+
+@pytest.fixture
+def run(tmp_path):
+    return Run.create(tmp_path / "run", {"experiment": "test", "run_id": "t", "config": {}})
+
+
+def test_weights_reload_to_the_same_counts_and_test_is_measured_once(run, mnist_small):
+    result = train_cell(run, "cell/a", lambda: SmallCNN(channels=(4, 8), fc=(16,)),
+                        mnist_small, SPEC, epochs=2, batch_size=50, lr=3e-3, seed=0,
+                        schedule="onecycle", shift=1, eval_train=True)
+    assert result["reload_identical"]
+    path = run.path / result["weights"]
+    fresh = checkpoint.load(path)  # a new model, from the file alone
+    for split in ("train", "val", "test"):
+        correct, n = result["correct"][split]
+        _, acc = evaluate(fresh, mnist_small[f"X_{split}"], mnist_small[f"y_{split}"])
+        assert n == len(mnist_small[f"y_{split}"]) and correct == round(acc * n)
+    saved = checkpoint.read(path)
+    assert saved["config"]["data"] == SPEC and saved["extra"]["correct"] == result["correct"]
+    assert saved["config"]["recipe"]["schedule"] == "onecycle"
+    # test accuracy is not followed per epoch unless asked: only the final measurement
+    assert "test_acc" not in result["history"]
+    epochs = [r for r in read_metrics(run.path / "metrics.jsonl") if r["kind"] == "epoch"]
+    assert [r["epoch"] for r in epochs] == [1, 2] and all("test_acc" not in r for r in epochs)
+    assert not list((run.path / "checkpoints").glob("*"))  # the training state is removed
+
+
+def test_search_cells_never_see_the_test_split(run, mnist_small):
+    result = train_cell(run, "search/b", lambda: BudgetMLP([20]), mnist_small, SPEC,
+                        epochs=1, batch_size=100, lr=1e-3, seed=0, test=False)
+    assert set(result["final"]) == {"val"} and set(result["correct"]) == {"val"}
+    monitored = train_cell(run, "monitor/c", lambda: BudgetMLP([20]), mnist_small, SPEC,
+                           epochs=2, batch_size=100, lr=1e-3, seed=0, monitor_test=True)
+    assert len(monitored["history"]["test_acc"]) == 2
+
+
+def test_channels_last_training_gives_the_same_model_as_nchw(run, mnist_small):
+    """The layout is a speed choice only: same seed, same predictions (up to rounding)."""
+    results = [train_cell(run, f"layout/{cl}", lambda: SmallCNN(channels=(4, 8), fc=(16,)),
+                          mnist_small, SPEC, epochs=1, batch_size=50, lr=1e-3, seed=0,
+                          channels_last=cl) for cl in (True, False)]
+    a, b = (checkpoint.load(run.path / r["weights"]) for r in results)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.allclose(pa, pb, atol=2e-3)  # Adam normalises tiny gradient differences
+    agree = (_accuracy(a, mnist_small, "val")["pred"] == _accuracy(b, mnist_small, "val")["pred"])
+    assert agree.float().mean() > 0.99
+
+
+def test_flip_mirrors_about_half_the_images():
+    torch.manual_seed(0)
+    x = torch.rand(400, 1, 5, 6)
+    out = augmentation(flip=True)(x)
+    same = (out == x).flatten(1).all(1)
+    mirrored = (out == x.flip(3)).flatten(1).all(1)
+    assert bool((same ^ mirrored).all())  # each image is itself or its mirror image
+    assert 150 < int(mirrored.sum()) < 250
+    assert augmentation() is None
+
+
+def test_affine_without_rotation_or_scaling_is_the_identity():
+    x = torch.rand(8, 1, 28, 28)
+    assert torch.allclose(random_affine(0.0, 0.0)(x), x, atol=1e-5)
+    torch.manual_seed(0)
+    moved = random_affine(15.0, 0.1)(x)
+    assert moved.shape == x.shape and not torch.allclose(moved, x, atol=1e-2)

@@ -5,6 +5,7 @@ import pytest
 
 from layerlab.data import load
 from layerlab.experiments.s7_playground import (
+    best_line_error,
     chance_error,
     dead_units,
     decision_grid,
@@ -83,3 +84,13 @@ def test_decision_grid_is_the_difference_of_the_class_probabilities(circle):
     scores = model.loss(np.array([[-6.0, -6.0], [6.0, 6.0]]))  # two corners of the grid
     p = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
     np.testing.assert_allclose([values[0, 0], values[-1, -1]], np.round(2 * p[:, 1] - 1, 3))
+
+
+def test_best_line_error():
+    from layerlab.theory.logic import INPUTS, OR, XOR
+
+    assert best_line_error(INPUTS, OR) == 0.0 and best_line_error(INPUTS, XOR) == 0.25
+    gauss = load("toy2d:gauss", "train", n=200, seed=0)  # two far-apart clusters
+    assert best_line_error(gauss.X, gauss.y) == 0.0
+    ring = load("toy2d:circle", "train", n=400, seed=0)  # a line can only cut off a cap
+    assert 0.2 < best_line_error(ring.X, ring.y) < chance_error(ring.y)

@@ -127,6 +127,24 @@ def chance_error(y):
     return min(share, 1 - share)
 
 
+def best_line_error(X, y, directions=3600):
+    """The smallest training error of any straight-line classifier found by trying
+    `directions` normal directions (each with its best threshold and side): what a net whose
+    units in each layer are identical can reach at best (its decision is a threshold on one
+    w.x). X: (N, 2); y: (N,) in {0, 1}."""
+    angles = np.linspace(0, np.pi, directions, endpoint=False)
+    proj = X @ np.stack([np.cos(angles), np.sin(angles)])  # (N, directions)
+    order = np.argsort(proj, axis=0)
+    labels = np.asarray(y)[order]  # labels sorted along each direction
+    N, positives = len(y), int(np.sum(y))
+    # answering 1 above the k-th sorted point: errors = positives below + negatives above
+    pos_below = np.vstack([np.zeros((1, directions)), np.cumsum(labels, axis=0)])
+    below = np.arange(N + 1)[:, None]
+    errors = pos_below + (N - below) - (positives - pos_below)
+    errors = np.minimum(errors, N - errors)  # or answering 1 below
+    return float(errors.min() / N)
+
+
 def decision_grid(model, extent=EXTENT, steps=61):
     """P(+1) - P(-1) of the model on a steps x steps grid over the extent, (steps, steps),
     row 0 at the bottom (y = extent[2]); rounded to 3 decimals for the results file."""
@@ -277,6 +295,7 @@ def playground_init(cfg, run):
         by.setdefault((r["activation"], r["init"]), []).append(r)
     chance = results[0]["chance"]
     seeds = len(cfg.seeds)
+    best_line = best_line_error(train_set.X, train_set.y)
 
     rows = []
     for (act, init), rs in by.items():
@@ -294,7 +313,9 @@ def playground_init(cfg, run):
                        "largest unit spread during training"], rows,
               title=f"Zero vs random initialisation ({seeds} seed(s) each)",
               note=f"Chance error (always answering the larger class of the training set): "
-              f"{chance:.3f}. Unit spread 0 means every unit of a layer has the same incoming "
+              f"{chance:.3f}; the best straight line errs on {best_line:.3f} of it (a sweep of "
+              "3,600 directions), the limit of a net whose units in a layer are all alike. "
+              "Unit spread 0 means every unit of a layer has the same incoming "
               "weights, bias and outgoing weights; distinct units counts the different units "
               f"of each hidden layer (of {'/'.join(map(str, cfg.hidden))}).")
 
@@ -315,6 +336,11 @@ def playground_init(cfg, run):
                   "chance error (largest gap over seeds)", round(gap, 4), 0.0, better="equal",
                   tolerance=cfg.chance_tolerance, source=SOURCE,
                   note=f"{S7_ZERO_INIT_CLAIM}; chance error {chance:.3f}")
+        run.claim(f"{act}, zero init: lowest final training error over seeds, against the "
+                  "best straight line's", min(r["train_error"] for r in zero), None,
+                  source=SOURCE, note=f"best straight line {best_line:.3f}, chance "
+                  f"{chance:.3f}: with identical units the decision is a threshold on one w.x, "
+                  "so it cannot beat the line")
         run.claim(f"{act}, zero init: largest unit spread of any hidden layer during training",
                   max(max(r["max_spread"]) for r in zero), 0.0, better="equal",
                   tolerance=1e-9, source=SOURCE,

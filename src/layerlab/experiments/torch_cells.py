@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -194,7 +196,8 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, *, epochs: int,
     time), final {split: acc}, correct {split: [correct, n]}, params, train_time, epoch_time
     (mean seconds per epoch), best_epoch, best_val_acc, stopped_early, weights (path relative
     to the run), reload_identical (a fresh model from the saved file predicts exactly what the
-    trained one does)}.
+    trained one does), cpu_time (CPU seconds of fit, evaluation included), load (the 1-minute
+    load average when training ended)}.
     """
     from layerlab.pytorch import checkpoint, count_params, fit, set_seed
 
@@ -208,11 +211,15 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, *, epochs: int,
     train_data = {k: v for k, v in data.items() if monitor_test or not k.endswith("_test")}
     state = run.path / "checkpoints" / f"{safe_name(cell)}.fit.pt"
     state.parent.mkdir(exist_ok=True)
+    cpu_start = time.process_time()
     history = fit(model, train_data, opt, epochs, batch_size, penalties=penalties,
                   probes=probes, clip_grad=clip_grad, scheduler=scheduler,
                   scheduler_step=step, early_stopping=early_stopping, seed=seed, run=run,
                   cell=cell, transform=augmentation(shift, flip, degrees, scale),
                   checkpoint_path=state)
+    # CPU seconds of this process while training (with evaluation, and only this attempt's
+    # epochs if the cell was resumed): on a shared machine, wall times grow with other work
+    cpu_time, load = time.process_time() - cpu_start, os.getloadavg()[0]
     model = model.to(memory_format=torch.contiguous_format)
 
     recipe = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
@@ -240,4 +247,5 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, *, epochs: int,
             "epoch_time": history["train_time"] / max(len(history["time"]), 1),
             "best_epoch": history["best_epoch"], "best_val_acc": history["best_val_acc"],
             "stopped_early": history["stopped_early"],
-            "weights": str(path.relative_to(run.path)), "reload_identical": identical}
+            "weights": str(path.relative_to(run.path)), "reload_identical": identical,
+            "cpu_time": cpu_time, "load": load}

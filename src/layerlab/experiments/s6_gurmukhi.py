@@ -415,6 +415,23 @@ def gurmukhi_reg(cfg, run):
         f"{S6_DUPLICATES_IN_TRAIN} test images also appear in the training set, "
         f"so up to {100 * S6_DUPLICATES_IN_TRAIN / n_test:.1f} points of any accuracy may be "
         "memorised rather than generalised."))
+    l1_runs = by["l1"]
+    n_weights = sum(p.numel() for n, p in build_model(cfg).named_parameters()
+                    if n.endswith("weight"))
+    run.note("Why L1 at lambda1 = 1e-3 fails here", (
+        f"The penalty is a sum over every weight of the six Linear layers ({n_weights:,} of "
+        f"them), so at lambda1 = {cfg.l1:g} it is "
+        f"{np.mean([r['penalty'][0] for r in l1_runs]):.2f} on average over the first epoch, "
+        "several times the data loss (ln 10 = 2.30 at chance). Its gradient lambda1 sign(w) "
+        "has the same size for every weight, and Adam scales each weight's step by that "
+        "weight's own gradient size, so every weight whose data gradient is smaller than "
+        f"lambda1 moves towards 0 by about lr = {cfg.learning_rate:g} per step. The data loss "
+        f"stays at {np.mean([r['loss'][-1] for r in l1_runs]):.2f} from the first epoch on "
+        f"while the penalty falls to {np.mean([r['penalty'][-1] for r in l1_runs]):.3f}: the "
+        f"net never learns (test accuracy {100 * mean_std(finals['l1'])[0]:.1f}%, chance "
+        "10%). The sensitivity table shows where L1 stops collapsing the net. The study's "
+        "94.94% must come from a different penalty (a mean instead of a sum, or a smaller "
+        "lambda1); it does not say."))
     run.note("Settings and choices", (
         f"FC {data['X_train'][0].numel()} -> {'-'.join(map(str, cfg.hidden_sizes))} -> 10, "
         f"ReLU, dropout p = {cfg.dropout:g} after every hidden ReLU (the study does not give "

@@ -159,3 +159,12 @@ def test_bad_words_and_shapes_name_the_fix():
         summarize([Conv2d(3, 7)], (1, 5, 5))
     with pytest.raises(ValueError, match="groups must divide"):
         summarize([GroupNorm(3)], (4, 2, 2))
+
+
+def test_a_wrong_input_shape_for_a_pytorch_model_is_named():
+    from layerlab.pytorch.models import LeNet5
+
+    with pytest.raises(ValueError, match="'fc1' .*expects in_features 400 but receives 576"):
+        from_torch(LeNet5(), (1, 32, 32))
+    with pytest.raises(ValueError, match="does not know module"):
+        from_torch(nn.Sequential(nn.Conv1d(1, 2, 3)), (1, 8, 8))

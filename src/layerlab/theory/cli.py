@@ -103,7 +103,8 @@ def _summaries(args):
         try:
             model = build_model(args.model, kwargs)
         except TypeError as err:
-            raise ValueError(f"--model {args.model}: {err}") from None
+            raise ValueError(f"--model {args.model}: {err}; give constructor arguments as "
+                             "--arg KEY=VALUE") from None
         if args.model.startswith("torch:"):
             shape, specs = from_torch(model, parse_shape(args.input) if args.input else None)
             summary = summarize(specs, shape)

@@ -99,8 +99,9 @@ def _torch_spec(name, m, shape):
     def expect(got, want, what):
         if got != want:
             raise ValueError(f"module {name!r} ({type(m).__name__}) expects {what} {want} but "
-                             f"receives {got} (input {shape}); are the modules registered in "
-                             "forward order, and is the input shape right?")
+                             f"receives {got} (the shape reaching it is {shape}); are the "
+                             "modules registered in forward order, and is the input shape "
+                             "right?")
 
     if isinstance(m, nn.Linear):
         size = 1

@@ -206,6 +206,22 @@ def vanishing_gradients(cfg, run):
     run.plot("grad_grid", "curves", title="Per-layer gradient norm, all nine runs (log scale)",
              xlabel="epoch", panels=panels, ncols=len(cfg.settings))
 
+    # --- gradient norm against depth, first and last epoch (the vanishing in one picture) ---
+    depth_panels = []
+    for a in cfg.activations:
+        series = {}
+        for s in cfg.settings:
+            if (a, s) not in res:
+                continue
+            g = res[(a, s)]["grad_epoch"]
+            layers = list(range(1, len(g) + 1))
+            for e, tag in ((0, "first"), (len(epochs) - 1, "last")):
+                series[f"{s}, {tag} epoch"] = [layers, [v[e] for v in g.values()]]
+        depth_panels.append({"title": a, "ylabel": "||dL/dW|| (epoch mean)", "logy": True,
+                             "xlabel": "Linear layer (1 = input side)", "series": series})
+    run.plot("grad_by_depth", "curves", title="Gradient norm against depth, first and last "
+             "epoch", panels=depth_panels)
+
     # --- train/test loss per activation ----------------------------------------------------
     loss_panels = []
     for a in cfg.activations:

@@ -279,7 +279,7 @@ def _init_cell(cfg, activation, init, seed):
 
 
 @experiment("playground-init", study="S7", title="zero vs random initialisation, ReLU and "
-            "sigmoid, on the playground's circle", estimate="2 min", config=InitConfig,
+            "sigmoid, on the playground's circle", estimate="4 min", config=InitConfig,
             quick={"n": 100, "relu_iterations": 30, "sigmoid_iterations": 60, "seeds": (0,),
                    "records": 15, "grid_steps": 21})
 def playground_init(cfg, run):
@@ -471,7 +471,7 @@ def _dying_cell(cfg, rate, order, seed):
 
 
 @experiment("dying-relu", study="S7", title="dying ReLU: sorted (all negatives first) vs "
-            "shuffled SGD, dead units over training", estimate="3 min", config=DyingConfig,
+            "shuffled SGD, dead units over training", estimate="1 min", config=DyingConfig,
             quick={"n": 200, "learning_rates": (1.0,), "epochs": 2, "seeds": (0, 1),
                    "grid_steps": 21})
 def dying_relu(cfg, run):

@@ -652,10 +652,11 @@ def _separable_system(y):
 
 
 def _xor_cell(cfg, hidden, seed):
-    from layerlab.theory.logic import train_xor
+    from layerlab.theory.logic import INPUTS, train_xor
 
     r = train_xor(hidden, seed, cfg.iterations, cfg.learning_rate, cfg.init_scale)
     return {"hidden": hidden, "seed": seed, "solved": r["solved"], "loss": r["loss"],
+            "dead": dead_units(r["model"], INPUTS)[0],
             "predictions": r["predictions"].tolist(),
             "grid": decision_grid(r["model"], (-0.5, 1.5, -0.5, 1.5), cfg.grid_steps)}
 
@@ -719,15 +720,24 @@ def or_xor(cfg, run):
     rows = []
     for h in cfg.hidden:
         rs = [r for r in trained if r["hidden"] == h]
+        failed = [r for r in rs if not r["solved"]]
         rows.append([h, sum(r["solved"] for r in rs), len(rs),
                      " ".join(str(r["seed"]) for r in rs if r["solved"]),
-                     mean_std([r["loss"] for r in rs if r["solved"]] or [float("nan")])[0]])
+                     mean_std([r["loss"] for r in rs if r["solved"]] or [float("nan")])[0],
+                     " ".join(str(r["dead"]) for r in failed),
+                     " ".join(f"{r['loss']:.3f}" for r in failed)])
+    failed = [r for r in trained if not r["solved"]]
+    with_dead = sum(r["dead"] > 0 for r in failed)
     run.table("trained", ["hidden ReLU units", "seeds solving XOR", "seeds", "which",
-                          "mean final loss of those"], rows,
+                          "mean final loss of those", "failed runs: dead hidden units",
+                          "failed runs: final loss"], rows,
               title=f"Trained 2 - h - 2 ReLU nets on the four XOR points ({cfg.iterations} "
               f"full-batch steps, learning rate {cfg.learning_rate})",
-              note="A failed seed has a hidden unit that is dead on the four points or two "
-              "units that settle on the same half-plane: the narrowest net has no spare unit.")
+              note=f"Of the {len(failed)} failed runs, {with_dead} have at least one hidden "
+              "unit that is zero on all four inputs (dead: it never learns again). Every failed "
+              "run stops on a plateau of the loss, where the live units fit only some of the "
+              "points (the last column; log 2 = 0.693 is the net answering 1/2 on every "
+              "input). Wider nets have spare units, so more seeds succeed.")
     run.claim("a trained net finds an XOR solution (seeds solving it, all widths)",
               sum(r["solved"] for r in trained), None, source=SOURCE,
               note=f"of {len(trained)} runs; the study: 'a trained net confirms'")

@@ -234,7 +234,7 @@ def _params(cfg, kind):
 
 @experiment("pytorch-apis", study="S3",
             title="one FC and one conv net in three PyTorch API styles: same outputs, same "
-                  "training", estimate="6 min", config=ApisConfig,
+                  "training", estimate="6 min (busy 2-core machine)", config=ApisConfig,
             quick={"dataset": "builtin", "val": 100, "num_train": 256, "hidden": 64,
                    "equivalence_images": 16})
 def pytorch_apis(cfg, run):
@@ -424,7 +424,8 @@ def _open_cell(run, cfg, name, c, data, spec, epochs, final):
 
 @experiment("open-model", study="S3",
             title="S3 open model on CIFAR-10: tuning table on validation, best model on test",
-            estimate="2-3 h (9 cells x 10 epochs + the final run)", config=OpenModelConfig,
+            estimate="75 min with tune_num_train=4000 tune_epochs=3; the study's full grid ~7 h",
+            config=OpenModelConfig,
             quick={"dataset": "builtin", "val": 200, "epochs": 1, "tune_epochs": 1,
                    "tune_num_train": 300, "final_num_train": 300, "num_test": 200,
                    "tune_lrs": (1e-3,),

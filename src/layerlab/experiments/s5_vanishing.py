@@ -126,6 +126,7 @@ class VanishingConfig:
     num_train: int = 0
     num_test: int = 0
     seed: int = 0
+    per_run_plots: bool = True  # one plot per run besides the grid (quick runs skip them)
 
 
 def cifar_tensors(cfg):
@@ -175,9 +176,10 @@ def _log10(x):
 
 @experiment("vanishing-gradients", study="S5",
             title="sigmoid, tanh, ReLU x plain, deep, fixed: per-layer gradient norms",
-            estimate="40 min", config=VanishingConfig,
+            estimate="45 min (busy 2-core machine)", config=VanishingConfig,
             quick={"dataset": "builtin", "epochs": 1, "num_train": 300, "num_test": 200,
-                   "val": 100, "extra_layers": 3})
+                   "val": 100, "extra_layers": 3, "widths": (64, 32, 32, 16, 16, 16),
+                   "per_run_plots": False})
 def vanishing_gradients(cfg, run):
     data, (train, test) = cifar_tensors(cfg)
     run.dataset(train)
@@ -198,6 +200,8 @@ def vanishing_gradients(cfg, run):
         panel = {"title": title, "ylabel": "||dL/dW|| (epoch mean)", "series": series,
                  "logy": True, "legend_size": 5}
         panels.append(panel)
+        if not cfg.per_run_plots:
+            continue
         run.plot(f"grad_{r['activation']}_{r['setting']}", "curves",
                  title=f"Per-layer weight-gradient norm: {title}", xlabel="epoch",
                  panels=[{**panel, "legend_size": 7}],

@@ -194,8 +194,9 @@ def _fmt_acc(mean, std):
 
 @experiment("gurmukhi-reg", study="S6",
             title="Gurmukhi FC net: dropout, L1, L2, L1+L2 penalties by hand, over seeds",
-            estimate="3 min", config=GurmukhiRegConfig,
+            estimate="11 min (busy 2-core machine)", config=GurmukhiRegConfig,
             quick={"epochs": 1, "seeds": (0, 1), "num_train": 200, "gradcheck_images": 4,
+                   "hidden_sizes": (64, 32, 32, 16, 16),
                    "gradcheck_entries": 2, "dropout_sweep": (0.0,), "l1_sweep": (1e-5,),
                    "sensitivity_seeds": (0,)})
 def gurmukhi_reg(cfg, run):

@@ -426,8 +426,8 @@ def _open_cell(run, cfg, name, c, data, spec, epochs, final):
             title="S3 open model on CIFAR-10: tuning table on validation, best model on test",
             estimate="75 min with tune_num_train=4000 tune_epochs=3; the study's full grid ~7 h",
             config=OpenModelConfig,
-            quick={"dataset": "builtin", "val": 200, "epochs": 1, "tune_epochs": 1,
-                   "tune_num_train": 300, "final_num_train": 300, "num_test": 200,
+            quick={"dataset": "builtin", "val": 100, "epochs": 1, "tune_epochs": 1,
+                   "tune_num_train": 128, "final_num_train": 128, "num_test": 100,
                    "tune_lrs": (1e-3,),
                    "tune_weight_decays": (1e-4,), "tune_kernels": ((5, 3), (3, 1)),
                    "tune_fcs": ((256, 128),)})

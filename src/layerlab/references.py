@@ -182,21 +182,6 @@ S5_ORDER = ("relu", "tanh", "sigmoid")  # "ReLU best, tanh slightly better than 
 S5_SEVERAL_ORDERS = 3  # issue 7: early layer "several orders of magnitude" below the last
 S5_FIXED_MAX_SPREAD = 1.0  # issue 7: fixed runs "within one order of magnitude across depth"
 
-# --- S6 (issue 7): regularisation by hand on Gurmukhi digits -------------------------------
-# Final test accuracy of the study's four settings (one run each, 178 test images).
-S6_TEST_ACC = {"dropout": 0.9719, "l1": 0.9494, "l2": 0.9607, "l1+l2": 0.9494}
-S6_MUST_DROPOUT_ACC = 0.97  # issue 7: dropout only >= 97% mean test accuracy
-S6_DUPLICATES_IN_TRAIN = 2  # val images that duplicate train images (shared/data/SOURCES.md)
-# The study asks for a numerical gradient check of the model but quotes no error; float64
-# centred differences usually agree to 1e-7 or better (S1.8's bound is used).
-S6_GRADCHECK_ERROR = 1e-7
-
-# --- S5 (issue 7): vanishing gradients on CIFAR-10 ----------------------------------------
-S5_DEEP_SIGMOID_EARLY_GRAD = 1e-14  # "gradients in early layers fall to about 1e-14"
-S5_ORDER = ("relu", "tanh", "sigmoid")  # "ReLU best, tanh slightly better than sigmoid"
-S5_SEVERAL_ORDERS = 3  # issue 7: early layer "several orders of magnitude" below the last
-S5_FIXED_MAX_SPREAD = 1.0  # issue 7: fixed runs "within one order of magnitude across depth"
-
 # --- S3 (issue 7): PyTorch on CIFAR-10, three APIs and an open model ----------------------
 S3_API_TOLERANCE = 1e-6  # issue 7: the three API styles agree to 1e-6 for identical weights
 S3_BEST_LR = 1e-3  # "lr 1e-3 best"

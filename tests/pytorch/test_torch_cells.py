@@ -57,8 +57,8 @@ def test_channels_last_training_gives_the_same_model_as_nchw(run, mnist_small):
                           mnist_small, SPEC, epochs=1, batch_size=50, lr=1e-3, seed=0,
                           channels_last=cl) for cl in (True, False)]
     a, b = (checkpoint.load(run.path / r["weights"]) for r in results)
-    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
-        assert torch.allclose(pa, pb, atol=2e-3)  # Adam normalises tiny gradient differences
+    # not the same bits: the NHWC kernels sum in another order, and Adam's normalised steps
+    # turn rounding-level gradient differences into weight differences of up to ~lr per step
     agree = (_accuracy(a, mnist_small, "val")["pred"] == _accuracy(b, mnist_small, "val")["pred"])
     assert agree.float().mean() > 0.99
 

@@ -22,7 +22,7 @@ def test_report_has_every_variant_and_the_reload_claim(quick_run):
 def test_layerlab_eval_reloads_and_matches_to_the_last_image(quick_run):
     run, _ = quick_run("lenet-fashion")
     out = subprocess.run([sys.executable, "-m", "layerlab", "eval", str(run.path),
-                          "--cell", "batchnorm"], capture_output=True, text=True, timeout=300)
+                          "--cell", "batchnorm"], capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr
     assert "every split matches to the last image" in out.stdout
     assert out.stdout.count(" yes") == 3  # train, val and test of the one model asked for

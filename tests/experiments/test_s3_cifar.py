@@ -74,3 +74,16 @@ def test_quick_reports(quick_run):
     _, open_ = quick_run("open-model")
     assert open_["tables"]["tuning"]["rows"] and open_["tables"]["final"]["rows"]
     assert any(n.startswith("open model: test accuracy") for n in open_["claims"])
+
+
+def test_layerlab_eval_rebuilds_the_open_model(quick_run):
+    """OpenModel is registered by its experiment module, not by layerlab.pytorch: `layerlab
+    eval` in a fresh process must still rebuild it from the weights file alone."""
+    import subprocess
+    import sys
+
+    run, _ = quick_run("open-model")
+    out = subprocess.run([sys.executable, "-m", "layerlab", "eval", str(run.path), "--cell",
+                          "final"], capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "every split matches to the last image" in out.stdout

@@ -15,6 +15,7 @@ from pathlib import Path
 
 def evaluate_file(path) -> list[dict]:
     """[{split, saved: [correct, n], again: [correct, n], match}] for one weights file."""
+    from layerlab.experiments.registry import all_experiments
     from layerlab.experiments.torch_cells import _accuracy, load_data
     from layerlab.pytorch import checkpoint
 
@@ -24,6 +25,9 @@ def evaluate_file(path) -> list[dict]:
     if not saved or not spec:
         raise ValueError(f"{path} has no saved accuracies or data description: it was not "
                          "written by a layerlab experiment cell (torch_cells.train_cell)")
+    # Experiment modules may add their own models to layerlab.pytorch.MODELS when imported
+    # (s3_cifar's OpenModel): import them all, so that any run's weights can be rebuilt.
+    all_experiments()
     model = checkpoint.load(path)
     data = load_data(spec)
     rows = []

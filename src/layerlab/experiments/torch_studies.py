@@ -72,14 +72,19 @@ def numerical_gradient(f, x, eps=1e-6):
     flat, gflat = x.data.view(-1), grad.view(-1)
     with torch.no_grad():
         for i in range(flat.numel()):
-            old = flat[i].item()
-            flat[i] = old + eps
-            plus = float(f())
-            flat[i] = old - eps
-            minus = float(f())
-            flat[i] = old
-            gflat[i] = (plus - minus) / (2 * eps)
+            gflat[i] = _centred_difference(f, flat, i, eps)
     return grad
+
+
+def _centred_difference(f, flat, i, eps):
+    """(f() at flat[i] + eps - f() at flat[i] - eps) / (2 eps); flat[i] is restored after."""
+    old = flat[i].item()
+    flat[i] = old + eps
+    plus = float(f())
+    flat[i] = old - eps
+    minus = float(f())
+    flat[i] = old
+    return (plus - minus) / (2 * eps)
 
 
 def gradient_check(f, params, entries=None, eps=1e-6, seed=0, avoid_zero=0.0):
@@ -107,13 +112,7 @@ def gradient_check(f, params, entries=None, eps=1e-6, seed=0, avoid_zero=0.0):
         num = np.empty(len(idx))
         with torch.no_grad():
             for j, i in enumerate(idx):
-                old = flat[i].item()
-                flat[i] = old + eps
-                plus = float(f())
-                flat[i] = old - eps
-                minus = float(f())
-                flat[i] = old
-                num[j] = (plus - minus) / (2 * eps)
+                num[j] = _centred_difference(f, flat, i, eps)
         diff = np.abs(ana - num)
         errors[name] = {
             "max_rel": float(np.max(diff / np.maximum(np.abs(ana) + np.abs(num), 1e-12),

@@ -226,3 +226,8 @@ def test_publish_keeps_what_the_report_needs_and_catalog_links_it(tmp_path):
     assert "(results/quickstart/report.md)" in text
     assert "## `quickstart`" in text and "| figure | ours | reference |" in text
     assert "| `layer-checks` | S1.1 |" in text and "not published yet" in text
+    # a page in another folder links to the results with ../ (this crashed before)
+    other = tmp_path / "elsewhere" / "experiments.md"
+    other.parent.mkdir()
+    layerlab("catalog", "--results", tmp_path / "results", "--write", other)
+    assert "(../results/quickstart/report.md)" in other.read_text()

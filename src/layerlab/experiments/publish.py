@@ -10,6 +10,7 @@ so `layerlab report docs/results/NAME` rebuilds it.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -78,6 +79,8 @@ def catalog(results_root="docs/results", link_prefix="results/"):
 def write_catalog(path, results_root="docs/results"):
     """Write the catalogue to `path`, with links relative to it."""
     path = Path(path)
-    prefix = Path(results_root).resolve().relative_to(path.resolve().parent).as_posix() + "/"
+    # relpath, not Path.relative_to: a catalogue outside docs/ links with ../ (relative_to fails)
+    prefix = Path(os.path.relpath(Path(results_root).resolve(),
+                                  path.resolve().parent)).as_posix() + "/"
     atomic_write_bytes(path, catalog(results_root, prefix).encode())
     return path

@@ -30,6 +30,8 @@ def _list(args):
     width = max(len(n) for n in experiments)
     for name, exp in sorted(experiments.items(), key=lambda kv: (kv[1].study, kv[0])):
         print(f"{name:<{width}}  {exp.study:<6} ~{exp.estimate:<8} {exp.title}")
+    if registry.UNAVAILABLE:
+        print(registry.unavailable_note())
     return 0
 
 
@@ -46,8 +48,12 @@ def _run(args):
         print("name an experiment (`layerlab list` shows them) or --resume RUN_DIR",
               file=sys.stderr)
         return 2
-    run = runner.create(args.name, args.set, args.seed, args.quick, args.out,
-                        storage=args.storage)
+    try:
+        run = runner.create(args.name, args.set, args.seed, args.quick, args.out,
+                            storage=args.storage)
+    except ValueError as err:  # an unknown name or setting: the message says what to do
+        print(f"layerlab run: {err}", file=sys.stderr)
+        return 2
     print(f"run folder: {run.path}")
     runner.execute(run)
     return 0

@@ -57,11 +57,37 @@ def experiment(name, *, study, title, estimate, config, quick=None):
     return wrap
 
 
+# Study modules that could not be imported because an optional dependency (PyTorch) is not
+# installed: {module: missing package}. The engine's experiments run without it.
+UNAVAILABLE: dict[str, str] = {}
+OPTIONAL = {"torch": "pip install -e '.[torch]'"}
+
+
 def all_experiments() -> dict[str, Experiment]:
-    """Every registered experiment, by name (imports the experiment modules)."""
+    """Every registered experiment, by name (imports the experiment modules).
+
+    A study module that needs PyTorch when it is not installed is left out and noted in
+    `UNAVAILABLE`, so that `layerlab run quickstart` works with the engine's install alone.
+    """
     for module in EXPERIMENT_MODULES + _study_modules():
-        importlib.import_module(module)
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            if err.name not in OPTIONAL:
+                raise
+            UNAVAILABLE[module] = err.name
     return dict(_EXPERIMENTS)
+
+
+def unavailable_note() -> str:
+    """One line naming the study modules left out for a missing package, and the fix."""
+    if not UNAVAILABLE:
+        return ""
+    missing = sorted(set(UNAVAILABLE.values()))
+    modules = ", ".join(m.rsplit(".", 1)[-1] for m in sorted(UNAVAILABLE))
+    fixes = "; ".join(OPTIONAL[p] for p in missing)
+    return (f"not shown: the experiments of {modules} need {', '.join(missing)}, which is not "
+            f"installed ({fixes} adds it)")
 
 
 def get(name) -> Experiment:
@@ -69,5 +95,6 @@ def get(name) -> Experiment:
     experiments = all_experiments()
     if name not in experiments:
         raise ValueError(f"no experiment {name!r}; `layerlab list` shows them: "
-                         f"{', '.join(sorted(experiments))}")
+                         f"{', '.join(sorted(experiments))}"
+                         + (f". {unavailable_note()}" if UNAVAILABLE else ""))
     return experiments[name]

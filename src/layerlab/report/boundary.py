@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from layerlab.report.plots import panel_grid
+
 ORANGE, BLUE = "#f59322", "#0877bd"  # the playground's colours for -1 and +1
 
 
@@ -20,12 +22,8 @@ def draw(plt, spec):
 
     cmap = LinearSegmentedColormap.from_list("playground", [ORANGE, "#ffffff", BLUE])
     panels = spec["panels"]
-    ncols = int(spec.get("ncols") or len(panels))
-    nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 3.5 * nrows), squeeze=False)
-    for ax in axes.flat[len(panels):]:
-        ax.set_visible(False)
-    for ax, panel in zip(axes.flat, panels, strict=False):
+    fig, axes = panel_grid(plt, spec, len(panels), 3.4, 3.5)
+    for ax, panel in zip(axes, panels, strict=True):
         values = np.asarray(panel["values"], dtype=float)
         extent = panel.get("extent", [-6, 6, -6, 6])
         ax.imshow(values, origin="lower", extent=extent, cmap=cmap, vmin=-1, vmax=1,

@@ -16,6 +16,18 @@ def _pyplot():
     return plt
 
 
+def panel_grid(plt, spec, n, width, height):
+    """(figure, one axis per panel) for n panels, `spec['ncols']` per row (default: all in
+    one row); more panels wrap into rows and the unused axes of the last row are hidden."""
+    ncols = int(spec.get("ncols") or n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                             squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
 def render(spec, path):
     """Draw one plot spec to `path` (PNG). Kinds: 'curves', 'heatmap'."""
     plt = _pyplot()
@@ -24,13 +36,8 @@ def render(spec, path):
         panels = spec.get("panels") or [{"series": spec["series"],
                                          "ylabel": spec.get("ylabel", ""),
                                          "logy": spec.get("logy", False)}]
-        # ncols: panels per row (default all in one row); more panels wrap into rows
-        ncols = int(spec.get("ncols") or len(panels))
-        nrows = -(-len(panels) // ncols)
-        fig, axes = plt.subplots(nrows, ncols, figsize=(5.5 * ncols, 4 * nrows), squeeze=False)
-        for ax in axes.flat[len(panels):]:
-            ax.set_visible(False)
-        for ax, panel in zip(axes.flat, panels, strict=False):
+        fig, axes = panel_grid(plt, spec, len(panels), 5.5, 4)
+        for ax, panel in zip(axes, panels, strict=True):
             for label, (xs, ys) in panel["series"].items():
                 style = "--" if label.startswith("reference") else "-"
                 ax.plot(xs, ys, style, label=label, marker="o" if len(xs) <= 31 else None,

@@ -19,7 +19,8 @@ images at a time: im2col copies every receptive field of the block into a column
 loop over pixels; the last row is ones), and the weights with the bias as a last column
 (F, C*HH*WW + 1) multiply it, giving NCHW directly. The backward pass rebuilds each block's
 columns for dw and db (the cache holds x, not the columns) and scatters the column gradients back
-into dx with one strided add per kernel offset (HH*WW additions).
+into dx (col2im): one add per kernel offset with stride 1; with a larger stride, the offsets that
+reach one phase of the input are summed densely and each phase is added into dx once.
 """
 
 from __future__ import annotations
@@ -266,8 +267,8 @@ def _col2im(dc, dx, phases, stride):
     With a stride above 1, adding each tap straight into dx would step through dx with gaps,
     HH*WW strided passes with short inner loops. Instead the taps that reach one phase of the
     input (one of stride_h * stride_w interleaved grids of pixels) are summed in a dense
-    buffer, and each phase goes into dx by one strided copy: every pixel is in exactly one
-    phase. With stride 1 there is one phase, dx itself.
+    buffer, and each phase goes into dx by one strided addition: every pixel is in exactly
+    one phase. With stride 1 there is one phase, dx itself.
     """
     rows, cols = phases
     for rh, (length_h, row_taps) in rows.items():

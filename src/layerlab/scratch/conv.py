@@ -15,12 +15,13 @@ and columns instead), so a shape that does not fit raises a ValueError that says
 `forward_naive`/`backward_naive` are the textbook definition, one Python loop iteration per
 output pixel. `forward`/`backward` compute the same numbers with matrix products, one block of
 images at a time: im2col copies every receptive field of the block into a column of a
-(C*HH*WW + 1, H_out*W_out) matrix per image (one strided copy of x per kernel offset, no Python
-loop over pixels; the last row is ones), and the weights with the bias as a last column
-(F, C*HH*WW + 1) multiply it, giving NCHW directly. The backward pass rebuilds each block's
-columns for dw and db (the cache holds x, not the columns) and scatters the column gradients back
-into dx (col2im): one add per kernel offset with stride 1; with a larger stride, the offsets that
-reach one phase of the input are summed densely and each phase is added into dx once.
+(C*HH*WW + 1, n*H_out*W_out) matrix (one strided copy of x per kernel offset, no Python loop
+over pixels; the last row is ones), and the weights with the bias as a last column
+(F, C*HH*WW + 1) multiply it in one product per block. The backward pass rebuilds each block's
+columns for dw and db (the cache holds x, not the columns), gets the column gradients from one
+more product and scatters them back into dx (col2im): one add per kernel offset with stride 1;
+with a larger stride, the offsets that reach one phase of the input are summed densely and each
+phase is added into dx once.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ class Conv:
 
     @staticmethod
     def forward(x, w, b, conv_param):
-        """Fast forward: im2col one block of images at a time, one matrix product per image.
+        """Fast forward: im2col one block of images at a time, one matrix product per block.
 
         Args:
             x: (N, C, H, W); w: (F, C, HH, WW); b: (F,); conv_param: stride and pad.
@@ -164,14 +165,21 @@ class Conv:
         _check_bias(b, w.shape[0])
         F = w.shape[0]
         N = x.shape[0]
+        P = H_out * W_out
         dtype = np.result_type(x, w, b)
         # The columns end with a row of ones, so the bias is one more column of the weights:
         # the product adds it, sparing a pass over the output.
         w_aug = np.concatenate([w.reshape(F, -1), b.reshape(F, 1)], axis=1).astype(dtype)
-        # Batched matmul (F, K+1) @ (n, K+1, P) -> (n, F, P) writes NCHW directly.
-        out = np.empty((N, F, H_out * W_out), dtype)
-        for n0, cols in _column_blocks(x, w.shape, (sh, sw), pad, (H_out, W_out), dtype):
-            np.matmul(w_aug, cols, out=out[n0:n0 + len(cols)])
+        out = np.empty((N, F, P), dtype)
+        product = None
+        for n0, n, cols in _column_blocks(x, w.shape, (sh, sw), pad, (H_out, W_out), dtype):
+            if product is None:  # one buffer, reused by every block
+                product = np.empty((F, cols.shape[1]), dtype)
+            # (F, K+1) @ (K+1, n*P) is one product for the whole block (OpenBLAS spreads it
+            # over the threads; per-image products are too small for that); it comes out
+            # filter-major and is copied into NCHW while it is still in cache.
+            block_out = np.matmul(w_aug, cols, out=product[:, :n * P])
+            out[n0:n0 + n] = block_out.reshape(F, n, P).transpose(1, 0, 2)
         return out.reshape(N, F, H_out, W_out), (x, w, (sh, sw), pad)
 
     @staticmethod
@@ -188,26 +196,26 @@ class Conv:
         x, w, stride, pad = cache
         N, F, H_out, W_out = dout.shape
         _, C, HH, WW = w.shape
+        P = H_out * W_out
         dtype = dout.dtype
-        d3 = dout.reshape(N, F, H_out * W_out)
-        w2d = w.reshape(F, -1).astype(dtype, copy=False)
-        K = w2d.shape[1]
+        d3 = dout.reshape(N, F, P)
+        w2d_t = w.reshape(F, -1).astype(dtype, copy=False).T
+        K = w2d_t.shape[0]
         dw = np.zeros((F, K + 1), dtype)  # the last column, against the row of ones, is db
         dx = np.zeros(x.shape, dtype) if need_dx else None
-        dcols = None
         phases = _phase_plan(x.shape, w.shape, stride, pad, (H_out, W_out)) if need_dx else None
-        for n0, cols in _column_blocks(x, w.shape, stride, pad, (H_out, W_out), dtype):
-            block = d3[n0:n0 + len(cols)]
-            # [dw | db] = sum over images of dout (F, P) @ cols.T (P, K+1)
-            dw += np.matmul(block, cols.transpose(0, 2, 1)).sum(axis=0)
-            cols = cols[:, :K]
+        block_dout = dcols = None
+        for n0, n, cols in _column_blocks(x, w.shape, stride, pad, (H_out, W_out), dtype):
+            if block_dout is None:  # buffers reused by every block
+                block_dout = np.empty((F, cols.shape[1]), dtype)
+                dcols = np.empty((K, cols.shape[1]), dtype) if need_dx else None
+            d2 = block_dout[:, :n * P]
+            d2.reshape(F, n, P)[...] = d3[n0:n0 + n].transpose(1, 0, 2)  # filter-major
+            dw += d2 @ cols.T  # [dw | db] = dout (F, n*P) @ cols.T (n*P, K+1)
             if not need_dx:
                 continue
-            if dcols is None:  # one buffer, reused by every block
-                dcols = np.empty(cols.shape, dtype)
-            dc = np.matmul(w2d.T, block, out=dcols[:len(cols)])
-            _col2im(dc.reshape(len(cols), C, HH, WW, H_out, W_out), dx[n0:n0 + len(cols)],
-                    phases, stride)
+            dc = np.matmul(w2d_t, d2, out=dcols[:, :n * P])
+            _col2im(dc.reshape(C, HH, WW, n, H_out, W_out), dx[n0:n0 + n], phases, stride)
         return dx, dw[:, :K].reshape(w.shape), dw[:, K].copy()
 
 
@@ -262,32 +270,34 @@ def _phase_plan(x_shape, w_shape, stride, pad, out_hw):
 
 
 def _col2im(dc, dx, phases, stride):
-    """Adds column gradients dc (n, C, HH, WW, H_out, W_out) into dx (n, C, H, W), in place.
+    """Adds column gradients dc (C, HH, WW, n, H_out, W_out) into dx (n, C, H, W), in place.
 
     With a stride above 1, adding each tap straight into dx would step through dx with gaps,
     HH*WW strided passes with short inner loops. Instead the taps that reach one phase of the
     input (one of stride_h * stride_w interleaved grids of pixels) are summed in a dense
-    buffer, and each phase goes into dx by one strided addition: every pixel is in exactly
-    one phase. With stride 1 there is one phase, dx itself.
+    channel-major buffer (C, n, ...), which reads dc in its own order, and each phase goes into
+    dx by one strided addition: every pixel is in exactly one phase. With stride 1 there is one
+    phase, dx itself.
     """
     rows, cols = phases
+    dx_cm = dx.transpose(1, 0, 2, 3)  # a view, (C, n, H, W) like dc
     for rh, (length_h, row_taps) in rows.items():
         for rw, (length_w, col_taps) in cols.items():
             if stride == (1, 1):
-                acc = dx
+                acc = dx_cm
             else:
-                acc = np.zeros(dx.shape[:2] + (length_h, length_w), dx.dtype)
+                acc = np.zeros(dx_cm.shape[:2] + (length_h, length_w), dx.dtype)
             for kh, out_rows, phase_rows in row_taps:
                 for kw, out_cols, phase_cols in col_taps:
-                    acc[:, :, phase_rows, phase_cols] += dc[:, :, kh, kw, out_rows, out_cols]
-            if acc is not dx:
-                dx[:, :, rh::stride[0], rw::stride[1]] += acc
+                    acc[:, :, phase_rows, phase_cols] += dc[:, kh, kw, :, out_rows, out_cols]
+            if acc is not dx_cm:
+                dx_cm[:, :, rh::stride[0], rw::stride[1]] += acc
 
 
 def _column_blocks(x, w_shape, stride, pad, out_hw, dtype):
-    """im2col by blocks of images: yields (n0, cols) with cols (n, C*HH*WW + 1, H_out*W_out),
-    the receptive fields of images n0 .. n0+n-1, one column per output pixel, and a last row of
-    ones (the bias's input).
+    """im2col by blocks of images: yields (n0, n, cols) with cols (C*HH*WW + 1, n*H_out*W_out),
+    the receptive fields of images n0 .. n0+n-1, one column per output pixel (image-major
+    within the block), and a last row of ones (the bias's input).
 
     One buffer serves every block (the caller must use a block before asking for the next).
     It is zeroed once: entries that fall on the zero padding are never written, and the others
@@ -298,14 +308,17 @@ def _column_blocks(x, w_shape, stride, pad, out_hw, dtype):
     HH, WW = w_shape[2:]
     H_out, W_out = out_hw
     K = C * HH * WW
-    per_image = (K + 1) * H_out * W_out * np.dtype(dtype).itemsize
+    P = H_out * W_out
+    per_image = (K + 1) * P * np.dtype(dtype).itemsize
     step = max(1, min(N, BLOCK_BYTES // per_image))
-    columns = np.zeros((step, K + 1, H_out * W_out), dtype)
-    columns[:, K] = 1  # the row of ones that carries the bias
-    buffer = columns[:, :K].reshape(step, C, HH, WW, H_out, W_out)  # a view: taps write here
+    columns = np.zeros((K + 1, step * P), dtype)
+    columns[K] = 1  # the row of ones that carries the bias
     taps = _taps(x.shape, w_shape, stride, pad, out_hw)
+    x_cm = x.transpose(1, 0, 2, 3)  # a view, (C, N, H, W) like the columns
     for n0 in range(0, N, step):
-        cols = buffer[:min(step, N - n0)]
+        n = min(step, N - n0)
+        cols = columns[:, :n * P]
+        taps_view = cols[:K].reshape(C, HH, WW, n, H_out, W_out)  # a view: taps write here
         for kh, kw, (out_rows, x_rows), (out_cols, x_cols) in taps:
-            cols[:, :, kh, kw, out_rows, out_cols] = x[n0:n0 + len(cols), :, x_rows, x_cols]
-        yield n0, columns[:len(cols)]
+            taps_view[:, kh, kw, :, out_rows, out_cols] = x_cm[:, n0:n0 + n, x_rows, x_cols]
+        yield n0, n, cols

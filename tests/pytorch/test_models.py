@@ -35,6 +35,25 @@ def test_lenet5_counts():
     assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
 
 
+def test_lenet5_dropout_placement():
+    both = LeNet5(dropout=0.5)
+    last = LeNet5(dropout=0.5, dropout_after=("fc2",))
+    assert both.drop1 is not None and both.drop2 is not None
+    assert last.drop1 is None and last.drop2 is not None
+    assert last.config["dropout_after"] == ["fc2"]
+    # dropout before fc3 only: in train mode, fc2's output changes with the mask, fc1's does not
+    torch.manual_seed(0)
+    x = torch.randn(4, 1, 28, 28)
+    seen = {}
+    last.fc2.register_forward_hook(lambda m, i, o: seen.setdefault("fc2_in", []).append(i[0]))
+    last.train()
+    last(x), last(x)
+    assert torch.equal(*seen["fc2_in"])  # nothing dropped between fc1 and fc2
+    assert not torch.equal(last(x), last(x))  # but the output layer sees a fresh mask
+    with pytest.raises(ValueError, match="dropout_after"):
+        LeNet5(dropout=0.5, dropout_after=("fc3",))
+
+
 def test_budget_mlp_counts():
     # 784->64->32->10: 784*64+64 + 64*32+32 + 32*10+10 = 50,240 + 2,080 + 330 = 52,650
     model = BudgetMLP([64, 32], dropout=0.1)

@@ -52,23 +52,30 @@ class LeNet5(_Counted, nn.Module):
 
         conv1 6@5x5 pad 2 - [bn1] - act - pool 2x2    -> (6, 14, 14)
         conv2 16@5x5      - [bn2] - act - pool 2x2    -> (16, 5, 5)
-        fc1 400 -> 120 - act - [dropout]
-        fc2 120 -> 84  - act - [dropout]
+        fc1 400 -> 120 - act - [dropout if 'fc1' in dropout_after]
+        fc2 120 -> 84  - act - [dropout if 'fc2' in dropout_after]
         fc3 84 -> num_classes
 
     Input (N, in_channels, 28, 28), output logits (N, num_classes). pool: 'avg' (LeNet's
-    subsampling, the scratch default) or 'max'. dropout: drop probability in the FC part.
+    subsampling, the scratch default) or 'max'. dropout: drop probability in the FC part;
+    dropout_after: the FC layers whose outputs it drops (both by default).
     Attribute names follow the scratch twin's parameter mapping (W1 -> conv1.weight,
     W3 -> fc1.weight.T, gamma1 -> bn1.weight, ...); `load_scratch_params` copies them over.
     """
 
     def __init__(self, activation: str = "tanh", dropout: float = 0.0, batchnorm: bool = False,
-                 in_channels: int = 1, num_classes: int = 10, pool: str = "avg"):
+                 in_channels: int = 1, num_classes: int = 10, pool: str = "avg",
+                 dropout_after: Sequence[str] = ("fc1", "fc2")):
         super().__init__()
+        dropout_after = tuple(dropout_after)
         self.config = dict(activation=activation, dropout=dropout, batchnorm=batchnorm,
-                           in_channels=in_channels, num_classes=num_classes, pool=pool)
+                           in_channels=in_channels, num_classes=num_classes, pool=pool,
+                           dropout_after=list(dropout_after))
         if pool not in ("avg", "max"):
             raise ValueError(f"pool must be 'avg' or 'max', not {pool!r}")
+        if not set(dropout_after) <= {"fc1", "fc2"}:
+            raise ValueError(f"dropout_after names FC layers 'fc1' and/or 'fc2', not "
+                             f"{dropout_after!r}")
         pool_cls = nn.AvgPool2d if pool == "avg" else nn.MaxPool2d
         self.conv1 = nn.Conv2d(in_channels, 6, 5, padding=2)
         # absent options are None, not Identity: the module list shows only what computes
@@ -79,9 +86,9 @@ class LeNet5(_Counted, nn.Module):
         self.act2, self.pool2 = _activation(activation), pool_cls(2)
         self.flatten = nn.Flatten()
         self.fc1, self.act3 = nn.Linear(400, 120), _activation(activation)
-        self.drop1 = nn.Dropout(dropout) if dropout > 0 else None
+        self.drop1 = nn.Dropout(dropout) if dropout > 0 and "fc1" in dropout_after else None
         self.fc2, self.act4 = nn.Linear(120, 84), _activation(activation)
-        self.drop2 = nn.Dropout(dropout) if dropout > 0 else None
+        self.drop2 = nn.Dropout(dropout) if dropout > 0 and "fc2" in dropout_after else None
         self.fc3 = nn.Linear(84, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

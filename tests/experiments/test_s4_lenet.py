@@ -47,3 +47,13 @@ def test_eval_reports_a_mismatch(quick_run, tmp_path, capsys):
     assert main(["eval", str(tmp_path), "--threads", "0"]) == 1
     assert "MISMATCH" in capsys.readouterr().out
     assert main(["eval", str(tmp_path / "nothing"), "--threads", "0"]) == 2
+
+
+def test_best_run_has_the_recipe_and_the_short_one_cycle(quick_run):
+    run, results = quick_run("lenet-fashion-best")
+    rows = results["tables"]["accuracy"]["rows"]
+    assert [r[0] for r in rows] == ["best recipe", "short one-cycle"]
+    speed = {n: c for n, c in results["claims"].items() if n.startswith("short one-cycle")}
+    assert len(speed) == 2  # against the 30 s goal and the one-cycle goal of 40 s
+    assert {c["reference"] for c in speed.values()} == {30, 40}
+    assert len(list((run.path / "weights").glob("fast*.pt"))) == 1

@@ -62,3 +62,8 @@ def test_quick_report_has_the_log_table_intervals_and_gradcheck(quick_run):
     claim = next(c for n, c in results["claims"].items() if n.startswith("gradient check"))
     assert claim["ours"] is True, claim["note"]
     assert "Epoch wall time" in results["notes"]["Settings and choices"]
+    # the sensitivity table has training-length rows beside the main grid's epochs
+    rows = tables["sensitivity"]["rows"]
+    assert [r[1] for r in rows if r[0] == "epochs (dropout only)"] == ["1 (main grid)", "2"]
+    goal = next(c for n, c in results["claims"].items() if n.startswith("dropout only reaches"))
+    assert "2 epochs:" in goal["note"]

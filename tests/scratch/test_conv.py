@@ -60,6 +60,28 @@ def test_naive_fast_and_torch_agree(rng, x_shape, w_shape, conv_param):
         close(fast, theirs)
 
 
+@pytest.mark.parametrize("conv_param", [{"stride": 1, "pad": 1}, {"stride": 2, "pad": 1}])
+def test_fast_over_several_blocks_with_a_short_last_one(rng, monkeypatch, conv_param):
+    """A block budget of 3 images' columns splits 7 images into blocks of 3, 3 and 1: the
+    buffers are reused and the last block is a narrower view of them."""
+    from layerlab.scratch import conv
+
+    x, w = rng.standard_normal((7, 2, 7, 7)), rng.standard_normal((3, 2, 3, 3))
+    b = rng.standard_normal(3)
+    H_out = conv_geometry(x.shape, w.shape, conv_param)[2][0]
+    per_image = (2 * 3 * 3 + 1) * H_out * H_out * 8
+    monkeypatch.setattr(conv, "BLOCK_BYTES", 3 * per_image)
+    blocks = [(n0, n) for n0, n, _ in conv._column_blocks(x, w.shape, *conv_geometry(
+        x.shape, w.shape, conv_param)[:2], (H_out, H_out), np.float64)]
+    assert blocks == [(0, 3), (3, 3), (6, 1)]
+    out, cache = Conv.forward(x, w, b, conv_param)
+    dout = rng.standard_normal(out.shape)
+    out_torch, grads_torch = torch_conv(x, w, b, conv_param, dout)
+    close(out, out_torch)
+    for fast, theirs in zip(Conv.backward(dout, cache), grads_torch, strict=True):
+        close(fast, theirs)
+
+
 def test_fast_keeps_float32_and_can_skip_dx(rng):
     x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
     w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)

@@ -223,7 +223,7 @@ class MnistCNNConfig:
 
 @experiment("mnist-cnn", study="S8", title="MNIST CNN < 1M parameters with dropout and "
             "batchnorm, 10 epochs at batch 32 (checked by code), test once",
-            estimate="12 min", config=MnistCNNConfig,
+            estimate="25 min", config=MnistCNNConfig,
             quick={**QUICK_DATA, "epochs": 1, "channels": (8, 16), "fc": (32,)})
 def mnist_cnn(cfg, run):
     """S8 CNN; see the module docstring."""

@@ -352,7 +352,7 @@ def _speed_claims(cfg, run, by):
                   + ". A one-cycle schedule spread over more epochs keeps the rate high for "
                     "longer, so it reaches a given accuracy later than a short one would")
     if "fast" in by:
-        times = [time_to(r["history"], S4_SPEED_TARGET_ACC) for r in by["fast"]]
+        times = candidates["fast"][1]
         worst = None if None in times else max(times)
         per_seed = ", ".join("never" if x is None else f"{x:.1f} s" for x in times)
         for goal, what in ((S4_SPEED_GOAL_SECONDS, "any LeNet-5-sized model"),

@@ -343,6 +343,12 @@ def gurmukhi_reg(cfg, run):
         return train_setting(run, cfg, data, "l1", c["seed"], key, penalties={"l1": c["value"]})
 
     sens = grid(run, "sensitivity", sens_cells, sens_one) if sens_cells else []
+
+    def sens_finals(kind, value):
+        """Final test accuracies of the sensitivity cells of one kind and value, by seed."""
+        return [r["test_acc"][-1] for c, r in zip(sens_cells, sens, strict=True)
+                if c["kind"] == kind and c["value"] == float(value)]
+
     sens_rows = []
     sub = [int(sd) for sd in cfg.sensitivity_seeds]
     for kind, values, own, label in (("dropout", cfg.dropout_sweep, cfg.dropout, "dropout p"),
@@ -354,9 +360,7 @@ def gurmukhi_reg(cfg, run):
         main_grid = by["dropout" if kind == "epochs" else kind]
         study_runs = [r for r in main_grid if r["seed"] in sub]
         entries = [(own, [r["test_acc"][-1] for r in study_runs], True)]
-        entries += [(float(v), [r["test_acc"][-1] for c, r in zip(sens_cells, sens, strict=True)
-                                if c["kind"] == kind and c["value"] == float(v)], False)
-                    for v in values]
+        entries += [(float(v), sens_finals(kind, v), False) for v in values]
         for v, accs, is_study in sorted(entries, key=lambda e: e[0]):
             if not accs:
                 continue
@@ -391,9 +395,7 @@ def gurmukhi_reg(cfg, run):
                        f"half the 95% Wilson interval of one run on {n_test} images "
                        f"({100 * half_width[s]:.2f} points): the test set cannot resolve less")
     dmean = mean_std(base)[0]
-    longer = {int(v): [r["test_acc"][-1] for c, r in zip(sens_cells, sens, strict=True)
-                       if c["kind"] == "epochs" and c["value"] == float(v)]
-              for v in cfg.epochs_sweep}
+    longer = {int(v): sens_finals("epochs", v) for v in cfg.epochs_sweep}
     longer_text = "; ".join(f"{e} epochs: {100 * mean_std(a)[0]:.2f}% over {len(a)} seeds"
                             for e, a in longer.items() if a)
     run.claim(f"dropout only reaches a mean test accuracy of at least "

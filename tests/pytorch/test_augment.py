@@ -1,4 +1,4 @@
-"""random_shift: every image moved by at most max_shift, zeros moved in, repeatable."""
+"""random_shift and random_elastic: the moves they promise, zeros moved in, repeatable."""
 
 import pytest
 
@@ -36,3 +36,46 @@ def test_repeatable_with_the_seed():
     b = random_shift(2)(x)
     assert torch.equal(a, b) and not torch.equal(a, x)
     assert torch.equal(random_shift(0)(x), x)
+
+
+def test_elastic_moves_each_pixel_by_the_smoothed_scaled_field():
+    """On ramps (pixel value = its column, or its row) bilinear resampling returns the
+    sampled coordinate itself, so the output minus the ramp is the displacement field: it
+    must be alpha times the uniform noise drawn from the same seed, blurred as
+    scipy.ndimage.gaussian_filter blurs (zeros beyond the border, cut at 3 sigma)."""
+    import numpy as np
+    from scipy.ndimage import gaussian_filter
+
+    from layerlab.pytorch.augment import random_elastic
+
+    h, w, alpha, sigma = 20, 24, 3.0, 2.0
+    cols = np.arange(w, dtype=float)[None, :].repeat(h, 0)
+    rows = np.arange(h, dtype=float)[:, None].repeat(w, 1)
+    x = torch.from_numpy(np.stack([cols, rows]))[:, None]        # (2, 1, H, W): two ramps
+    torch.manual_seed(7)
+    out = random_elastic(alpha, sigma)(x)[:, 0].numpy()
+    torch.manual_seed(7)
+    noise = (torch.rand(2, 2, h, w) * 2 - 1).double().numpy()   # (N, [dx, dy], H, W)
+    field = alpha * np.stack([[gaussian_filter(noise[i, j], sigma, mode="constant", truncate=3)
+                               for j in range(2)] for i in range(2)])
+    for i, (ramp, axis) in enumerate([(cols, 0), (rows, 1)]):
+        dx, dy = field[i, 0], field[i, 1]
+        # where the sample point stays inside the image (outside, zeros are mixed in)
+        inside = ((cols + dx >= 0) & (cols + dx <= w - 1) & (rows + dy >= 0)
+                  & (rows + dy <= h - 1))
+        assert inside.mean() > 0.7
+        assert abs((out[i] - ramp)[inside] - field[i, axis][inside]).max() < 1e-6
+        assert abs(field[i, axis]).max() > 0.1  # the field is not negligible
+
+
+def test_elastic_is_repeatable_and_refuses_a_bad_alpha():
+    from layerlab.pytorch.augment import random_elastic
+
+    x = torch.rand(8, 1, 28, 28)
+    torch.manual_seed(1)
+    a = random_elastic(34, 4)(x)
+    torch.manual_seed(1)
+    b = random_elastic(34, 4)(x)
+    assert torch.equal(a, b) and not torch.allclose(a, x, atol=1e-3)
+    with pytest.raises(ValueError, match="alpha > 0 and sigma > 0"):
+        random_elastic(0, 4)

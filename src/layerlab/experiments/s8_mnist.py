@@ -105,6 +105,8 @@ class MnistMLPConfig:
     shift: int = 2
     degrees: float = 0.0
     scale: float = 0.0
+    elastic: float = 0.0
+    elastic_sigma: float = 4.0
     seed: int = 0
 
 
@@ -122,7 +124,8 @@ def mnist_mlp(cfg, run):
     spec = _spec(cfg)
     data = load_data(spec, run)
     recipe = {"batch_size": cfg.batch_size, "lr": cfg.max_lr, "schedule": "onecycle",
-              "shift": cfg.shift, "degrees": cfg.degrees, "scale": cfg.scale, "seed": cfg.seed}
+              "shift": cfg.shift, "degrees": cfg.degrees, "scale": cfg.scale,
+              "elastic": cfg.elastic, "elastic_sigma": cfg.elastic_sigma, "seed": cfg.seed}
 
     def build(cand):
         return BudgetMLP(list(cand["hidden"]), dropout=cfg.dropout)
@@ -189,7 +192,10 @@ def mnist_mlp(cfg, run):
     run.note("Recipe", (
         f"Adam with a one-cycle schedule peaking at {cfg.max_lr:g}, batch {cfg.batch_size}, "
         f"{cfg.epochs} epochs for the final models ({cfg.search_epochs} in the search); every "
-        f"training image is shifted by up to ±{cfg.shift} pixels (zeros moved in)"
+        f"training image is "
+        + (f"elastically distorted (Simard et al. 2003: alpha {cfg.elastic:g} px, sigma "
+           f"{cfg.elastic_sigma:g} px), then " if cfg.elastic else "")
+        + f"shifted by up to ±{cfg.shift} pixels (zeros moved in)"
         + (f", rotated by up to ±{cfg.degrees:g}° and scaled by up to ±{cfg.scale:.0%}"
            if cfg.degrees or cfg.scale else "") + f"; dropout {cfg.dropout:g}."
         f" Pixels / 255, cross-entropy on logits (Softmax is in the loss). "

@@ -100,14 +100,18 @@ def random_affine(degrees: float, scale: float):
 
 
 def augmentation(shift: int = 0, flip: bool = False, degrees: float = 0.0,
-                 scale: float = 0.0):
-    """The training-batch transform of a recipe, or None: a random rotation/scaling
-    (`random_affine`, when degrees or scale), then a random ±shift-pixel move of each image
-    (`layerlab.pytorch.random_shift`) and, with flip, a left-right mirror of a random half of
-    the images. (N, C, H, W) -> (N, C, H, W), drawn from torch's generator (seeded by fit)."""
-    from layerlab.pytorch import random_shift
+                 scale: float = 0.0, elastic: float = 0.0, elastic_sigma: float = 4.0):
+    """The training-batch transform of a recipe, or None: an elastic distortion
+    (`layerlab.pytorch.random_elastic`, alpha = elastic pixels, when elastic), a random
+    rotation/scaling (`random_affine`, when degrees or scale), then a random ±shift-pixel
+    move of each image (`layerlab.pytorch.random_shift`) and, with flip, a left-right mirror
+    of a random half of the images. (N, C, H, W) -> (N, C, H, W), drawn from torch's
+    generator (seeded by fit)."""
+    from layerlab.pytorch import random_elastic, random_shift
 
     steps = []
+    if elastic:
+        steps.append(random_elastic(elastic, elastic_sigma))
     if degrees or scale:
         steps.append(random_affine(degrees, scale))
     if shift:
@@ -176,6 +180,7 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, *, epochs: int,
                batch_size: int, lr: float, seed: int, optimizer: str = "adam",
                weight_decay: float = 0.0, schedule: str | None = None, shift: int = 0,
                flip: bool = False, degrees: float = 0.0, scale: float = 0.0,
+               elastic: float = 0.0, elastic_sigma: float = 4.0,
                penalties: dict | None = None, clip_grad=None,
                early_stopping: int | None = None, monitor_test: bool = False,
                test: bool = True, eval_train: bool = False, channels_last: bool = True,
@@ -184,8 +189,8 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, *, epochs: int,
 
     data: load_data(spec). The recipe: optimizer ('adam', 'adamw', 'sgd') at lr with
     weight_decay, schedule (None or 'onecycle', peaking at lr), augmentation (shift, flip,
-    degrees, scale: see `augmentation`), explicit penalties, clip_grad, early_stopping
-    (patience on validation accuracy).
+    degrees, scale, elastic, elastic_sigma: see `augmentation`), explicit penalties,
+    clip_grad, early_stopping (patience on validation accuracy).
     monitor_test: evaluate the test split after every epoch too (for time-to-accuracy).
     test: evaluate the final model on the test split (once). eval_train: also the final
     model's accuracy on the whole training split in eval mode (the study's "final train").
@@ -215,7 +220,8 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, *, epochs: int,
     history = fit(model, train_data, opt, epochs, batch_size, penalties=penalties,
                   probes=probes, clip_grad=clip_grad, scheduler=scheduler,
                   scheduler_step=step, early_stopping=early_stopping, seed=seed, run=run,
-                  cell=cell, transform=augmentation(shift, flip, degrees, scale),
+                  cell=cell, transform=augmentation(shift, flip, degrees, scale, elastic,
+                                                         elastic_sigma),
                   checkpoint_path=state)
     # CPU seconds of this process while training (with evaluation, and only this attempt's
     # epochs if the cell was resumed): on a shared machine, wall times grow with other work
@@ -225,6 +231,7 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, *, epochs: int,
     recipe = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
               "optimizer": optimizer, "weight_decay": weight_decay, "schedule": schedule,
               "shift": shift, "flip": flip, "degrees": degrees, "scale": scale,
+              "elastic": elastic, "elastic_sigma": elastic_sigma,
               "penalties": penalties, "clip_grad": clip_grad, "early_stopping": early_stopping}
     splits = [s for s in SPLITS if (s != "train" or eval_train) and (s != "test" or test)]
     path = weights_path(run, cell)

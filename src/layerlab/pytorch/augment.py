@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
+
 import torch
 import torch.nn.functional as F
 
@@ -30,3 +33,40 @@ def random_shift(max_shift: int = 2):
         return padded.gather(2, index).reshape(n, c, h, w)
 
     return shift
+
+
+def random_elastic(alpha: float, sigma: float = 4.0):
+    """A transform distorting each image by its own smooth random displacement field, the
+    elastic distortion of Simard, Steinkraus and Platt (2003): per-pixel displacements drawn
+    uniformly in [-1, 1], smoothed by a Gaussian of `sigma` pixels (zeros beyond the border)
+    and scaled by `alpha` pixels, then bilinear resampling (zeros moved in).
+    (N, C, H, W) -> (N, C, H, W)."""
+    if alpha <= 0 or sigma <= 0:
+        raise ValueError(f"elastic distortion needs alpha > 0 and sigma > 0 (pixels), not "
+                         f"alpha={alpha}, sigma={sigma}")
+
+    @lru_cache(maxsize=8)
+    def blur_matrix(size: int, dtype: torch.dtype) -> torch.Tensor:
+        # (size, size): row i is the Gaussian centred on pixel i, cut at the border (the
+        # zeros beyond it contribute nothing), so B @ f blurs f along one axis
+        taps = torch.arange(size, dtype=torch.float64)
+        g = torch.exp(-(taps[:, None] - taps[None, :]) ** 2 / (2 * sigma ** 2))
+        radius = math.ceil(3 * sigma)
+        g = g * ((taps[:, None] - taps[None, :]).abs() <= radius)
+        full = torch.exp(-torch.arange(-radius, radius + 1.0) ** 2 / (2 * sigma ** 2)).sum()
+        return (g / full).to(dtype)
+
+    def elastic(xb: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = xb.shape
+        field = (torch.rand(n, 2, h, w) * 2 - 1).to(xb.dtype)    # (N, [dx, dy], H, W)
+        # separable blur as two small products, far cheaper than a 25-tap convolution
+        field = blur_matrix(h, xb.dtype) @ field @ blur_matrix(w, xb.dtype).T
+        # pixels -> grid_sample's [-1, 1] coordinates (one pixel is 2 / size)
+        ys, xs = torch.meshgrid(torch.linspace(-1 + 1 / h, 1 - 1 / h, h, dtype=xb.dtype),
+                                torch.linspace(-1 + 1 / w, 1 - 1 / w, w, dtype=xb.dtype),
+                                indexing="ij")
+        grid = torch.stack([xs + alpha * field[:, 0] * (2 / w),
+                            ys + alpha * field[:, 1] * (2 / h)], dim=3)  # (N, H, W, 2)
+        return F.grid_sample(xb, grid, align_corners=False, padding_mode="zeros")
+
+    return elastic

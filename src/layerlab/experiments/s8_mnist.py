@@ -16,8 +16,10 @@ Three experiments:
   validation accuracy per p as a plot, and the note on what one-epoch validation cannot show.
 
 Recipe (the issue allows any technique within the layers and the budget): Adam with a
-one-cycle schedule, random shifts of up to 2 pixels (rotations and scalings are available as
-settings: off for the MLPs, on for the CNN, ±10° and ±10%); pixels divided by 255,
+one-cycle schedule and augmentation. The MLPs train on elastically distorted images (Simard,
+Steinkraus and Platt 2003, alpha 34 px, sigma 4 px; `layerlab.pytorch.random_elastic`); the
+CNN on random shifts of up to 2 pixels with rotations of ±10° and scalings of ±10%. Pixels
+divided by 255,
 cross-entropy (softmax in the loss). A seeded 10% of the 60,000 training images is the
 validation split; the test set is never used for a choice.
 """
@@ -76,6 +78,20 @@ def _spec(cfg):
     return data_spec(cfg.dataset, cfg.val, cfg.split_seed, cfg.num_train, cfg.num_test)
 
 
+def augmentation_text(elastic, elastic_sigma, shift, degrees, scale) -> str:
+    """What a recipe's augmentation does to each training image, for a report's Recipe note
+    (the steps in the order `torch_cells.augmentation` applies them)."""
+    steps = []
+    if elastic:
+        steps.append(f"elastically distorted (Simard et al. 2003: alpha {elastic:g} px, sigma "
+                     f"{elastic_sigma:g} px)")
+    if degrees or scale:
+        steps.append(f"rotated by up to ±{degrees:g}° and scaled by up to ±{scale:.0%}")
+    if shift:
+        steps.append(f"shifted by up to ±{shift} pixels")
+    return (", then ".join(steps) + " (zeros moved in)") if steps else "used as it is"
+
+
 def _pct(x):
     return "n/a" if x is None else f"{x:.4f}"
 
@@ -102,10 +118,13 @@ class MnistMLPConfig:
     epochs: int = 50
     batch_size: int = 128
     max_lr: float = 3e-3
-    shift: int = 2
+    # elastic distortion alone, chosen on the validation split: in three full runs (all three
+    # budgets each) it had more correct validation images, summed over the budgets, than ±2 px
+    # shifts alone or the two together; rotations/scalings gave nothing either (issue 6 notes)
+    shift: int = 0
     degrees: float = 0.0
     scale: float = 0.0
-    elastic: float = 0.0
+    elastic: float = 34.0
     elastic_sigma: float = 4.0
     seed: int = 0
 
@@ -192,12 +211,9 @@ def mnist_mlp(cfg, run):
     run.note("Recipe", (
         f"Adam with a one-cycle schedule peaking at {cfg.max_lr:g}, batch {cfg.batch_size}, "
         f"{cfg.epochs} epochs for the final models ({cfg.search_epochs} in the search); every "
-        f"training image is "
-        + (f"elastically distorted (Simard et al. 2003: alpha {cfg.elastic:g} px, sigma "
-           f"{cfg.elastic_sigma:g} px), then " if cfg.elastic else "")
-        + f"shifted by up to ±{cfg.shift} pixels (zeros moved in)"
-        + (f", rotated by up to ±{cfg.degrees:g}° and scaled by up to ±{cfg.scale:.0%}"
-           if cfg.degrees or cfg.scale else "") + f"; dropout {cfg.dropout:g}."
+        f"training image is " + augmentation_text(cfg.elastic, cfg.elastic_sigma, cfg.shift,
+                                                 cfg.degrees, cfg.scale)
+        + f"; dropout {cfg.dropout:g}."
         f" Pixels / 255, cross-entropy on logits (Softmax is in the loss). "
         f"Validation: a seeded ({cfg.split_seed}) random {cfg.val:g} of the training images, "
         f"never trained on; seed {cfg.seed} for the initial weights and batch order."))
@@ -282,9 +298,8 @@ def mnist_cnn(cfg, run):
         f"[Dropout – Linear – ReLU] per fc width {list(cfg.fc)} – Dropout – Linear (dropout "
         f"{cfg.dropout:g}). "
         f"Adam with a one-cycle schedule peaking at {cfg.max_lr:g}, batch {cfg.batch_size}, "
-        f"{cfg.epochs} epochs, random shifts of up to ±{cfg.shift} pixels"
-        + (f", rotations up to ±{cfg.degrees:g}° and scalings up to ±{cfg.scale:.0%}"
-           if cfg.degrees or cfg.scale else "")
+        f"{cfg.epochs} epochs; every training image is "
+        + augmentation_text(0, 0, cfg.shift, cfg.degrees, cfg.scale)
         + f". Mean training time per epoch {result['epoch_time']:.1f} s (one thread, "
           "channels-last weights)."))
 

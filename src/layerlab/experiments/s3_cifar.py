@@ -371,8 +371,9 @@ class OpenModelConfig:
     every training image; less is allowed to fit a machine's hour). Final: `epochs` on all.
     The default, 3 epochs on every training image (the one-cycle schedule over those 3), fits
     the nine cells into about half an hour with `layerlab sweep open-model --workers 2` on a
-    2-core machine; the earlier budget, 3 epochs on 4,000 images, ranked the recipes by their
-    first progress and picked a different recipe with every change of the model.
+    2-core machine. The earlier budget, 3 epochs on 4,000 images, ranked the recipes by their
+    first progress: with dropout 0.3 it picked kernels (3, 1) at lr 1e-3, a recipe well below
+    the best after 10 epochs.
     """
 
     dataset: str = "cifar10"

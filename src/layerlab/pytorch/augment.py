@@ -59,7 +59,7 @@ def random_elastic(alpha: float, sigma: float = 4.0):
     def elastic(xb: torch.Tensor) -> torch.Tensor:
         n, _, h, w = xb.shape
         field = (torch.rand(n, 2, h, w) * 2 - 1).to(xb.dtype)    # (N, [dx, dy], H, W)
-        # separable blur as two small products, far cheaper than a 25-tap convolution
+        # separable blur as two small products, cheaper than convolving with the taps
         field = blur_matrix(h, xb.dtype) @ field @ blur_matrix(w, xb.dtype).T
         # pixels -> grid_sample's [-1, 1] coordinates (one pixel is 2 / size)
         ys, xs = torch.meshgrid(torch.linspace(-1 + 1 / h, 1 - 1 / h, h, dtype=xb.dtype),

@@ -68,11 +68,12 @@ def test_fast_over_several_blocks_with_a_short_last_one(rng, monkeypatch, conv_p
 
     x, w = rng.standard_normal((7, 2, 7, 7)), rng.standard_normal((3, 2, 3, 3))
     b = rng.standard_normal(3)
-    H_out = conv_geometry(x.shape, w.shape, conv_param)[2][0]
+    geometry = conv_geometry(x.shape, w.shape, conv_param)
+    H_out = geometry[2][0]
     per_image = (2 * 3 * 3 + 1) * H_out * H_out * 8
     monkeypatch.setattr(conv, "BLOCK_BYTES", 3 * per_image)
-    blocks = [(n0, n) for n0, n, _ in conv._column_blocks(x, w.shape, *conv_geometry(
-        x.shape, w.shape, conv_param)[:2], (H_out, H_out), np.float64)]
+    blocks = [(n0, n) for n0, n, _ in conv._column_blocks(x, w.shape, *geometry[:2],
+                                                           (H_out, H_out), np.float64)]
     assert blocks == [(0, 3), (3, 3), (6, 1)]
     out, cache = Conv.forward(x, w, b, conv_param)
     dout = rng.standard_normal(out.shape)

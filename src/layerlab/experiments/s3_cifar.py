@@ -467,6 +467,7 @@ def open_model(cfg, run):
     # wall time of the whole table: with `layerlab sweep --workers K` the cells run K at a
     # time, so this is less than their summed training time
     grid_minutes = (time.time() - grid_start) / 60
+    train_minutes = sum(r["train_time"] for r in tuned) / 60
     scores = [r["final"]["val"] for r in tuned]
     best = int(np.argmax(scores))
     picked = cells[best]
@@ -495,7 +496,7 @@ def open_model(cfg, run):
                    f"{'flip augmentation' if cfg.flip else 'no augmentation'}, seed "
                    f"{cfg.seed}; scored on the {len(tune_data['y_val'])} validation images "
                    "(the test split is not evaluated). The cells' training times add up to "
-                   f"{sum(r['train_time'] for r in tuned) / 60:.1f} min; the table took "
+                   f"{train_minutes:.1f} min; the table took "
                    f"{grid_minutes:.1f} min of wall time (cells run side by side with "
                    "`layerlab sweep --workers K`).")
 
@@ -543,7 +544,7 @@ def open_model(cfg, run):
               "on this machine in under an hour)",
               note=f"from the table's first start to its last cell (a resumed run counts its "
                    f"pause); the cells' training times add up to "
-                   f"{sum(r['train_time'] for r in tuned) / 60:.1f} min; the study's budget, "
+                   f"{train_minutes:.1f} min; the study's budget, "
                    f"10 epochs per cell on {len(final_data['y_train']):,} images, would take "
                    f"{full_grid_h:.1f} h of training at the final run's "
                    f"{final['epoch_time']:.0f} s per epoch")

@@ -34,7 +34,12 @@ import numpy as np
 from layerlab.experiments.arch_search import search_architectures, within_budget
 from layerlab.experiments.registry import experiment
 from layerlab.experiments.sweep import grid
-from layerlab.experiments.torch_cells import data_spec, load_data, train_cell
+from layerlab.experiments.torch_cells import (
+    augmentation_text,
+    data_spec,
+    load_data,
+    train_cell,
+)
 from layerlab.references import (
     S8_CNN_GOAL,
     S8_CNN_MAX_PARAMS,
@@ -76,20 +81,6 @@ def dropout_grid(count: int = 10) -> list[float]:
 
 def _spec(cfg):
     return data_spec(cfg.dataset, cfg.val, cfg.split_seed, cfg.num_train, cfg.num_test)
-
-
-def augmentation_text(elastic, elastic_sigma, shift, degrees, scale) -> str:
-    """What a recipe's augmentation does to each training image, for a report's Recipe note
-    (the steps in the order `torch_cells.augmentation` applies them)."""
-    steps = []
-    if elastic:
-        steps.append(f"elastically distorted (Simard et al. 2003: alpha {elastic:g} px, sigma "
-                     f"{elastic_sigma:g} px)")
-    if degrees or scale:
-        steps.append(f"rotated by up to ±{degrees:g}° and scaled by up to ±{scale:.0%}")
-    if shift:
-        steps.append(f"shifted by up to ±{shift} pixels")
-    return (", then ".join(steps) + " (zeros moved in)") if steps else "used as it is"
 
 
 def _pct(x):

@@ -133,6 +133,20 @@ def augmentation(shift: int = 0, flip: bool = False, degrees: float = 0.0,
     return transform
 
 
+def augmentation_text(elastic, elastic_sigma, shift, degrees, scale) -> str:
+    """What `augmentation` does to each training image, for a report's Recipe note (the
+    steps in the order it applies them; the flip is left to the caller's text)."""
+    steps = []
+    if elastic:
+        steps.append(f"elastically distorted (Simard et al. 2003: alpha {elastic:g} px, sigma "
+                     f"{elastic_sigma:g} px)")
+    if degrees or scale:
+        steps.append(f"rotated by up to ±{degrees:g}° and scaled by up to ±{scale:.0%}")
+    if shift:
+        steps.append(f"shifted by up to ±{shift} pixels")
+    return (", then ".join(steps) + " (zeros moved in)") if steps else "used as it is"
+
+
 def make_optimizer(model, optimizer="adam", lr=1e-3, weight_decay=0.0, momentum=0.9):
     """Adam, AdamW or SGD (with momentum) over all the model's parameters."""
     params = model.parameters()

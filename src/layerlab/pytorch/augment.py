@@ -56,15 +56,20 @@ def random_elastic(alpha: float, sigma: float = 4.0):
         full = torch.exp(-torch.arange(-radius, radius + 1.0) ** 2 / (2 * sigma ** 2)).sum()
         return (g / full).to(dtype)
 
+    @lru_cache(maxsize=8)
+    def pixel_centres(h: int, w: int, dtype: torch.dtype):
+        # (ys, xs), each (H, W): the pixel centres in grid_sample's [-1, 1] coordinates
+        return torch.meshgrid(torch.linspace(-1 + 1 / h, 1 - 1 / h, h, dtype=dtype),
+                              torch.linspace(-1 + 1 / w, 1 - 1 / w, w, dtype=dtype),
+                              indexing="ij")
+
     def elastic(xb: torch.Tensor) -> torch.Tensor:
         n, _, h, w = xb.shape
         field = (torch.rand(n, 2, h, w) * 2 - 1).to(xb.dtype)    # (N, [dx, dy], H, W)
         # separable blur as two small products, cheaper than convolving with the taps
         field = blur_matrix(h, xb.dtype) @ field @ blur_matrix(w, xb.dtype).T
         # pixels -> grid_sample's [-1, 1] coordinates (one pixel is 2 / size)
-        ys, xs = torch.meshgrid(torch.linspace(-1 + 1 / h, 1 - 1 / h, h, dtype=xb.dtype),
-                                torch.linspace(-1 + 1 / w, 1 - 1 / w, w, dtype=xb.dtype),
-                                indexing="ij")
+        ys, xs = pixel_centres(h, w, xb.dtype)
         grid = torch.stack([xs + alpha * field[:, 0] * (2 / w),
                             ys + alpha * field[:, 1] * (2 / h)], dim=3)  # (N, H, W, 2)
         return F.grid_sample(xb, grid, align_corners=False, padding_mode="zeros")

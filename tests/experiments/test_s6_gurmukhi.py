@@ -67,3 +67,51 @@ def test_quick_report_has_the_log_table_intervals_and_gradcheck(quick_run):
     assert [r[1] for r in rows if r[0] == "epochs (dropout only)"] == ["1 (main grid)", "2"]
     goal = next(c for n, c in results["claims"].items() if n.startswith("dropout only reaches"))
     assert "2 epochs:" in goal["note"]
+
+
+def test_stratified_folds_spread_every_class_evenly_and_repeat():
+    from layerlab.experiments.s6_gurmukhi import stratified_folds
+
+    labels = [c for c in range(3) for _ in range(10)] + [3] * 7
+    folds = stratified_folds(labels, 5, seed=1)
+    assert folds.shape == (len(labels),) and set(folds) == set(range(5))
+    for c in range(4):
+        per_fold = [sum(1 for fo, lab in zip(folds, labels, strict=True) if fo == f and lab == c)
+                    for f in range(5)]
+        assert max(per_fold) - min(per_fold) <= 1, (c, per_fold)
+    assert (stratified_folds(labels, 5, seed=1) == folds).all()
+    assert (stratified_folds(labels, 5, seed=2) != folds).any()
+    with pytest.raises(ValueError, match="at least 2 folds"):
+        stratified_folds(labels, 1)
+
+
+def test_ink_elastic_moves_in_white_background_and_distorts_the_ink():
+    """All-white images stay white (plain random_elastic would grey the borders: it moves in
+    zeros), and an image with ink changes while keeping its values in [-1, 1]."""
+    from layerlab.experiments.s6_gurmukhi import ink_elastic
+    from layerlab.pytorch import random_elastic
+
+    white = torch.ones(4, 1, 32, 32)
+    torch.manual_seed(0)
+    assert torch.equal(ink_elastic(34.0, 4.0)(white), white)
+    torch.manual_seed(0)
+    assert random_elastic(34.0, 4.0)(white).min() < 0.9  # the pitfall ink_elastic avoids
+    ink = white.clone()
+    ink[:, :, 8:24, 14:18] = -1.0
+    torch.manual_seed(0)
+    out = ink_elastic(34.0, 4.0)(ink)
+    assert out.min() >= -1 - 1e-6 and out.max() <= 1 + 1e-6
+    assert (out - ink).abs().max() > 0.5
+
+
+def test_quick_report_has_the_cross_validated_tuned_recipe(quick_run):
+    _, results = quick_run("gurmukhi-reg")
+    tuning = results["tables"]["tuning"]["rows"]
+    assert len(tuning) == 4  # quick: epochs (1, 2) x elastic (none, 34)
+    assert [r[-1] for r in tuning].count("yes") == 1
+    picked = next(r for r in tuning if r[-1] == "yes")
+    assert float(picked[2]) == max(float(r[2]) for r in tuning)
+    tuned = results["tables"]["tuned"]["rows"]
+    assert tuned[1][1] == picked[0]  # the picked epochs are the ones trained
+    claim = next(c for n, c in results["claims"].items() if n.startswith("dropout only, tuned"))
+    assert f"{picked[0]} epochs" in claim["note"]

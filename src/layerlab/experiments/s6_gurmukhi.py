@@ -23,6 +23,11 @@ gradients of the model's data loss, of each penalty, and of loss + both penaltie
 penalties' autograd gradients are also compared with their closed forms
 (lambda1 * sign(w), 2 * lambda2 * w).
 
+A tuned dropout-only recipe (ours, not the study's; no penalty): more epochs and/or an
+elastic distortion of the training batches, each candidate scored by stratified k-fold
+cross-validation on the training images alone, the best trained on all of them over the
+seeds and tested once per seed (issue 7's 97% asks for more than the study's recipe gives).
+
 Dropout probability: the study says only "dropout"; 0.2 is used (the config's `dropout`).
 Training goes through `torch_studies.fit_cell` (fit, checkpointed in the run), not issue 6's
 `torch_cells.train_cell`: that one scales pixels to [0, 1], splits off a validation set and
@@ -252,7 +257,8 @@ def _fmt_acc(mean, std):
 
 @experiment("gurmukhi-reg", study="S6",
             title="Gurmukhi FC net: dropout, L1, L2, L1+L2 penalties by hand, over seeds",
-            estimate="11 min (busy 2-core machine)", config=GurmukhiRegConfig,
+            estimate="13 min (busy 2-core machine; 6 min with sweep --workers 2)",
+            config=GurmukhiRegConfig,
             quick={"epochs": 1, "seeds": (0, 1), "num_train": 200, "gradcheck_images": 4,
                    "hidden_sizes": (64, 32, 32, 16, 16),
                    "gradcheck_entries": 2, "dropout_sweep": (0.0,), "l1_sweep": (1e-5,),
@@ -504,8 +510,8 @@ def gurmukhi_reg(cfg, run):
                        f"{len(data['y_train'])} training images with the main grid's seeds and "
                        f"tested once per seed on the {n_test} test images.")
         tuned_epochs = list(range(1, pick["epochs"] + 1))
-        run.plot("tuned_curves", "curves", title=f"Test accuracy per epoch, mean over "
-                 f"{len(seeds)} seeds: the study's recipe and the tuned one", xlabel="epoch",
+        run.plot("tuned_curves", "curves", title=f"Test accuracy, mean of {len(seeds)} seeds: "
+                 "study vs tuned recipe", xlabel="epoch",
                  panels=[{"ylabel": "test accuracy %", "series": {
                      "the study's (dropout only)": [epochs, [100 * float(np.mean(
                          [r["test_acc"][e] for r in by["dropout"]])) for e in range(cfg.epochs)]],

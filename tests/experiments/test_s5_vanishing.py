@@ -52,3 +52,26 @@ def test_quick_report_has_nine_runs_and_plots(quick_run):
                 if r[:2] == ["sigmoid", "deep"])
     assert deep[6] == "1e-14"  # the reference is printed beside ours
     assert "Epoch wall time" in results["notes"]["Settings and choices"]
+
+
+def test_quick_report_spread_table_is_the_plotted_norms_per_epoch(quick_run):
+    """Each spread cell is log10(largest / smallest) of the epoch means the grid plots, and
+    the count of epochs within one order agrees with the fixed run's claim."""
+    import math
+
+    _, results = quick_run("vanishing-gradients")
+    panels = {p["title"]: p for p in results["plots"]["grad_grid"]["panels"]}
+    rows = results["tables"]["spread"]["rows"]
+    assert [r[:2] for r in rows] == [[a, s] for a in ("sigmoid", "tanh", "relu")
+                                     for s in ("deep", "fixed")]
+    for activation, setting, *spread, within in rows:
+        norms = [xy[1] for xy in panels[f"{activation}, {setting}"]["series"].values()]
+        for e, value in enumerate(spread):
+            column = [n[e] for n in norms]
+            assert value == pytest.approx(math.log10(max(column) / min(column)), rel=1e-9)
+        assert within == f"{sum(v <= 1 for v in spread)} of {len(spread)}"
+        if setting == "fixed":
+            claim = results["claims"][f"{activation}, fixed: every layer's gradient norm within "
+                                      "one order of magnitude of every other's, in every epoch"]
+            assert claim["ours"] is all(v <= 1 for v in spread)
+    assert "fc1's gradient norm is" in results["notes"]["The first epoch of the fixed ReLU net"]

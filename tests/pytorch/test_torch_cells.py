@@ -8,10 +8,15 @@ from layerlab.experiments.rundir import Run, read_metrics  # noqa: E402
 from layerlab.experiments.torch_cells import (  # noqa: E402
     _accuracy,
     augmentation,
-    random_affine,
     train_cell,
 )
-from layerlab.pytorch import BudgetMLP, SmallCNN, checkpoint, evaluate  # noqa: E402
+from layerlab.pytorch import (  # noqa: E402
+    BudgetMLP,
+    SmallCNN,
+    checkpoint,
+    evaluate,
+    random_affine,
+)
 
 SPEC = {"dataset": "mnist", "val": 0.5, "split_seed": 0, "num_train": None, "num_test": None}
 

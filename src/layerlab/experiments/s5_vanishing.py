@@ -179,7 +179,8 @@ def _log10(x):
 
 @experiment("vanishing-gradients", study="S5",
             title="sigmoid, tanh, ReLU x plain, deep, fixed: per-layer gradient norms",
-            estimate="45 min (busy 2-core machine)", config=VanishingConfig,
+            estimate="45 min (busy 2-core machine; 10 min quiet, sweep --workers 2)",
+            config=VanishingConfig,
             quick={"dataset": "builtin", "epochs": 1, "num_train": 300, "num_test": 200,
                    "val": 100, "extra_layers": 3, "widths": (64, 32, 32, 16, 16, 16),
                    "per_run_plots": False})

@@ -79,35 +79,16 @@ def load_data(spec: dict, run=None) -> dict[str, torch.Tensor]:
 # --- augmentation and schedule --------------------------------------------------------------
 
 
-def random_affine(degrees: float, scale: float):
-    """A transform rotating each image by its own angle in [-degrees, degrees] and scaling it
-    by a factor in [1 - scale, 1 + scale] about the centre (bilinear, zeros moved in).
-    (N, C, H, W) -> (N, C, H, W)."""
-    import torch.nn.functional as F
-
-    def affine(xb: torch.Tensor) -> torch.Tensor:
-        n = len(xb)
-        angle = (torch.rand(n) * 2 - 1) * math.radians(degrees)
-        factor = 1 + (torch.rand(n) * 2 - 1) * scale
-        cos, sin = torch.cos(angle) / factor, torch.sin(angle) / factor
-        zero = torch.zeros(n)
-        theta = torch.stack([torch.stack([cos, -sin, zero], 1),
-                             torch.stack([sin, cos, zero], 1)], 1).to(xb.dtype)  # (N, 2, 3)
-        grid = F.affine_grid(theta, list(xb.shape), align_corners=False)
-        return F.grid_sample(xb, grid, align_corners=False, padding_mode="zeros")
-
-    return affine
-
-
 def augmentation(shift: int = 0, flip: bool = False, degrees: float = 0.0,
                  scale: float = 0.0, elastic: float = 0.0, elastic_sigma: float = 4.0):
     """The training-batch transform of a recipe, or None: an elastic distortion
     (`layerlab.pytorch.random_elastic`, alpha = elastic pixels, when elastic), a random
-    rotation/scaling (`random_affine`, when degrees or scale), then a random ±shift-pixel
+    rotation/scaling (`layerlab.pytorch.random_affine`, when degrees or scale), then a
+    random ±shift-pixel
     move of each image (`layerlab.pytorch.random_shift`) and, with flip, a left-right mirror
     of a random half of the images. (N, C, H, W) -> (N, C, H, W), drawn from torch's
     generator (seeded by fit)."""
-    from layerlab.pytorch import random_elastic, random_shift
+    from layerlab.pytorch import random_affine, random_elastic, random_shift
 
     steps = []
     if elastic:

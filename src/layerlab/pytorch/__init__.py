@@ -6,7 +6,7 @@ does not import this package.
 """
 
 from layerlab.pytorch import checkpoint
-from layerlab.pytorch.augment import random_elastic, random_shift
+from layerlab.pytorch.augment import random_affine, random_elastic, random_shift
 from layerlab.pytorch.models import (
     MODELS,
     S8_CNN_LAYERS,
@@ -26,6 +26,7 @@ from layerlab.pytorch.train import as_tensors, evaluate, fit, predict, time_to_a
 __all__ = [
     "MODELS", "S8_CNN_LAYERS", "S8_MLP_LAYERS", "BudgetMLP", "LeNet5", "Probes", "SmallCNN",
     "as_tensors", "check_budget", "checkpoint", "count_params", "evaluate", "fit", "hidden_units",
-    "l1_penalty", "l2_penalty", "predict", "random_elastic", "random_shift", "set_seed",
+    "l1_penalty", "l2_penalty", "predict", "random_affine", "random_elastic", "random_shift",
+    "set_seed",
     "set_threads", "time_to_accuracy",
 ]

@@ -75,3 +75,21 @@ def random_elastic(alpha: float, sigma: float = 4.0):
         return F.grid_sample(xb, grid, align_corners=False, padding_mode="zeros")
 
     return elastic
+
+
+def random_affine(degrees: float, scale: float):
+    """A transform rotating each image by its own angle in [-degrees, degrees] and scaling it
+    by a factor in [1 - scale, 1 + scale] about the centre (bilinear, zeros moved in).
+    (N, C, H, W) -> (N, C, H, W)."""
+    def affine(xb: torch.Tensor) -> torch.Tensor:
+        n = len(xb)
+        angle = (torch.rand(n) * 2 - 1) * math.radians(degrees)
+        factor = 1 + (torch.rand(n) * 2 - 1) * scale
+        cos, sin = torch.cos(angle) / factor, torch.sin(angle) / factor
+        zero = torch.zeros(n)
+        theta = torch.stack([torch.stack([cos, -sin, zero], 1),
+                             torch.stack([sin, cos, zero], 1)], 1).to(xb.dtype)  # (N, 2, 3)
+        grid = F.affine_grid(theta, list(xb.shape), align_corners=False)
+        return F.grid_sample(xb, grid, align_corners=False, padding_mode="zeros")
+
+    return affine

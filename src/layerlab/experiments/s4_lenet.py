@@ -102,6 +102,9 @@ class LeNetBestConfig(FashionData):
     # peak 6e-3 beat 3e-3)
     fast_epochs: int = 2
     fast_max_lr: float = 6e-3
+    # label smoothing of the short run's loss: 0.1 beat 0, 0.05 and 0.2 on validation accuracy
+    # after its 2 epochs, on each of seeds 0-2 (mean 0.9004 vs 0.8979, 0.8997, 0.8996)
+    fast_label_smoothing: float = 0.1
 
 
 QUICK_DATA = {"num_train": 300, "val": 100, "num_test": 300, "seeds": (0,)}
@@ -120,7 +123,8 @@ def variant_settings(cfg, variant):
                  "batch_size": cfg.recipe_batch_size,
                  "lr": cfg.fast_max_lr if fast else cfg.recipe_max_lr,
                  "schedule": "onecycle", "shift": 0 if fast else cfg.recipe_shift,
-                 "flip": False if fast else cfg.recipe_flip})
+                 "flip": False if fast else cfg.recipe_flip,
+                 "label_smoothing": cfg.fast_label_smoothing if fast else 0.0})
     model = {"activation": cfg.activation, "pool": cfg.pool}
     recipe = {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr}
     if variant == "dropout":
@@ -299,7 +303,10 @@ def _report(cfg, run, by, names, n_train, n_test):
                else "")
             + (", left-right flips of a random half of each batch" if cfg.recipe_flip else "")
             + f". The short one-cycle is the same net and schedule over {cfg.fast_epochs} "
-            f"epochs, peaking at {cfg.fast_max_lr:g}, without augmentation, for the speed goal "
+            f"epochs, peaking at {cfg.fast_max_lr:g}, without augmentation"
+            + (f", with label smoothing {cfg.fast_label_smoothing:g} in its training loss"
+               if cfg.fast_label_smoothing else "")
+            + ", for the speed goal "
             "(89% test in the fewest training seconds). Both were fixed before this run from "
             "exploratory runs compared on validation accuracy (the test split chose nothing). "
             f"The validation split is the study's seeded {cfg.val:g} of the training images; "

@@ -23,11 +23,12 @@ import json
 import math
 import os
 import time
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from layerlab.experiments.rundir import safe_name
 
@@ -176,7 +177,7 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, *, epochs: int,
                weight_decay: float = 0.0, schedule: str | None = None, shift: int = 0,
                flip: bool = False, degrees: float = 0.0, scale: float = 0.0,
                elastic: float = 0.0, elastic_sigma: float = 4.0,
-               penalties: dict | None = None, clip_grad=None,
+               label_smoothing: float = 0.0, penalties: dict | None = None, clip_grad=None,
                early_stopping: int | None = None, monitor_test: bool = False,
                test: bool = True, eval_train: bool = False, channels_last: bool = True,
                probes=None) -> dict:
@@ -184,7 +185,8 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, *, epochs: int,
 
     data: load_data(spec). The recipe: optimizer ('adam', 'adamw', 'sgd') at lr with
     weight_decay, schedule (None or 'onecycle', peaking at lr), augmentation (shift, flip,
-    degrees, scale, elastic, elastic_sigma: see `augmentation`), explicit penalties,
+    degrees, scale, elastic, elastic_sigma: see `augmentation`), label_smoothing (of the
+    training loss, cross-entropy against (1 - e) one-hot + e / classes), explicit penalties,
     clip_grad, early_stopping (patience on validation accuracy).
     monitor_test: evaluate the test split after every epoch too (for time-to-accuracy).
     test: evaluate the final model on the test split (once). eval_train: also the final
@@ -217,6 +219,8 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, *, epochs: int,
                   scheduler_step=step, early_stopping=early_stopping, seed=seed, run=run,
                   cell=cell, transform=augmentation(shift, flip, degrees, scale, elastic,
                                                          elastic_sigma),
+                  loss_fn=(partial(F.cross_entropy, label_smoothing=label_smoothing)
+                           if label_smoothing else F.cross_entropy),
                   checkpoint_path=state)
     # CPU seconds of this process while training (with evaluation, and only this attempt's
     # epochs if the cell was resumed): on a shared machine, wall times grow with other work
@@ -227,7 +231,8 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, *, epochs: int,
               "optimizer": optimizer, "weight_decay": weight_decay, "schedule": schedule,
               "shift": shift, "flip": flip, "degrees": degrees, "scale": scale,
               "elastic": elastic, "elastic_sigma": elastic_sigma,
-              "penalties": penalties, "clip_grad": clip_grad, "early_stopping": early_stopping}
+              "label_smoothing": label_smoothing, "penalties": penalties,
+              "clip_grad": clip_grad, "early_stopping": early_stopping}
     splits = [s for s in SPLITS if (s != "train" or eval_train) and (s != "test" or test)]
     path = weights_path(run, cell)
     checkpoint.save(path, model, config={"cell": cell, "data": spec, "recipe": recipe})

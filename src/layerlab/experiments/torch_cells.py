@@ -85,10 +85,9 @@ def augmentation(shift: int = 0, flip: bool = False, degrees: float = 0.0,
     """The training-batch transform of a recipe, or None: an elastic distortion
     (`layerlab.pytorch.random_elastic`, alpha = elastic pixels, when elastic), a random
     rotation/scaling (`layerlab.pytorch.random_affine`, when degrees or scale), then a
-    random ±shift-pixel
-    move of each image (`layerlab.pytorch.random_shift`) and, with flip, a left-right mirror
-    of a random half of the images. (N, C, H, W) -> (N, C, H, W), drawn from torch's
-    generator (seeded by fit)."""
+    random ±shift-pixel move of each image (`layerlab.pytorch.random_shift`) and, with flip,
+    a left-right mirror of a random half of the images. (N, C, H, W) -> (N, C, H, W), drawn
+    from torch's generator (seeded by fit)."""
     from layerlab.pytorch import random_affine, random_elastic, random_shift
 
     steps = []

@@ -27,6 +27,5 @@ __all__ = [
     "MODELS", "S8_CNN_LAYERS", "S8_MLP_LAYERS", "BudgetMLP", "LeNet5", "Probes", "SmallCNN",
     "as_tensors", "check_budget", "checkpoint", "count_params", "evaluate", "fit", "hidden_units",
     "l1_penalty", "l2_penalty", "predict", "random_affine", "random_elastic", "random_shift",
-    "set_seed",
-    "set_threads", "time_to_accuracy",
+    "set_seed", "set_threads", "time_to_accuracy",
 ]

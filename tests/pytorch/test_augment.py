@@ -1,4 +1,5 @@
-"""random_shift and random_elastic: the moves they promise, zeros moved in, repeatable."""
+"""random_shift, random_elastic, random_affine: the moves they promise, zeros moved in,
+repeatable."""
 
 import pytest
 
@@ -86,3 +87,13 @@ def test_elastic_is_repeatable_and_refuses_a_bad_alpha():
     assert torch.equal(a, b) and not torch.allclose(a, x, atol=1e-3)
     with pytest.raises(ValueError, match="alpha > 0 and sigma > 0"):
         random_elastic(0, 4)
+
+
+def test_affine_without_rotation_or_scaling_is_the_identity():
+    from layerlab.pytorch.augment import random_affine
+
+    x = torch.rand(8, 1, 28, 28)
+    assert torch.allclose(random_affine(0.0, 0.0)(x), x, atol=1e-5)
+    torch.manual_seed(0)
+    moved = random_affine(15.0, 0.1)(x)
+    assert moved.shape == x.shape and not torch.allclose(moved, x, atol=1e-2)

@@ -10,13 +10,7 @@ from layerlab.experiments.torch_cells import (  # noqa: E402
     augmentation,
     train_cell,
 )
-from layerlab.pytorch import (  # noqa: E402
-    BudgetMLP,
-    SmallCNN,
-    checkpoint,
-    evaluate,
-    random_affine,
-)
+from layerlab.pytorch import BudgetMLP, SmallCNN, checkpoint, evaluate  # noqa: E402
 
 SPEC = {"dataset": "mnist", "val": 0.5, "split_seed": 0, "num_train": None, "num_test": None}
 
@@ -77,14 +71,6 @@ def test_flip_mirrors_about_half_the_images():
     assert bool((same ^ mirrored).all())  # each image is itself or its mirror image
     assert 150 < int(mirrored.sum()) < 250
     assert augmentation() is None
-
-
-def test_affine_without_rotation_or_scaling_is_the_identity():
-    x = torch.rand(8, 1, 28, 28)
-    assert torch.allclose(random_affine(0.0, 0.0)(x), x, atol=1e-5)
-    torch.manual_seed(0)
-    moved = random_affine(15.0, 0.1)(x)
-    assert moved.shape == x.shape and not torch.allclose(moved, x, atol=1e-2)
 
 
 def test_label_smoothing_reaches_the_training_loss_and_the_saved_recipe(run, mnist_small):

@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from layerlab.atomic import atomic_write_bytes
 from layerlab.data import load, transforms
 from layerlab.experiments.registry import experiment
 from layerlab.experiments.sweep import grid
@@ -420,9 +421,7 @@ def _first_start(run, name) -> float:
     a resumed run measures from the first attempt (a pause counts: never an underestimate)."""
     path = run.path / f"{name}.started"
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(repr(time.time()))
-        tmp.replace(path)
+        atomic_write_bytes(path, repr(time.time()).encode())
     return float(path.read_text())
 
 

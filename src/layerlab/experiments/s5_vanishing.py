@@ -334,14 +334,12 @@ def vanishing_gradients(cfg, run):
         if (a, "fixed") not in res:
             continue
         g = res[(a, "fixed")]["grad_epoch"]
-        worst = max(_log10(max(v[e] for v in g.values())) - _log10(min(v[e] for v in g.values()))
-                    for e in range(len(epochs)))
+        worst = max(spreads(g))
         # per weight (norm / sqrt(entries)): fc1 has 1.5 million weights, a 16x16 layer 256,
         # so equal per-weight gradients differ by sqrt(6144) ~ 1.9 orders in the norm
         n = res[(a, "fixed")]["numel"]
         rms = {k: [x / math.sqrt(n[k]) for x in v] for k, v in g.items()}
-        worst_rms = max(_log10(max(v[e] for v in rms.values()))
-                        - _log10(min(v[e] for v in rms.values())) for e in range(len(epochs)))
+        worst_rms = max(spreads(rms))
         run.claim(f"{a}, fixed: per-weight gradient size (norm / sqrt(weights)) within one "
                   "order of magnitude across layers, in every epoch",
                   bool(worst_rms <= S5_FIXED_MAX_SPREAD), True, better="equal",

@@ -491,7 +491,7 @@ def gurmukhi_reg(cfg, run):
                        "play no part in the choice.")
         mean, std = mean_std(tuned_finals)
         low, high = binomial_ci(int(round(mean * n_test)), n_test)
-        study_same = [r["test_acc"][-1] for r in by["dropout"]]
+        study_same = finals["dropout"]  # the main grid's, the same seeds
         d, se = paired_difference(tuned_finals, study_same)
         run.table("tuned", ["recipe", "epochs", f"test acc % (mean ± std, {len(seeds)} seeds)",
                             "range %", "95% CI of one run at the mean %",
@@ -513,8 +513,7 @@ def gurmukhi_reg(cfg, run):
         run.plot("tuned_curves", "curves", title=f"Test accuracy, mean of {len(seeds)} seeds: "
                  "study vs tuned recipe", xlabel="epoch",
                  panels=[{"ylabel": "test accuracy %", "series": {
-                     "the study's (dropout only)": [epochs, [100 * float(np.mean(
-                         [r["test_acc"][e] for r in by["dropout"]])) for e in range(cfg.epochs)]],
+                     "the study's (dropout only)": curves("test_acc", 100)[LABELS["dropout"]],
                      "tuned": [tuned_epochs, [100 * float(np.mean(
                          [r["test_acc"][e] for r in tuned_runs]))
                          for e in range(pick["epochs"])]]}}])

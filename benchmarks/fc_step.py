@@ -2,6 +2,8 @@
 
     python benchmarks/fc_step.py
 
+Prints the machine first (BLAS kernel, CPU SIMD sets, a WARNING if OPENBLAS_CORETYPE forces an
+older kernel than the CPU supports); the last line is one JSON object with the figures.
 A step is forward, backward and an Adam update of every parameter. Both run on the same
 threads. The machine's own matrix-product peak is measured in the same run, so the step's
 achieved FLOP rate can be read as a fraction of what this CPU can do. Goal: ours <= 1.25x
@@ -16,7 +18,7 @@ import numpy as np
 
 from layerlab.scratch.models import FullyConnectedNet
 from layerlab.scratch.optim import adam
-from layerlab.timing import machine, measure, print_json, print_table
+from layerlab.timing import machine, measure, print_json, print_machine, print_table
 
 DIMS = [3072, 512, 256, 10]
 BATCH = 256
@@ -80,7 +82,7 @@ def main():
     except ImportError:
         raise SystemExit("this benchmark compares with PyTorch: pip install torch==2.13.0") \
             from None
-    print(f"machine: {info}")
+    print_machine(info)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((BATCH, DIMS[0])).astype(np.float32)
     y = rng.integers(DIMS[-1], size=BATCH)
@@ -116,7 +118,7 @@ def main():
                 "ours_fraction_of_peak": round(flops / results["layerlab"]["median"] / peak, 3),
                 "torch_fraction_of_peak": round(flops / results["pytorch"]["median"] / peak, 3),
                 "matmul_peak_gflops": round(peak / 1e9, 1), "threads": info.get("blas_threads"),
-                "blas": info.get("blas")})
+                "blas": info.get("blas"), "machine": info})
 
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ batches, no model), to show how much of an epoch the data path is at all. All of
 once per thread count of `--threads` (default 1 and 2: the runner's one thread, and torch's
 own default on this 2-core machine, which is how the study's recipe runs when nobody sets
 it). Goal: ours at least 2x faster than the study's DataLoader recipe.
+
+Prints the machine first (BLAS kernel, CPU SIMD sets, a WARNING if OPENBLAS_CORETYPE forces an
+older kernel than the CPU supports); the last line is one JSON object with the figures.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from layerlab.data.tensors import Batches
 from layerlab.pytorch.models import LeNet5
 from layerlab.pytorch.seeding import set_threads
 from layerlab.pytorch.train import fit
-from layerlab.timing import machine, print_json, print_table
+from layerlab.timing import machine, print_json, print_machine, print_table
 
 BATCH = 64
 LR = 1e-3
@@ -259,7 +262,7 @@ def main() -> None:
     if not thread_counts or min(thread_counts) < 1:
         raise SystemExit(f"--threads needs thread counts of at least 1, not {args.threads!r}")
 
-    print(f"machine: {machine()}")
+    info = print_machine(machine())
     images, labels, dataset = load_train()
     full_n = len(labels)
     n = len(labels) if args.batches <= 0 else min(len(labels), args.batches * BATCH)
@@ -284,7 +287,7 @@ def main() -> None:
                 "theirs": "torchvision-style PIL + ToTensor per item, random_split Subset, "
                           "DataLoader batch 64 shuffle, default collate, NCHW model",
                 "dataset": dataset, "batch_size": BATCH,
-                "rounds": args.rounds, "epochs_per_block": args.epochs})
+                "rounds": args.rounds, "epochs_per_block": args.epochs, "machine": info})
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import importlib
 import sys
 
 import layerlab
+from layerlab.data.errors import DataError
 
 # (module, attribute) of every sub-command's `add_parser`; imported lazily so that
 # `layerlab --help` stays fast and a missing optional dependency only breaks its own command.
@@ -49,3 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except DataError as err:  # a dataset missing or damaged: the message names the fix
+        print(f"layerlab: {err}", file=sys.stderr)
+        return 1

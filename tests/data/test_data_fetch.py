@@ -6,6 +6,7 @@ import hashlib
 import numpy as np
 import pytest
 from datafiles import Route, idx_bytes
+from needs import missing
 
 from layerlab.cli import main as cli_main
 from layerlab.data import load, registry
@@ -153,7 +154,7 @@ def test_cli_fetch_of_a_dataset_without_downloads(capsys):
 def test_fetch_real_mnist_over_loopback_then_load_it(real, server, tmp_path, capsys):
     found = real("mnist")
     if found.form != "idx":
-        pytest.skip("the MNIST copy found is not a folder of IDX files")
+        missing(f"the MNIST copy found ({found.path}) is not a folder of IDX files")
     for remote in registry.MNIST.downloads:
         data = (found.path / remote.name).read_bytes()
         # the big file is cut once, to show resume on real data too

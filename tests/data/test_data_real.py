@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from datafiles import staged
+from needs import missing
 
 from layerlab.cli import main as cli_main
 from layerlab.data import cache, load, registry
@@ -64,7 +65,7 @@ def test_gurmukhi_folders_and_original_zips(real):
     assert train.checksum == val.checksum == "verified"
     zips = staged("gurmukhi", "original")
     if not (zips / "train.zip").is_file():
-        pytest.skip("the original Gurmukhi zips are not staged here")
+        missing(f"the original Gurmukhi zips are not staged in {zips}")
     from_zip = load("gurmukhi", "train", root=zips)
     assert from_zip.checksum == "verified" and "train.zip: ok" in from_zip.checksum_detail
     assert np.array_equal(from_zip.images, train.images)
@@ -86,14 +87,21 @@ def test_a_rewrapped_gzip_is_verified_by_its_content(real, tmp_path, capsys):
     assert f"{name}: ok (content md5" in capsys.readouterr().out
 
 
-def test_builtin_rebuilds_byte_for_byte(real, tmp_path):
-    found = real("cifar10")
-    if found.path.name != registry.CIFAR10_JPEG.name:
-        pytest.skip("the builtin subset is cut from the CIFAR-10 JPEG copy, not found here")
+@pytest.mark.parametrize("subset", registry.BUILTIN_NAMES)
+def test_builtin_subset_rebuilds_byte_for_byte(real, tmp_path, subset):
+    spec = registry.get(subset)
+    found = real(spec.subset_of)
+    if spec.subset_of == "cifar10" and found.path.name != registry.CIFAR10_JPEG.name:
+        missing(f"the CIFAR-10 subset is cut from the JPEG copy {registry.CIFAR10_JPEG.name}; "
+                f"the copy found is {found.path}")
     script = Path(__file__).resolve().parents[2] / "scripts" / "make_builtin.py"
-    subprocess.run([sys.executable, str(script), "--source", str(found.path),
-                    "--out", str(tmp_path)], check=True, capture_output=True)
-    shipped = registry.BUILTIN_DIR / registry.BUILTIN.archives[0].name
-    assert md5_file(tmp_path / shipped.name) == md5_file(shipped)
-    source_json = (registry.BUILTIN_DIR / "SOURCE.json").read_text()
-    assert (tmp_path / "SOURCE.json").read_text() == source_json
+    subprocess.run([sys.executable, str(script), "--only", subset, "--out", str(tmp_path)],
+                   check=True, capture_output=True)
+    data = registry.BUILTIN_DIR / spec.layouts[0].path  # an archive, or a folder of IDX files
+    files = sorted(data.iterdir()) if data.is_dir() else [data]
+    shipped = sorted([Path(f"{subset}.json")] + [p.relative_to(registry.BUILTIN_DIR)
+                                                  for p in files])
+    rebuilt = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert rebuilt == shipped
+    for rel in rebuilt:
+        assert md5_file(tmp_path / rel) == md5_file(registry.BUILTIN_DIR / rel), rel

@@ -1,7 +1,5 @@
 """Fixtures for the PyTorch tests: one torch thread, a small real MNIST subset."""
 
-import os
-
 import numpy as np
 import pytest
 
@@ -11,21 +9,13 @@ torch.set_num_threads(1)  # small models: threads cost more than they give, and 
 
 @pytest.fixture(scope="session")
 def mnist_small():
-    """1,000 random MNIST training images split 500 train / 500 val, and 500 test images.
-
-    X float32 (N, 1, 28, 28) in [0, 1], y int64. Skips without the MNIST files (fails under
-    CI, which is set up to have them).
+    """1,000 random images of the built-in MNIST subset split 500 train / 500 val, and its 500
+    test images. X float32 (N, 1, 28, 28) in [0, 1], y int64.
     """
     from layerlab.data import load, transforms
-    from layerlab.data.errors import DataNotFoundError
     from layerlab.pytorch import as_tensors
 
-    try:
-        train, test = load("mnist", "train"), load("mnist", "test")
-    except DataNotFoundError as err:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI must provide MNIST (see .ci/run):\n{err}")
-        pytest.skip("MNIST is not on this machine; `layerlab data fetch mnist` gets it")
+    train, test = load("mnist-mini", "train"), load("mnist-mini", "test")
     rng = np.random.default_rng(0)
     idx = rng.choice(len(train), 1000, replace=False)
     tidx = rng.choice(len(test), 500, replace=False)

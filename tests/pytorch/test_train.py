@@ -31,7 +31,7 @@ def test_fit_learns(mnist_small, make):
     before = evaluate(model, mnist_small["X_val"], mnist_small["y_val"])[1]
     h = fit(model, mnist_small, adam(model, 3e-3), epochs=4, batch_size=50)
     assert h["epoch"] == [1, 2, 3, 4] and len(h["step_loss"]) == 4 * 10
-    assert before < 0.25 and h["val_acc"][-1] > 0.8 and h["test_acc"][-1] > 0.8
+    assert before < 0.25 and h["val_acc"][-1] > 0.7 and h["test_acc"][-1] > 0.7
     assert h["loss"][-1] < h["loss"][0] and h["train_acc"][-1] > h["train_acc"][0]
     assert all(t > 0 for t in h["time"]) and h["train_time"] == pytest.approx(sum(h["time"]))
     assert h["penalty"] == [0.0] * 4 and h["best_epoch"] in h["epoch"]

@@ -58,15 +58,15 @@ def _where(s: Survey) -> str:
 
 def cmd_list(args) -> int:
     """Print one line per dataset: state, size, where found (or how to get it)."""
-    print(f"{'NAME':<14} {'STATE':<11} {'SIZE':>9}  WHERE")
+    print(f"{'NAME':<18} {'STATE':<11} {'SIZE':>9}  WHERE")
     for spec in registry.DATASETS.values():
         s = survey(spec, args.root)
         if s.found is None:
-            print(f"{spec.name:<14} {'missing':<11} {'-':>9}  "
+            print(f"{spec.name:<18} {'missing':<11} {'-':>9}  "
                   f"`layerlab data verify {spec.name}` lists the places searched")
         else:
-            print(f"{spec.name:<14} {s.state:<11} {_size(s.size):>9}  {_where(s)}")
-    print(f"{'toy2d:KIND':<14} {'generated':<11} {'-':>9}  made on demand; KIND is "
+            print(f"{spec.name:<18} {s.state:<11} {_size(s.size):>9}  {_where(s)}")
+    print(f"{'toy2d:KIND':<18} {'generated':<11} {'-':>9}  made on demand; KIND is "
           f"{', '.join(toy2d.KINDS)}")
     return 0
 

@@ -12,7 +12,7 @@ from layerlab.data import cache, formats, imagefolder, locate, registry, toy2d
 from layerlab.data.checksum import Check, check_content, md5_bytes, md5_file
 from layerlab.data.dataset import Dataset, PointSet
 from layerlab.data.errors import ChecksumError, DataError
-from layerlab.data.locate import Found, Place
+from layerlab.data.locate import Found
 from layerlab.data.registry import Spec
 
 
@@ -38,11 +38,7 @@ def load(name: str, split: str = "train", root: str | os.PathLike | None = None,
         return _load_imagefolder(Path(name.partition(":")[2]).expanduser(), split, cache)
     spec = registry.get(name)
     real_split = spec.split_name(split)
-    if spec is registry.BUILTIN:
-        found = Found("image-archive", registry.BUILTIN_DIR / spec.archives[0].name,
-                      Place("inside the package", registry.BUILTIN_DIR))
-    else:
-        found = locate.find(spec, root)
+    found = locate.find(spec, root)
     if found.form == "idx":
         ds = _read_idx(spec, found, real_split, verify)
     elif found.form in ("cifar-batches", "cifar-tarball"):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layerlab.data.errors import DataError, DataNotFoundError
-from layerlab.data.registry import Layout, Spec
+from layerlab.data.registry import BUILTIN_DIR, BUILTINS, Layout, Spec
 
 SYSTEM_PLACES = (Path("/usr/share/datasets"), Path("/usr/local/share/datasets"))
 IMAGE_SPLITS = ("train", "test", "val")
@@ -116,7 +116,19 @@ def find_in(spec: Spec, place: Place) -> Found | None:
 
 
 def find(spec: Spec, root: str | os.PathLike | None = None) -> Found:
-    """The first copy of `spec` in the search order; raises DataNotFoundError listing all places."""
+    """The first copy of `spec` in the search order; raises DataNotFoundError listing all places.
+
+    A built-in subset is looked for inside the package only (`root` does not apply).
+    """
+    if spec.packaged:
+        hit = find_in(spec, Place("inside the package", BUILTIN_DIR))
+        if hit is None:
+            raise DataNotFoundError(
+                f"the built-in dataset {spec.name!r} is missing from the installed package "
+                f"({BUILTIN_DIR}). Fix: reinstall layerlab (pip install -e . in a checkout), "
+                "or rebuild it with scripts/make_builtin.py"
+            )
+        return hit
     searched = places(root)
     for place in searched:
         hit = find_in(spec, place)
@@ -158,4 +170,8 @@ def not_found_message(spec: Spec, searched: list[Place]) -> str:
         lines.append(f"  - {spec.manual}")
     lines.append("  - set LAYERLAB_DATA to a folder holding one of the layouts above, "
                  "or pass root=PATH to load()")
+    subsets = [s for s in BUILTINS.values() if s.subset_of == spec.name]
+    if subsets:
+        lines.append(f"To try things out without it: the built-in subset {subsets[0].name!r} "
+                     "ships inside the package (every `layerlab run NAME --quick` uses it).")
     return "\n".join(lines)

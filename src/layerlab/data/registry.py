@@ -57,6 +57,9 @@ class Spec:
     fetch_folder: str = ""
     manual: str = ""
     split_aliases: dict[str, str] = field(default_factory=dict)
+    packaged: bool = False  # a built-in subset inside the package (layouts relative to it)
+    subset_of: str = ""  # for a built-in subset: the full dataset it is cut from
+    licence: str = ""
 
     @property
     def mirror_env(self) -> str:
@@ -231,30 +234,45 @@ GURMUKHI = Spec(
 GURMUKHI = replace(GURMUKHI, downloads=GURMUKHI.archives)
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
+# The subsets shipped inside the package (built by scripts/make_builtin.py, described by
+# builtin/<name>.json): the data of every --quick run, the same on every machine.
+BUILTIN_NAMES = ("builtin", "mnist-mini", "fashion-mnist-mini", "gurmukhi-mini")
 
 
-def _builtin() -> Spec:
-    """The built-in subset, as described by builtin/SOURCE.json (see scripts/make_builtin.py)."""
+def _packaged(name: str) -> Spec:
+    """The spec of a built-in subset, from builtin/<name>.json."""
     try:
-        info = json.loads((BUILTIN_DIR / "SOURCE.json").read_text())
+        info = json.loads((BUILTIN_DIR / f"{name}.json").read_text())
     except FileNotFoundError:  # only while the script builds it for the first time
-        info = {"title": "built-in dataset (missing)", "classes": [], "file": "",
-                "md5": "", "tree_md5": {}, "source": "missing: run scripts/make_builtin.py"}
+        info = {"title": f"{name} (missing: run scripts/make_builtin.py)", "classes": [],
+                "form": "image-archive", "path": f"{name}.missing", "source": "missing",
+                "subset_of": ""}
+    full = {"mnist": MNIST, "fashion-mnist": FASHION_MNIST, "cifar10": CIFAR10,
+            "gurmukhi": GURMUKHI}.get(info["subset_of"])
+    idx_files = {split: tuple(_f(e["name"], e["md5"], content=e["content_md5"]) for e in pair)
+                 for split, pair in info.get("idx_files", {}).items()}
     return Spec(
-        name="builtin",
+        name=name,
         title=info["title"],
         classes=tuple(info["classes"]),
-        splits=("train", "test"),
-        layouts=(Layout("image-archive", info["file"], "shipped inside the package"),),
+        splits=full.splits if full else ("train", "test"),
+        layouts=(Layout(info["form"], info["path"], "shipped inside the package"),),
         source=info["source"],
-        archives=(_f(info["file"], info["md5"]),),
-        tree_md5=dict(info["tree_md5"]),
+        idx_files=idx_files,
+        archives=(_f(info["path"], info["md5"]),) if "md5" in info else (),
+        tree_md5=dict(info.get("tree_md5", {})),
+        split_aliases=full.split_aliases if full else {},
+        packaged=True,
+        subset_of=info["subset_of"],
+        licence=info.get("licence", ""),
     )
 
 
-BUILTIN = _builtin()
+BUILTINS = {name: _packaged(name) for name in BUILTIN_NAMES}
+BUILTIN = BUILTINS["builtin"]
 
-DATASETS: dict[str, Spec] = {s.name: s for s in (MNIST, FASHION_MNIST, CIFAR10, GURMUKHI, BUILTIN)}
+DATASETS: dict[str, Spec] = {s.name: s for s in (MNIST, FASHION_MNIST, CIFAR10, GURMUKHI)}
+DATASETS.update(BUILTINS)
 GENERATED = ("toy2d:circle", "toy2d:xor", "toy2d:gauss", "toy2d:spiral")
 
 

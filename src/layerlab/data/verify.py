@@ -14,7 +14,7 @@ from pathlib import Path
 from layerlab.data import formats, imagefolder, locate, registry
 from layerlab.data.checksum import Check, check_file, md5_bytes, md5_file, tree_md5
 from layerlab.data.errors import DataError, DataNotFoundError
-from layerlab.data.locate import Found, Place
+from layerlab.data.locate import Found
 from layerlab.data.registry import Spec
 
 
@@ -86,14 +86,10 @@ def _checks(spec: Spec, found: Found) -> list[tuple[str, Check | None, str]]:
 
 def survey(spec: Spec, root: str | os.PathLike | None = None) -> Survey:
     """Find `spec` and check every file of the copy found."""
-    if spec is registry.BUILTIN:
-        path = registry.BUILTIN_DIR / spec.archives[0].name
-        found: Found | None = Found("image-archive", path, Place("inside the package", path.parent))
-    else:
-        try:
-            found = locate.find(spec, root)
-        except DataNotFoundError:
-            return Survey(spec.name, None)
+    try:
+        found = locate.find(spec, root)
+    except DataNotFoundError:
+        return Survey(spec.name, None)
     result = Survey(spec.name, found, size=_size(found.path))
     try:
         checks = _checks(spec, found)

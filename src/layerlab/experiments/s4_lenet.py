@@ -107,7 +107,8 @@ class LeNetBestConfig(FashionData):
     fast_label_smoothing: float = 0.1
 
 
-QUICK_DATA = {"num_train": 300, "val": 100, "num_test": 300, "seeds": (0,)}
+QUICK_DATA = {"dataset": "fashion-mnist-mini", "num_train": 300, "val": 100, "num_test": 300,
+              "seeds": (0,)}
 QUICK = {**QUICK_DATA, "epochs": 1, "optimised_l2_epochs": 1}
 QUICK_BEST = {**QUICK_DATA, "recipe_epochs": 1, "fast_epochs": 1}
 

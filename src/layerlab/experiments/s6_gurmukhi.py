@@ -85,6 +85,7 @@ class GurmukhiRegConfig:
     epochs: int = 10
     batch_size: int = 64
     seeds: tuple = tuple(range(10))
+    dataset: str = "gurmukhi"  # quick runs: "gurmukhi-mini", the subset inside the package
     num_train: int = 0  # 0: all 1,000 training images (quick runs take fewer)
     gradcheck_images: int = 16
     gradcheck_entries: int = 12  # random entries per parameter tensor
@@ -105,13 +106,13 @@ class GurmukhiRegConfig:
     gradcheck_eps: float = 1e-4  # float64 round-off dominates below
 
 
-def gurmukhi_tensors(num_train=0, seed=0):
+def gurmukhi_tensors(num_train=0, seed=0, dataset="gurmukhi"):
     """{'X_train','y_train','X_test','y_test'} tensors, pixels in [-1, 1], X (N, 1, 32, 32).
 
     num_train > 0 keeps a seeded random subset of the training images (rows are ordered by
     class, so never the first rows). Also returns the two Datasets (for the report).
     """
-    train, test = load("gurmukhi", "train"), load("gurmukhi", "test")
+    train, test = load(dataset, "train"), load(dataset, "test")
     idx = np.arange(len(train))
     if num_train:
         idx = np.sort(np.random.default_rng(seed).choice(idx, num_train, replace=False))
@@ -259,13 +260,14 @@ def _fmt_acc(mean, std):
             title="Gurmukhi FC net: dropout, L1, L2, L1+L2 penalties by hand, over seeds",
             estimate="13 min (busy 2-core machine; 6 min with sweep --workers 2)",
             config=GurmukhiRegConfig,
-            quick={"epochs": 1, "seeds": (0, 1), "num_train": 200, "gradcheck_images": 4,
+            quick={"dataset": "gurmukhi-mini", "epochs": 1, "seeds": (0, 1), "num_train": 200,
+                   "gradcheck_images": 4,
                    "hidden_sizes": (64, 32, 32, 16, 16),
                    "gradcheck_entries": 2, "dropout_sweep": (0.0,), "l1_sweep": (1e-5,),
                    "epochs_sweep": (2,), "tune_epochs": (1, 2), "tune_folds": 2,
                    "sensitivity_seeds": (0,)})
 def gurmukhi_reg(cfg, run):
-    data, (train, test) = gurmukhi_tensors(cfg.num_train)
+    data, (train, test) = gurmukhi_tensors(cfg.num_train, dataset=cfg.dataset)
     run.dataset(train)
     run.dataset(test)
     n_test = len(data["y_test"])

@@ -55,7 +55,7 @@ from layerlab.references import (
 
 SOURCE = "shared/STUDIES.md S8"
 ISSUE = "issue 6 (goal set for this repository, not a figure of the study)"
-QUICK_DATA = {"num_train": 600, "val": 200, "num_test": 300}
+QUICK_DATA = {"dataset": "mnist-mini", "num_train": 600, "val": 200, "num_test": 300}
 
 
 def mlp_budget(max_hidden: int) -> dict:

@@ -56,13 +56,22 @@ def claim_rows(claims):
              c.get("source", "")] for c in claims.values()]
 
 
+def quick_banner(results):
+    """The banner text of a quick run: what it is, and which built-in subsets it trained on."""
+    builtin = sorted({d.get("name", "") for d in results.get("datasets", {}).values()
+                      if d.get("place") == "inside the package"})
+    data = (f", on the built-in subsets shipped inside the package ({', '.join(builtin)}), the "
+            "same on every machine" if builtin else "")
+    return (f"reduced samples and epochs, for smoke tests{data}. Its figures are not the "
+            "study's; run without `--quick` to reproduce it.")
+
+
 def markdown(doc, image_prefix="plots/"):
     """The report as Markdown text."""
     meta, status, env, results = doc["meta"], doc["status"], doc["env"], doc["results"]
     out = [f"# {meta['experiment']}: {meta.get('title', '')}", ""]
     if meta.get("quick"):
-        out += ["> **Quick run**: reduced samples and epochs, for smoke tests. Its figures are "
-                "not the study's; run without `--quick` to reproduce it.", ""]
+        out += [f"> **Quick run**: {quick_banner(results)}", ""]
     wall = status.get("wall_time")
     out += [f"- study: {meta.get('study', '')} (see shared/STUDIES.md)",
             f"- run: `{meta.get('run_id')}`, created {meta.get('created', '')}, "

@@ -26,7 +26,7 @@ def _table(header, rows):
 
 def render(doc, run_dir):
     """The report of `doc` (see build.load) as one HTML page."""
-    from layerlab.report.build import CLAIM_HEADER, claim_rows
+    from layerlab.report.build import CLAIM_HEADER, claim_rows, quick_banner
 
     meta, status, results = doc["meta"], doc["status"], doc["results"]
     e = _html.escape
@@ -34,8 +34,7 @@ def render(doc, run_dir):
              f"</title><style>{STYLE}</style></head><body>",
              f"<h1>{e(meta['experiment'])}: {e(meta.get('title', ''))}</h1>"]
     if meta.get("quick"):
-        parts.append("<p class='quick'><b>Quick run</b>: reduced samples and epochs, for smoke "
-                     "tests. Its figures are not the study's.</p>")
+        parts.append(f"<p class='quick'><b>Quick run</b>: {e(quick_banner(results))}</p>")
     wall = status.get("wall_time")
     parts.append(f"<p>study {e(meta.get('study', ''))}; run {e(str(meta.get('run_id')))}; "
                  f"status <b>{e(status.get('state', 'unknown'))}</b>"

@@ -8,7 +8,7 @@ uint8 Fashion-MNIST training images (MNIST, with a note, if Fashion-MNIST is not
 machine):
 
 - ours: `layerlab.pytorch.train.fit(..., epochs=1)` on a model converted to channels-last
-  (NHWC) weights, as the experiments train (`experiments/torch_cells.train_cell`), timed as a
+  (NHWC) weights, as the experiments train (`layerlab.trainers.torch_cell.train_cell`), timed as a
   whole call (its per-epoch bookkeeping included: running accuracy, loss history, a new
   `Batches` permutation), on a float32 tensor of the images scaled to [0, 1] once before
   timing (that conversion is timed separately and printed: it is paid once per run);

@@ -17,11 +17,11 @@ from layerlab.data.errors import DataError
 # (module, attribute) of every sub-command's `add_parser`; imported lazily so that
 # `layerlab --help` stays fast and a missing optional dependency only breaks its own command.
 COMMANDS = [
-    "layerlab.experiments.cli",
+    "layerlab.lab.cli",
     "layerlab.scratch.checks",
     "layerlab.data.cli",
     "layerlab.theory.cli",
-    "layerlab.experiments.eval_cli",
+    "layerlab.lab.eval_cli",
 ]
 
 

@@ -6,10 +6,10 @@ torch = pytest.importorskip("torch")
 
 from torch import nn  # noqa: E402
 
-from layerlab.experiments.arch_search import search_architectures  # noqa: E402
-from layerlab.experiments.rundir import Run  # noqa: E402
-from layerlab.experiments.s8_mnist import mlp_budget  # noqa: E402
+from layerlab.lab.rundir import Run  # noqa: E402
 from layerlab.pytorch import BudgetMLP  # noqa: E402
+from layerlab.studies.arch_search import search_architectures  # noqa: E402
+from layerlab.studies.s8_mnist import mlp_budget  # noqa: E402
 
 
 def build(cand):

@@ -4,13 +4,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from layerlab.experiments.rundir import Run, read_metrics  # noqa: E402
-from layerlab.experiments.torch_cells import (  # noqa: E402
+from layerlab.lab.rundir import Run  # noqa: E402
+from layerlab.pytorch import BudgetMLP, SmallCNN, checkpoint, evaluate  # noqa: E402
+from layerlab.runfiles import read_metrics  # noqa: E402
+from layerlab.trainers.torch_cell import (  # noqa: E402
     _accuracy,
     augmentation,
     train_cell,
 )
-from layerlab.pytorch import BudgetMLP, SmallCNN, checkpoint, evaluate  # noqa: E402
 
 SPEC = {"dataset": "mnist", "val": 0.5, "split_seed": 0, "num_train": None, "num_test": None}
 

@@ -4,7 +4,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from layerlab.experiments.rundir import Run, read_metrics  # noqa: E402
+from layerlab.lab.rundir import Run  # noqa: E402
 from layerlab.pytorch import (  # noqa: E402
     BudgetMLP,
     LeNet5,
@@ -16,6 +16,7 @@ from layerlab.pytorch import (  # noqa: E402
     set_seed,
     time_to_accuracy,
 )
+from layerlab.runfiles import read_metrics  # noqa: E402
 
 
 def adam(model, lr=1e-3):

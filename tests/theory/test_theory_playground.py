@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from layerlab.data import load
-from layerlab.experiments.s7_playground import (
+from layerlab.studies.s7_playground import (
     best_line_error,
     chance_error,
     dead_units,

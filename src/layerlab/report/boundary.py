@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from layerlab.report.plots import panel_grid
+from layerlab.report.figure import panel_grid
 
 ORANGE, BLUE = "#f59322", "#0877bd"  # the playground's colours for -1 and +1
 

@@ -2,121 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from layerlab.experiments.rundir import read_json
+from layerlab.atomic import atomic_write_bytes
 from layerlab.report import html, plots
-
-
-def fmt(value):
-    """A table cell: numbers to 4 significant digits, everything else as text."""
-    if isinstance(value, bool) or value is None:
-        return "" if value is None else str(value)
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return "nan"
-        return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
-    if isinstance(value, list):
-        return ", ".join(fmt(v) for v in value)
-    return str(value)
-
-
-def md_table(header, rows):
-    """A Markdown table."""
-    lines = ["| " + " | ".join(str(h).replace("|", "\\|") for h in header) + " |",
-             "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(fmt(c).replace("|", "\\|") for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def load(run_dir):
-    """Everything a report shows, read from the folder."""
-    run_dir = Path(run_dir)
-    meta = read_json(run_dir / "config.json")
-    if meta is None:
-        raise FileNotFoundError(f"{run_dir} is not a run folder (no config.json)")
-    return {
-        "meta": meta,
-        "status": read_json(run_dir / "status.json", {}),
-        "env": read_json(run_dir / "env.json", {}),
-        "results": read_json(run_dir / "results.json",
-                             {"claims": {}, "tables": {}, "plots": {}, "notes": {},
-                              "datasets": {}}),
-    }
-
-
-CLAIM_HEADER = ["figure", "ours", "reference", "verdict", "why", "reference source"]
-
-
-def claim_rows(claims):
-    return [[c["name"], fmt(c["ours"]) + (f" {c['unit']}" if c.get("unit") else ""),
-             fmt(c["reference"]), c["verdict"], c["reason"] + (f"; {c['note']}"
-                                                               if c.get("note") else ""),
-             c.get("source", "")] for c in claims.values()]
-
-
-def quick_banner(results):
-    """The banner text of a quick run: what it is, and which built-in subsets it trained on."""
-    builtin = sorted({d.get("name", "") for d in results.get("datasets", {}).values()
-                      if d.get("place") == "inside the package"})
-    data = (f", on the built-in subsets shipped inside the package ({', '.join(builtin)}), the "
-            "same on every machine" if builtin else "")
-    return (f"reduced samples and epochs, for smoke tests{data}. Its figures are not the "
-            "study's; run without `--quick` to reproduce it.")
-
-
-def markdown(doc, image_prefix="plots/"):
-    """The report as Markdown text."""
-    meta, status, env, results = doc["meta"], doc["status"], doc["env"], doc["results"]
-    out = [f"# {meta['experiment']}: {meta.get('title', '')}", ""]
-    if meta.get("quick"):
-        out += [f"> **Quick run**: {quick_banner(results)}", ""]
-    wall = status.get("wall_time")
-    out += [f"- study: {meta.get('study', '')} (see shared/STUDIES.md)",
-            f"- run: `{meta.get('run_id')}`, created {meta.get('created', '')}, "
-            f"status **{status.get('state', 'unknown')}**"
-            + (f", wall time {wall:.1f} s" if wall is not None else ""),
-            f"- seed: {meta['config'].get('seed', 'n/a')}", ""]
-    if results["claims"]:
-        out += ["## Reference figures and verdicts", "", md_table(CLAIM_HEADER,
-                                                                   claim_rows(results["claims"])),
-                ""]
-    for table in results["tables"].values():
-        out += [f"## {table['title']}", "", md_table(table["header"], table["rows"]), ""]
-        if table.get("note"):
-            out += [table["note"], ""]
-    for name, spec in results["plots"].items():
-        out += [f"## {spec['title']}", "", f"![{spec['title']}]({image_prefix}{name}.png)", ""]
-        if spec.get("note"):
-            out += [spec["note"], ""]
-    for name, text in results["notes"].items():
-        out += [f"## {name}", "", text, ""]
-    if results["datasets"]:
-        out += ["## Data", ""] + [f"- {d['description']}" for d in results["datasets"].values()]
-        out += [""]
-    pools = env.get("threadpools")
-    blas = ", ".join(f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} "
-                     "threads)" for p in pools) if isinstance(pools, list) else pools
-    packages = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)
-    out += ["## Environment", "",
-            f"- {env.get('platform', '')}, {env.get('cpu_count')} CPUs, Python "
-            f"{env.get('python', '')}",
-            f"- {packages}", f"- thread pools: {blas}",
-            f"- source revision: {env.get('source_revision')}", "",
-            "## Settings", "", "```json", json.dumps(meta["config"], indent=1), "```", ""]
-    return "\n".join(out)
+from layerlab.report.markdown import markdown
+from layerlab.runfiles import read_run
 
 
 def build_report(run_dir):
     """Render plots, write report.md and report.html; returns the path of report.md."""
     run_dir = Path(run_dir)
-    doc = load(run_dir)
+    doc = read_run(run_dir)
     for name, spec in doc["results"]["plots"].items():
         plots.render(spec, run_dir / "plots" / f"{name}.png")
     text = markdown(doc)
-    from layerlab.atomic import atomic_write_bytes
-
     atomic_write_bytes(run_dir / "report.md", text.encode())
     atomic_write_bytes(run_dir / "report.html", html.render(doc, run_dir).encode())
     return run_dir / "report.md"

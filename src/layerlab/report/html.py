@@ -7,6 +7,8 @@ import html as _html
 import json
 from pathlib import Path
 
+from layerlab.report.markdown import CLAIM_HEADER, claim_rows, fmt, quick_banner
+
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
 color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;
 padding:.25em .6em;text-align:left;font-size:.9em}th{background:#f3f3f3}img{max-width:100%}
@@ -16,7 +18,6 @@ padding:1em;overflow:auto}"""
 
 
 def _table(header, rows):
-    from layerlab.report.build import fmt
 
     head = "".join(f"<th>{_html.escape(str(h))}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{_html.escape(fmt(c))}</td>" for c in row) + "</tr>"
@@ -25,8 +26,7 @@ def _table(header, rows):
 
 
 def render(doc, run_dir):
-    """The report of `doc` (see build.load) as one HTML page."""
-    from layerlab.report.build import CLAIM_HEADER, claim_rows, quick_banner
+    """The report of `doc` (see layerlab.runfiles.read_run) as one HTML page."""
 
     meta, status, results = doc["meta"], doc["status"], doc["results"]
     e = _html.escape

@@ -1,1 +1,0 @@
-"""Experiments: every study as `layerlab run NAME`, its run folder, sweeps and reports."""

@@ -1,0 +1,209 @@
+"""`layerlab list | run | report | compare | sweep`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from layerlab.lab import registry, runner
+from layerlab.lab.rundir import Run
+
+
+def set_threads(n):
+    """Use n BLAS/OpenMP threads here and in worker processes (and in PyTorch, if loaded)."""
+    if not n:
+        return
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+    threadpool_limits(n)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+
+
+def _list(args):
+    experiments = registry.all_experiments()
+    width = max(len(n) for n in experiments)
+    for name, exp in sorted(experiments.items(), key=lambda kv: (kv[1].study, kv[0])):
+        print(f"{name:<{width}}  {exp.study:<6} ~{exp.estimate:<8} {exp.title}")
+    if registry.UNAVAILABLE:
+        print(registry.unavailable_note())
+    return 0
+
+
+def _run(args):
+    set_threads(args.threads)
+    if args.resume:
+        if args.name or args.set or args.seed is not None or args.quick or args.out:
+            print("--resume takes only the run folder: its config is read from it",
+                  file=sys.stderr)
+            return 2
+        runner.resume(args.resume, worker=args.worker, storage=args.storage)
+        return 0
+    if not args.name:
+        print("name an experiment (`layerlab list` shows them) or --resume RUN_DIR",
+              file=sys.stderr)
+        return 2
+    try:
+        run = runner.create(args.name, args.set, args.seed, args.quick, args.out,
+                            storage=args.storage)
+    except ValueError as err:  # an unknown name or setting: the message says what to do
+        print(f"layerlab run: {err}", file=sys.stderr)
+        return 2
+    print(f"run folder: {run.path}")
+    runner.execute(run)
+    return 0
+
+
+def _report(args):
+    from layerlab.report.build import build_report
+
+    if args.rebuild:
+        path = runner.rebuild(args.run_dir)
+    else:
+        path = build_report(args.run_dir)
+    print(path.with_suffix(".html") if args.html else path.read_text())
+    return 0
+
+
+def _compare(args):
+    from layerlab.report.markdown import fmt, md_table
+    from layerlab.runfiles import read_run as load
+
+    docs = [load(d) for d in args.run_dirs]
+    names = []
+    for doc in docs:
+        names += [n for n in doc["results"]["claims"] if n not in names]
+    header = ["figure", "reference"] + [str(Path(d).name) for d in args.run_dirs]
+    rows = []
+    for name in names:
+        claims = [doc["results"]["claims"].get(name) for doc in docs]
+        reference = next((c["reference"] for c in claims if c), None)
+        rows.append([name, fmt(reference)] + [
+            f"{fmt(c['ours'])} ({c['verdict']})" if c else "" for c in claims])
+    settings = sorted({k for doc in docs for k in doc["meta"]["config"]})
+    differing = [k for k in settings
+                 if len({repr(doc["meta"]["config"].get(k)) for doc in docs}) > 1]
+    rows += [[f"setting: {k}", ""] + [fmt(doc["meta"]["config"].get(k)) for doc in docs]
+             for k in differing]
+    print(md_table(header, rows))
+    return 0
+
+
+def _sweep(args):
+    set_threads(args.threads)
+    if args.workers < 1:
+        print("--workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.resume:
+        run = Run(args.resume, storage=args.storage)
+        run.requeue_stale = True  # nobody runs yet: cells left running were killed
+    else:
+        run = runner.create(args.name, args.set, args.seed, args.quick, args.out,
+                            run_id=args.run_id, storage=args.storage)
+    print(f"run folder: {run.path}; {args.workers} worker(s)")
+    command = [sys.executable, "-m", "layerlab", "run", "--resume", str(run.path), "--worker",
+               "--threads", str(args.threads)]
+    if args.storage:
+        command += ["--storage", args.storage]
+    workers = [subprocess.Popen(command, stdout=subprocess.DEVNULL)
+               for _ in range(args.workers - 1)]
+    try:
+        runner.execute(run)
+    finally:
+        codes = [w.wait() for w in workers]
+    if any(codes):
+        print(f"worker exit codes: {codes}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _publish(args):
+    from layerlab.lab.publish import publish
+
+    print(publish(args.run_dir, args.dest, allow_quick=args.allow_quick))
+    return 0
+
+
+def _catalog(args):
+    from layerlab.lab.publish import catalog, write_catalog
+
+    if args.write:
+        print(write_catalog(args.write, args.results))
+    else:
+        print(catalog(args.results))
+    return 0
+
+
+def add_parser(subparsers):
+    """Register list, run, report, compare, sweep, publish and catalog."""
+    p = subparsers.add_parser("list", help="every experiment, one line each")
+    p.set_defaults(func=_list)
+
+    def run_options(p):
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="change a setting (repeatable); `layerlab run NAME --set x=1`")
+        p.add_argument("--seed", type=int, help="seed (same config + seed = same numbers)")
+        p.add_argument("--quick", action="store_true",
+                       help="a reduced run (fewer samples and epochs) for smoke tests")
+        p.add_argument("--out", help="run folder (default runs/NAME-DATE-TIME)")
+        p.add_argument("--storage", help="Optuna storage URL shared by workers on several "
+                                         "machines (default: SQLite in the run folder)")
+        p.add_argument("--threads", type=int, default=1,
+                       help="BLAS/OpenMP threads per process (default 1: the studies' matrices "
+                       "are small, and on a small or busy machine more threads are often "
+                       "many times slower; 0 leaves the libraries' own choice)")
+
+    p = subparsers.add_parser("run", help="run an experiment and write its report",
+                              description="Run an experiment into a run folder: config, "
+                              "metrics, checkpoints, plots, report.md and report.html.")
+    p.add_argument("name", nargs="?", help="experiment name (see `layerlab list`)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    p.add_argument("--worker", action="store_true", help=argparse_hidden())
+    run_options(p)
+    p.set_defaults(func=_run)
+
+    p = subparsers.add_parser("report", help="rebuild a run's report from its folder")
+    p.add_argument("run_dir")
+    p.add_argument("--html", action="store_true", help="print the path of report.html")
+    p.add_argument("--rebuild", action="store_true",
+                   help="judge the run again from its stored cells (cells.json): the study's "
+                        "analysis runs anew, nothing trains")
+    p.set_defaults(func=_report)
+
+    p = subparsers.add_parser("compare", help="the figures of several runs side by side")
+    p.add_argument("run_dirs", nargs="+")
+    p.set_defaults(func=_compare)
+
+    p = subparsers.add_parser("sweep", help="run an experiment's grids with K worker processes",
+                              description="Run an experiment with K worker processes sharing "
+                              "its Optuna studies (SQLite in the run folder, or --storage URL "
+                              "for workers on several machines: give each the same --run-id).")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a sweep")
+    p.add_argument("--run-id", help="study name prefix shared by machines (default: folder name)")
+    run_options(p)
+    p.set_defaults(func=_sweep)
+
+    p = subparsers.add_parser("publish", help="copy a finished run's report into docs/results")
+    p.add_argument("run_dir")
+    p.add_argument("dest", nargs="?", help="default docs/results/NAME")
+    p.add_argument("--allow-quick", action="store_true", help=argparse_hidden())
+    p.set_defaults(func=_publish)
+
+    p = subparsers.add_parser("catalog", help="the list of experiments with their published "
+                                              "results, as Markdown")
+    p.add_argument("--results", default="docs/results", help="published runs (docs/results)")
+    p.add_argument("--write", metavar="PATH", help="write it there (docs/experiments.md)")
+    p.set_defaults(func=_catalog)
+
+
+def argparse_hidden():
+    import argparse
+
+    return argparse.SUPPRESS

@@ -1,0 +1,167 @@
+"""A run is a folder. `Run` is the experiment's handle on it.
+
+    RUN_DIR/
+      config.json      experiment, study, quick flag, every setting written out
+      env.json         package versions, BLAS and threads, datasets used
+      status.json      running / finished / interrupted / failed, wall time
+      metrics.jsonl    one JSON object a line, per iteration and per epoch, tagged by cell
+      results.json     what the report shows: claims (ours vs reference), tables, plots, notes
+      cells.json       every grid's cells and their results, so the report can be rebuilt
+                       and re-judged without training (`layerlab report RUN_DIR --rebuild`)
+      sweep.db         Optuna's SQLite storage: one trial per finished cell
+      checkpoints/     Solver checkpoints, so an interrupted cell continues
+      plots/*.png      rendered from the plot data in results.json
+      report.md, report.html
+
+Everything in the report is rebuilt from the folder by `layerlab report RUN_DIR`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from layerlab.runfiles import empty_results, jsonable, read_json, write_json
+
+
+class Run:
+    """The folder of one run, and what an experiment writes into it.
+
+    A worker run (`worker=True`, one of several processes sharing a sweep) trains its share of
+    the cells but leaves results and the report to the main process.
+    """
+
+    def __init__(self, path, worker=False, storage=None, stream=None, replay=False):
+        self.path = Path(path)
+        self.worker = worker
+        self.replay = replay  # grids return the stored results of cells.json, nothing trains
+        self.storage = storage
+        self.stream = stream
+        self.meta = read_json(self.path / "config.json")
+        if self.meta is None:
+            raise FileNotFoundError(f"{self.path} is not a run folder (no config.json): "
+                                    "start one with `layerlab run NAME`")
+        self.config = self.meta["config"]
+        self.quick = self.meta.get("quick", False)
+        self._results = read_json(self.path / "results.json", empty_results())
+        self._cells = read_json(self.path / "cells.json", {})
+        if replay:  # the study writes every section again from the stored cells
+            kept = self._results.get("datasets", {})  # the data it would load is not needed
+            self._results = empty_results()
+            self._results["datasets"] = kept
+
+    @classmethod
+    def create(cls, path, meta, **kwargs):
+        """Make the folder and write config.json; refuses a folder that holds a run."""
+        path = Path(path)
+        if (path / "config.json").exists():
+            raise FileExistsError(f"{path} already holds a run: continue it with "
+                                  f"`layerlab run --resume {path}` or pick another --out")
+        path.mkdir(parents=True, exist_ok=True)
+        write_json(path / "config.json", meta)
+        return cls(path, **kwargs)
+
+    # --- cells: what every grid trained and measured --------------------------------------
+
+    def store_cells(self, grid_name, keys, cells, results):
+        """Keep a finished grid's cells and results in cells.json (not from workers)."""
+        if self.worker or self.replay:
+            return
+        self._cells[grid_name] = [{"key": k, "cell": c, "result": r}
+                                  for k, c, r in zip(keys, cells, results, strict=True)]
+        write_json(self.path / "cells.json", self._cells)
+
+    def stored_cells(self, grid_name, keys):
+        """The stored results of `keys` of a grid (replay); a missing one is an error."""
+        stored = {c["key"]: c["result"] for c in self._cells.get(grid_name, [])}
+        missing = [k for k in keys if k not in stored]
+        if missing:
+            raise KeyError(f"{self.path / 'cells.json'} has no result for {missing[:3]}"
+                           f"{' ...' if len(missing) > 3 else ''}: the report cannot be rebuilt "
+                           "without training them (was the run made by an older layerlab, or "
+                           "the config changed?)")
+        return [stored[k] for k in keys]
+
+    # --- what the experiment writes -------------------------------------------------------
+
+    def log(self, cell, kind, **values):
+        """Append one metrics line, e.g. log('lr=0.1', 'epoch', epoch=3, val_acc=0.41)."""
+        line = json.dumps({"cell": cell, "kind": kind, **values}, default=jsonable)
+        with open(self.path / "metrics.jsonl", "a") as f:
+            f.write(line + "\n")
+
+    def _put(self, section, name, item):
+        if self.worker:
+            return
+        self._results[section][name] = item
+        write_json(self.path / "results.json", self._results)
+
+    def claim(self, name, ours, reference=None, *, better="higher", tolerance=0.0, unit="",
+              source="", note=""):
+        """A figure the study quotes: ours beside the reference, with a verdict.
+
+        better: 'higher' or 'lower' (which direction beats the reference), or 'equal' (a
+        property that holds or not: ours and reference are compared within `tolerance`).
+        tolerance: how far below (above, for 'lower') the reference still counts as reproduced.
+        """
+        from layerlab.report.verdict import verdict
+
+        self._put("claims", name, {
+            "name": name, "ours": ours, "reference": reference, "better": better,
+            "tolerance": tolerance, "unit": unit, "source": source, "note": note,
+            **verdict(ours, reference, better, tolerance)})
+
+    def table(self, name, header, rows, *, title="", note=""):
+        """A table for the report; rows are lists of cells (numbers or text)."""
+        self._put("tables", name, {"title": title or name, "header": list(header),
+                                   "rows": [list(r) for r in rows], "note": note})
+
+    def plot(self, name, kind, *, title="", note="", **data):
+        """Plot data for the report, rendered to plots/NAME.png (see layerlab.report.plots).
+
+        kind 'curves': series={label: [xs, ys]}, xlabel, ylabel, logy=False.
+        kind 'heatmap': values (rows x cols), row_labels, col_labels, xlabel, ylabel.
+        """
+        self._put("plots", name, {"kind": kind, "title": title or name, "note": note, **data})
+
+    def note(self, name, text):
+        """A paragraph of Markdown for the report."""
+        self._put("notes", name, text)
+
+    def dataset(self, ds):
+        """Record which data was used (name, split, source, path, checksum state)."""
+        entry = {"description": ds.describe()}
+        for key in ("name", "split", "source", "checksum", "place"):
+            if hasattr(ds, key):
+                entry[key] = getattr(ds, key)
+        self._put("datasets", f"{entry.get('name')}:{entry.get('split')}", entry)
+
+    # --- folders ----------------------------------------------------------------------------
+
+    @property
+    def results(self):
+        return self._results
+
+    def checkpoint_prefix(self, cell):
+        """The Solver `checkpoint_name` for a cell: checkpoints/<cell>."""
+        folder = self.path / "checkpoints"
+        folder.mkdir(exist_ok=True)
+        return str(folder / safe_name(cell))
+
+    def set_status(self, state, **extra):
+        """Write status.json (not from workers)."""
+        if self.worker:
+            return
+        status = read_json(self.path / "status.json", {})
+        status.update(state=state, updated=time.strftime("%Y-%m-%d %H:%M:%S"), **extra)
+        write_json(self.path / "status.json", status)
+
+    @property
+    def status(self):
+        return read_json(self.path / "status.json", {})
+
+
+def safe_name(text):
+    """A file-name-safe version of a cell key."""
+    return "".join(c if c.isalnum() or c in "-_.=" else "_" for c in str(text))

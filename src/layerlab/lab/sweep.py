@@ -1,0 +1,207 @@
+"""Grids and searches run as Optuna studies, stored with the run (SQLite) or on a server.
+
+Every unit of training in an experiment is a cell of a grid (a single run is a grid of one).
+The process that creates a grid's study enqueues one trial per cell (Optuna's
+`enqueue_trial`, its mechanism for fixed points); every process (the main run, or the workers
+of `layerlab sweep --workers K`) then pops waiting trials until none are left, and records the
+cell's values as the trial's categorical params. Optuna's storage hands each waiting trial to
+exactly one process, so every cell runs once. (GridSampler is not used: it may repeat a grid
+point when workers sample at the same moment, as its documentation warns, and it does not
+accept enqueued trials.) Finished cells stay finished in the database, so a killed sweep
+continues where it stopped.
+
+The main process keeps every finished grid's cells and results in the run's cells.json; a run
+opened for replay (`Run(..., replay=True)`) gets them back from there instead of training, so
+a report can be rebuilt and re-judged from the folder alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import time
+
+from layerlab.progress import Progress
+
+try:  # imported lazily by the functions, so `layerlab --help` works without optuna
+    import optuna
+except ImportError:  # pragma: no cover - optuna is a dependency
+    optuna = None
+
+WAIT_SECONDS = 0.5
+
+
+def cell_key(grid_name, cell):
+    """'grid/a=1,b=x': the cell's name in metrics, checkpoints and the database."""
+    return grid_name + "/" + ",".join(f"{k}={cell[k]}" for k in cell) if cell else grid_name
+
+
+def _storage(run):
+    return run.storage or f"sqlite:///{run.path / 'sweep.db'}"
+
+
+@contextlib.contextmanager
+def _claim_lock(run):
+    """Serialise study creation and trial claims between processes sharing a SQLite file.
+
+    Optuna hands a waiting trial to one process by re-reading its state before setting it
+    running; a database server does that under a row lock, but SQLite (as Python drives it)
+    reads outside the write transaction, so two processes can both claim one trial, and both
+    can try to create the schema of a new file. A file lock beside the database closes both
+    gaps; with a server (--storage) it is not needed and not taken.
+    """
+    url = _storage(run)
+    if not url.startswith("sqlite:///"):
+        yield
+        return
+    with open(url[len("sqlite:///"):] + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _study_name(run, grid_name):
+    return f"{run.meta['experiment']}:{run.meta['run_id']}:{grid_name}"
+
+
+def _choice(value):
+    """A value as Optuna can record it as a categorical choice (scalars, else text)."""
+    return value if value is None or isinstance(value, bool | int | float | str) else repr(value)
+
+
+def _search_space(cells):
+    space = {}
+    for cell in cells:
+        for k, v in cell.items():
+            space.setdefault(k, [])
+            if _choice(v) not in space[k]:
+                space[k].append(_choice(v))
+    return space
+
+
+def _open(run, grid_name, keys, cells):
+    """Create the study and enqueue the cells, or join the study another process made."""
+    optuna.logging.set_verbosity(logging.WARNING)
+    storage, name = _storage(run), _study_name(run, grid_name)
+    try:
+        study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=name, storage=storage)
+    else:
+        for key, cell in zip(keys, cells, strict=True):
+            study.enqueue_trial({k: _choice(v) for k, v in cell.items()},
+                                user_attrs={"cell_key": key, "cell": cell})
+        study.set_user_attr("cells", keys)  # marks the queue complete for joining processes
+    for _ in range(int(60 / WAIT_SECONDS)):
+        if "cells" in study.user_attrs:
+            break
+        time.sleep(WAIT_SECONDS)
+    else:
+        raise RuntimeError(f"study {name} has no cell list after 60 s: the process that "
+                           "created it died while filling it; delete sweep.db and start again")
+    if study.user_attrs["cells"] != keys:
+        raise RuntimeError(f"study {name} in {storage} holds a different grid than this "
+                           "config makes (was the config changed?). Use a new --out folder")
+    return study
+
+
+def _requeue_stale(study):
+    """Trials left RUNNING by a killed process: fail them and queue their cells again."""
+    state = optuna.trial.TrialState
+    for trial in study.get_trials(deepcopy=False, states=(state.RUNNING,)):
+        if "cell_key" in trial.user_attrs:
+            study.tell(trial.number, state=state.FAIL)
+            _requeue(study, trial.user_attrs)
+
+
+def _requeue(study, attrs):
+    cell = attrs["cell"]
+    study.enqueue_trial({k: _choice(v) for k, v in cell.items()},
+                        user_attrs={"cell_key": attrs["cell_key"], "cell": cell})
+
+
+def _completed(study):
+    state = optuna.trial.TrialState
+    done = {}
+    for trial in study.get_trials(deepcopy=False, states=(state.COMPLETE,)):
+        key = trial.user_attrs.get("cell_key")
+        if key is not None and key not in done:
+            done[key] = trial.user_attrs.get("result")
+    return done
+
+
+def grid(run, grid_name, cells, fn, objective=None):
+    """Run fn(cell) -> dict (JSON-able) for every cell exactly once; results in cell order.
+
+    Args:
+        run: the Run (its storage, worker flag and progress stream are used).
+        grid_name: unique within the experiment.
+        cells: list of dicts of settings.
+        objective: key of the result stored as the trial's value (what Optuna maximises).
+    """
+    if optuna is None:
+        raise RuntimeError("grids need optuna: pip install optuna")
+    cells = [dict(c) for c in cells]
+    keys = [cell_key(grid_name, c) for c in cells]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"grid {grid_name} has repeated cells")
+    json.dumps(cells)
+    if getattr(run, "replay", False):
+        return run.stored_cells(grid_name, keys)
+    with _claim_lock(run):
+        study = _open(run, grid_name, keys, cells)
+        if getattr(run, "requeue_stale", False):
+            _requeue_stale(study)
+    state = optuna.trial.TrialState
+    space = _search_space(cells)
+    done = _completed(study)
+    progress = Progress(len(cells), grid_name, run.stream)
+    progress.update(len(done))
+    while True:
+        with _claim_lock(run):
+            if not study.get_trials(deepcopy=False, states=(state.WAITING,)):
+                break
+            trial = study.ask()
+        attrs = trial.user_attrs
+        if "cell_key" not in attrs:  # another process took the last waiting cell first
+            study.tell(trial, state=state.FAIL)
+            break
+        for k in attrs["cell"]:  # record the grid point as the trial's params
+            trial.suggest_categorical(k, space[k])
+        try:
+            result = fn(attrs["cell"])
+        except BaseException:
+            study.tell(trial, state=state.FAIL)
+            _requeue(study, attrs)
+            raise
+        trial.set_user_attr("result", result)
+        value = float(result.get(objective, 0.0)) if objective else 0.0
+        study.tell(trial, value)
+        progress.update(1)
+        summary = f" {objective}={value:.4f}" if objective else ""
+        progress.write(f"[{grid_name}] cell {attrs['cell_key']} done{summary}")
+    waited = 0.0
+    while study.get_trials(deepcopy=False, states=(state.RUNNING,)):
+        if waited % 30 < WAIT_SECONDS:
+            progress.write(f"[{grid_name}] waiting for cells running in other workers (if a "
+                           f"worker died, stop and run `layerlab run --resume {run.path}`)")
+        time.sleep(WAIT_SECONDS)
+        waited += WAIT_SECONDS
+    progress.close()
+    done = _completed(study)
+    missing = [k for k in keys if k not in done]
+    if missing:
+        raise RuntimeError(f"grid {grid_name}: no finished result for {missing}")
+    results = [done[k] for k in keys]
+    if hasattr(run, "store_cells"):
+        run.store_cells(grid_name, keys, cells, results)
+    return results
+
+
+def cell(run, name, fn):
+    """One unit of work, run once and kept: a grid of one cell."""
+    return grid(run, name, [{}], lambda _: fn())[0]

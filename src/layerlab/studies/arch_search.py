@@ -1,0 +1,61 @@
+"""A small architecture search: try configurations within a budget, keep the best on validation.
+
+    best, rows = search_architectures(run, "search/budget=100", candidates, build, budget,
+                                      train)
+
+Each candidate is built and checked against the budget (`layerlab.pytorch.check_budget`)
+*before* any training: one outside the budget is reported as rejected with the checker's
+message and never trained. The rest are trained as cells of one grid (so a killed run keeps
+the finished candidates) by `train(candidate, cell)`, which must not look at the test split
+(torch_cells.train_cell(..., test=False)); the best validation accuracy wins. The test split
+plays no part in the choice: the caller evaluates the winner once, after retraining it.
+"""
+
+from __future__ import annotations
+
+from layerlab.lab.sweep import cell_key, grid
+
+
+def within_budget(model, budget: dict) -> tuple[dict | None, str]:
+    """(check_budget's summary, '') when the model fits the budget, else (None, the reason)."""
+    from layerlab.pytorch import check_budget
+
+    try:
+        return check_budget(model, **budget), ""
+    except ValueError as err:
+        return None, str(err)
+
+
+def search_architectures(run, grid_name: str, candidates: list[dict], build, budget: dict,
+                         train, objective: str = "val") -> tuple[dict, list[dict]]:
+    """Train every candidate that fits `budget`; return (the best, one row per candidate).
+
+    candidates: JSON-able dicts (e.g. {'hidden': [100], 'dropout': 0.1}). build(candidate) ->
+    nn.Module. budget: check_budget's keyword arguments. train(candidate, cell) -> a result
+    with result['final'][objective] (validation accuracy). Rows: {candidate, params,
+    hidden_units, accepted, reason, val (None when rejected), result}; the best is the
+    accepted row with the highest validation accuracy (the first on a tie). Raises
+    ValueError when no candidate fits the budget.
+    """
+    from layerlab.pytorch import count_params, hidden_units
+
+    rows = []
+    for cand in candidates:
+        model = build(cand)
+        summary, reason = within_budget(model, budget)
+        rows.append({"candidate": cand, "params": count_params(model),
+                     "hidden_units": hidden_units(model), "accepted": summary is not None,
+                     "reason": reason, "val": None, "result": None})
+    accepted = [r["candidate"] for r in rows if r["accepted"]]
+    if not accepted:
+        raise ValueError(f"{grid_name}: no candidate fits the budget {budget}: "
+                         + "; ".join(r["reason"] for r in rows))
+    results = grid(run, grid_name, accepted,
+                   lambda c: train(c, cell_key(grid_name, c)), objective=None)
+    by = {repr(c): r for c, r in zip(accepted, results, strict=True)}
+    for row in rows:
+        if row["accepted"]:
+            row["result"] = by[repr(row["candidate"])]
+            row["val"] = row["result"]["final"][objective]
+    best = max((r for r in rows if r["accepted"]), key=lambda r: r["val"])
+    return best, rows

@@ -1,0 +1,199 @@
+"""S1.1-S1.5 experiments: the helpers' arithmetic, and what the quick runs promise to report."""
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from layerlab import references
+from layerlab.data import load, transforms
+from layerlab.lab import runner
+from layerlab.scratch.models import TwoLayerNet
+from layerlab.scratch.solver import Solver
+from layerlab.studies import s1_fc as s1
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def test_compare_pair_resolves_gaps_in_standard_errors():
+    a, b = [0.50, 0.52, 0.54], [0.40, 0.42, 0.44]  # gap 0.10, se sqrt(2 * 0.0004 / 3)
+    result = s1.compare_pair(a, b, ">")
+    assert result["gap"] == pytest.approx(0.10)
+    assert result["se"] == pytest.approx(math.sqrt(2 * 0.02 ** 2 / 3))
+    assert result["verdict"] == "holds"
+    assert s1.compare_pair(b, a, ">")["verdict"] == "contradicted"
+    assert s1.compare_pair(b, a, ">=")["verdict"] == "contradicted"
+    close = [0.41, 0.43, 0.45]  # gap 0.01, well inside 2 se
+    assert s1.compare_pair(close, b, ">")["verdict"] == "not resolved"
+    assert s1.compare_pair(b, close, ">=")["verdict"] == "holds"
+    with pytest.raises(ValueError):
+        s1.compare_pair(a, b, "<")
+
+
+def test_judge_order_follows_the_reference_chain():
+    chain = s1.reference_chain()
+    assert [name for name, _ in chain] == list(references.S1_4_RULE_ORDER)
+    assert [rel for _, rel in chain] == [">", ">=", ">", None]
+    values = {"adam": [0.6, 0.61, 0.62], "rmsprop": [0.5, 0.51, 0.52],
+              "sgd_momentum": [0.5, 0.52, 0.51], "sgd": [0.3, 0.31, 0.32]}
+    judged = s1.judge_order(values, chain)
+    assert [(a, rel, b) for a, rel, b, _ in judged] == [
+        ("adam", ">", "rmsprop"), ("rmsprop", ">=", "sgd_momentum"), ("sgd_momentum", ">", "sgd")]
+    assert [j["verdict"] for *_, j in judged] == ["holds", "holds", "holds"]
+    values["sgd"] = [0.7, 0.71, 0.72]
+    assert s1.judge_order(values, chain)[-1][3]["verdict"] == "contradicted"
+
+
+def test_measured_order_marks_unresolved_neighbours():
+    values = {"a": [0.30, 0.31, 0.32], "b": [0.60, 0.61, 0.62], "c": [0.61, 0.62, 0.625]}
+    assert s1.measured_order(values) == "c ≈ b > a"
+
+
+def test_success_windows_and_ridge_slope_on_a_known_band():
+    log_ws = np.arange(-3, 0.01, 0.25)
+    log_lrs = np.arange(-8, -0.99, 0.5)
+    for slope in (-1.0, -3.0):
+        # success where log lr is within 0.5 decades of  slope * log ws - 6
+        centre = slope * log_ws[:, None] - 6 - (slope * -1.5)
+        success = (np.abs(log_lrs[None, :] - centre) <= 0.5).astype(float)
+        measured = s1.ridge_slope(success, log_ws, log_lrs)
+        assert measured == pytest.approx(slope, abs=0.15)
+        windows = s1.success_windows(success, 0.25)
+        # at a fixed lr the band is 1 decade of lr wide, i.e. about 1/|slope| decades of ws
+        assert np.median(windows) == pytest.approx(1 / abs(slope), abs=0.3)
+    assert s1.ridge_slope(np.zeros((3, 3)), [0, 1, 2], [0, 1, 2]) is None
+    half = np.array([[0.0, 0.0], [0.5, 0.4], [0.0, 0.0]])  # 0.5 counts, 0.4 does not
+    assert s1.success_windows(half, 0.25) == [0.25]
+    edge = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])  # column 0 is cut by the grid
+    assert s1.success_windows(edge, 0.25) == [0.25]
+    assert s1.success_windows(edge, 0.25, exclude_edges=False) == [0.5, 0.25]
+
+
+def test_log_grid_and_tolerance():
+    assert s1.log_grid(1e-3, 1.0, 1.0) == (1e-3, 1e-2, 1e-1, 1.0)
+    assert len(s1.log_grid(10 ** -2.5, 1.0, 0.25)) == 11
+    assert s1.accuracy_tolerance(0.5, 1000) == pytest.approx(2 * math.sqrt(0.5 / 1000))
+
+
+def test_mean_curve_averages_over_the_runs_that_reach_each_point():
+    assert s1.mean_curve([[1, 2, 3], [3, 4]]) == [2.0, 3.0, 3.0]
+    assert s1.epoch_series([{"h": [0.1, 0.2]}, {"h": [0.3, 0.4]}], "h") == [
+        [0, 1], pytest.approx([0.2, 0.3])]
+
+
+# --- the premise of S1.2's grid, and the data scale ---------------------------------------
+
+
+def test_a_longer_run_passes_through_the_shorter_one():
+    """S1.2 reads epochs 10/20/30 off one 30-epoch run: the first epochs of a longer run with
+    the same seed must be the shorter run, learning-rate decay included."""
+    train = load("builtin", "train")
+    data = transforms.solver_data(train, None, val=200, num_train=400, seed=0)
+
+    def history(epochs):
+        model = TwoLayerNet(hidden_dim=20, weight_scale=1e-3, seed=3)
+        solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 1e-1},
+                        lr_decay=0.95, batch_size=100, num_epochs=epochs, num_train_samples=100,
+                        verbose=False, print_every=0, seed=3)
+        solver.train()
+        return solver.train_acc_history, solver.val_acc_history, solver.loss_history
+
+    short, long = history(2), history(4)
+    assert long[0][:3] == short[0] and long[1][:3] == short[1]
+    assert long[2][:len(short[2])] == short[2]
+
+
+def test_pixel_scale_multiplies_the_centred_data(tmp_path):
+    run = runner.create("depth-overfit", quick=True, out=tmp_path / "r",
+                        stream=open(os.devnull, "w"))
+    one = s1.cifar_data(run, "builtin", val=100, num_train=50, seed=1)
+    raw = s1.cifar_data(run, "builtin", val=100, num_train=50, seed=1, pixel_scale=255.0)
+    np.testing.assert_allclose(raw["X_train"], 255 * one["X_train"], rtol=1e-6, atol=1e-3)
+    np.testing.assert_array_equal(raw["y_val"], one["y_val"])
+    assert abs(float(one["X_train"].mean())) < 1e-5  # centred on its own mean image
+    assert "builtin:train" in run.results["datasets"]
+
+
+# --- quick runs: what each report promises ------------------------------------------------
+
+
+def test_layer_checks_reports_every_row_and_the_course_figures(quick_run):
+    from layerlab.scratch.checks import run_checks
+
+    run, res = quick_run("layer-checks")
+    expected = run_checks({"layers", "losses"})
+    table = res["tables"]["checks"]
+    assert len(table["rows"]) == len(expected)
+    referenced = [c for c in res["claims"].values() if c["source"].startswith("the course")]
+    assert len(referenced) == len(references.S1_1_LAYER_CHECKS)
+    for c in referenced:
+        assert c["verdict"] == ("reproduced" if c["ours"] < 1e-7 else "not reproduced")
+    count = res["claims"]["gradient-check rows that pass their limit"]
+    assert count["ours"] == sum(r.passed for r in expected) and count["reference"] == len(expected)
+
+
+def test_two_layer_solver_grid_table_and_claims(quick_run):
+    run, res = quick_run("two-layer-solver")
+    cfg = run.config
+    rows = res["tables"]["grid"]["rows"]
+    assert [(r[0], r[1]) for r in rows] == [(lr, ep) for lr in cfg["learning_rates"]
+                                            for ep in cfg["epochs"]]
+    best = max(float(r[4].split(" ± ")[0]) for r in rows)
+    claim = res["claims"]["best validation accuracy of the grid"]
+    assert claim["ours"] == pytest.approx(best, abs=1e-3)
+    assert claim["reference"] == max(v for _, v in references.S1_2_TWO_LAYER_GRID.values())
+    assert res["claims"]["reaches the 50% validation target"]["reference"] == 0.5
+    assert {"heatmap_train", "heatmap_val", "loss", "accuracy"} <= set(res["plots"])
+    panels = res["plots"]["accuracy"]["panels"]
+    assert len(panels[0]["series"]["lr 0.1"][1]) == max(cfg["epochs"]) + 1
+
+
+def test_depth_overfit_is_repeatable_and_measures_both_depths(quick_run):
+    _, first = quick_run("depth-overfit")
+    _, second = quick_run("depth-overfit", fresh=True)
+    assert first["tables"] == second["tables"]
+    assert first["claims"] == second["claims"]
+    assert {"heatmap_depth3", "heatmap_depth5"} <= set(first["plots"])
+    sens = {row[0]: row for row in first["tables"]["sensitivity"]["rows"]}
+    claim = first["claims"]["five-layer net is more sensitive to the weight scale"]
+    assert claim["ours"] == (sens[5][2] < sens[3][2])
+    heat = np.array(first["plots"]["heatmap_depth3"]["values"])
+    assert heat.shape == (2, 2) and np.all((heat >= 0) & (heat <= 1))
+
+
+def test_update_rules_reports_orderings_and_one_figure_for_the_four_rules(quick_run):
+    run, res = quick_run("update-rules")
+    rules = [r for r, _ in run.config["rules"]]
+    for label in ("train", "val"):
+        claim = res["claims"][f"reference ordering of final {label} accuracy"]
+        assert claim["ours"] in (True, False) and "measured:" in claim["note"]
+    panels = res["plots"]["rules"]["panels"]
+    assert [p["ylabel"] for p in panels] == ["training loss", "train accuracy", "val accuracy"]
+    for p in panels:
+        assert list(p["series"]) == rules
+    table_rules = [row[2] for row in res["tables"]["rules"]["rows"]]
+    assert table_rules == rules
+    # the table's mean agrees with the claim note's ordering
+    means = {row[2]: float(row[4].split(" ± ")[0]) for row in res["tables"]["rules"]["rows"]}
+    order = res["claims"]["reference ordering of final train accuracy"]["note"]
+    first = order.split("measured: ")[1].split(" ")[0]
+    assert first == max(means, key=means.get)
+
+
+def test_lr_weight_scale_runs_the_six_configs_in_each_setting(quick_run):
+    run, res = quick_run("lr-weight-scale")
+    rows = res["tables"]["configs"]["rows"]
+    assert [(r[1], r[2]) for r in rows] == [tuple(c) for c in references.S1_5_CONFIGS] * 2
+    assert [r[0] for r in rows] == ["overfit"] * 6 + ["six-layer"] * 6
+    for name in ("overfit", "six-layer"):
+        assert len(res["plots"][f"curves_{name}"]["panels"][1]["series"]) == 6
+
+
+def test_the_course_formula_reproduces_its_relu_forward_figure():
+    """The course divides the largest difference by the largest |a|+|b|; with it, the exact
+    ReLU output against the 8-digit expected values gives the course's printed 4.54e-9."""
+    errors = s1.course_formula_forward_errors()
+    ref = references.S1_1_LAYER_CHECKS[("ReLU.forward", "out")]
+    assert errors["ReLU.forward"] == pytest.approx(ref, rel=0.01)
+    assert errors["Linear.forward"] < errors["Linear.forward float32"] < 1e-7

@@ -1,0 +1,117 @@
+"""S6: the hand-written penalties against numerical gradients, and the quick run's report."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from layerlab.pytorch import BudgetMLP, l1_penalty, l2_penalty, set_seed  # noqa: E402
+from layerlab.trainers.torch_fit import numerical_gradient  # noqa: E402
+
+
+@pytest.fixture
+def small_net():
+    set_seed(0)
+    return BudgetMLP([6, 5], in_features=8).double()
+
+
+@pytest.mark.parametrize("name", ["l1", "l2"])
+def test_penalty_gradients_match_numerical_and_closed_form(small_net, name):
+    """Every weight entry: autograd of lambda*sum|w| (or w**2) == centred differences ==
+    lambda*sign(w) (or 2*lambda*w); biases get no gradient from the penalty."""
+    lam = 1e-3
+    pen = {"l1": l1_penalty, "l2": l2_penalty}[name]
+    pen(small_net, lam).backward()
+    for pname, p in small_net.named_parameters():
+        if pname.endswith("bias"):
+            assert p.grad is None or torch.count_nonzero(p.grad) == 0
+            continue
+        assert p.abs().min() > 1e-4  # L1's kink at 0 is further than eps from every entry
+        numerical = numerical_gradient(lambda: pen(small_net, lam), p, eps=1e-5)
+        closed = lam * torch.sign(p.detach()) if name == "l1" else 2 * lam * p.detach()
+        assert torch.allclose(p.grad, numerical, rtol=1e-6, atol=1e-12), pname
+        assert torch.allclose(p.grad, closed, rtol=1e-12, atol=0), pname
+
+
+def test_penalised_loss_gradient_matches_numerical(small_net):
+    """The loss the study trains (data loss + L1 + L2), every parameter, float64."""
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(10, 8, dtype=torch.float64, generator=g)
+    y = torch.randint(0, 10, (10,), generator=g)
+    small_net.eval()
+
+    def loss():
+        return (torch.nn.functional.cross_entropy(small_net(X), y)
+                + l1_penalty(small_net, 1e-3) + l2_penalty(small_net, 1e-3))
+
+    loss().backward()
+    for pname, p in small_net.named_parameters():
+        numerical = numerical_gradient(loss, p, eps=1e-5)
+        assert torch.allclose(p.grad, numerical, rtol=1e-5, atol=1e-9), pname
+
+
+def test_quick_report_has_the_log_table_intervals_and_gradcheck(quick_run):
+    _, results = quick_run("gurmukhi-reg")
+    tables = results["tables"]
+    assert tables["epoch_log"]["header"][:2] == ["setting", "epoch"]
+    assert len(tables["final"]["rows"]) == 4
+    for row in tables["final"]["rows"]:
+        low, high = (float(v) for v in row[4].strip("[]").split(","))
+        assert 0 <= low < high <= 100
+    assert {r[0] for r in tables["gradcheck"]["rows"]} == {
+        "data loss (model)", "L1 penalty", "L2 penalty", "loss + L1 + L2"}
+    claim = next(c for n, c in results["claims"].items() if n.startswith("gradient check"))
+    assert claim["ours"] is True, claim["note"]
+    assert "Epoch wall time" in results["notes"]["Settings and choices"]
+    # the sensitivity table has training-length rows beside the main grid's epochs
+    rows = tables["sensitivity"]["rows"]
+    assert [r[1] for r in rows if r[0] == "epochs (dropout only)"] == ["1 (main grid)", "2"]
+    goal = next(c for n, c in results["claims"].items() if n.startswith("dropout only reaches"))
+    assert "2 epochs:" in goal["note"]
+
+
+def test_stratified_folds_spread_every_class_evenly_and_repeat():
+    from layerlab.studies.s6_gurmukhi import stratified_folds
+
+    labels = [c for c in range(3) for _ in range(10)] + [3] * 7
+    folds = stratified_folds(labels, 5, seed=1)
+    assert folds.shape == (len(labels),) and set(folds) == set(range(5))
+    for c in range(4):
+        per_fold = [sum(1 for fo, lab in zip(folds, labels, strict=True) if fo == f and lab == c)
+                    for f in range(5)]
+        assert max(per_fold) - min(per_fold) <= 1, (c, per_fold)
+    assert (stratified_folds(labels, 5, seed=1) == folds).all()
+    assert (stratified_folds(labels, 5, seed=2) != folds).any()
+    with pytest.raises(ValueError, match="at least 2 folds"):
+        stratified_folds(labels, 1)
+
+
+def test_ink_elastic_moves_in_white_background_and_distorts_the_ink():
+    """All-white images stay white (plain random_elastic would grey the borders: it moves in
+    zeros), and an image with ink changes while keeping its values in [-1, 1]."""
+    from layerlab.pytorch import random_elastic
+    from layerlab.studies.s6_gurmukhi import ink_elastic
+
+    white = torch.ones(4, 1, 32, 32)
+    torch.manual_seed(0)
+    assert torch.equal(ink_elastic(34.0, 4.0)(white), white)
+    torch.manual_seed(0)
+    assert random_elastic(34.0, 4.0)(white).min() < 0.9  # the pitfall ink_elastic avoids
+    ink = white.clone()
+    ink[:, :, 8:24, 14:18] = -1.0
+    torch.manual_seed(0)
+    out = ink_elastic(34.0, 4.0)(ink)
+    assert out.min() >= -1 - 1e-6 and out.max() <= 1 + 1e-6
+    assert (out - ink).abs().max() > 0.5
+
+
+def test_quick_report_has_the_cross_validated_tuned_recipe(quick_run):
+    _, results = quick_run("gurmukhi-reg")
+    tuning = results["tables"]["tuning"]["rows"]
+    assert len(tuning) == 4  # quick: epochs (1, 2) x elastic (none, 34)
+    assert [r[-1] for r in tuning].count("yes") == 1
+    picked = next(r for r in tuning if r[-1] == "yes")
+    assert float(picked[2]) == max(float(r[2]) for r in tuning)
+    tuned = results["tables"]["tuned"]["rows"]
+    assert tuned[1][1] == picked[0]  # the picked epochs are the ones trained
+    claim = next(c for n, c in results["claims"].items() if n.startswith("dropout only, tuned"))
+    assert f"{picked[0]} epochs" in claim["note"]

@@ -1,0 +1,51 @@
+"""S8: budgets checked before training, the test set touched once per final model, the sweep."""
+
+import pytest
+
+pytest.importorskip("torch")
+
+from layerlab.runfiles import read_metrics  # noqa: E402
+from layerlab.studies.s8_mnist import cnn_budget, dropout_grid, mlp_budget  # noqa: E402
+
+
+def test_budgets_are_the_studys():
+    from layerlab.pytorch import BudgetMLP, SmallCNN, check_budget
+
+    # 784*500+500 + 500*300+300 + 300*200+200 + 200*10+10 = 392,500 + 150,300 + 60,200 + 2,010
+    assert check_budget(BudgetMLP([500, 300, 200]), **mlp_budget(1000)) == {
+        "params": 605_010, "hidden_units": 1000, "hidden_layers": 3}
+    with pytest.raises(ValueError, match="2 hidden layers, fewer than the required 3"):
+        check_budget(BudgetMLP([600, 400]), **mlp_budget(1000))
+    # the CNN: conv 1->32 (320) bn (64) conv 32->64 (18,496) bn (128), 64*7*7 -> 128
+    # (401,536), 128 -> 10 (1,290)
+    assert check_budget(SmallCNN(), **cnn_budget())["params"] == 421_834
+    with pytest.raises(ValueError, match="needs at least one Dropout layer"):
+        check_budget(SmallCNN(dropout=0.0), **cnn_budget())
+
+
+def test_dropout_grid_is_ten_equal_steps_from_0_to_1():
+    ps = dropout_grid(10)
+    assert len(ps) == 10 and ps[0] == 0.0 and ps[-1] == 1.0 and ps[1] == round(1 / 9, 4)
+
+
+def test_mlp_search_rejects_and_test_is_measured_once(quick_run):
+    run, results = quick_run("mnist-mlp")
+    checked = [r[4] for r in results["tables"]["search"]["rows"]]
+    assert any(c.startswith("rejected: 128 hidden units") for c in checked)
+    assert any("fewer than the required 2" in c for c in checked)
+    epochs = [r for r in read_metrics(run.path / "metrics.jsonl") if r["kind"] == "epoch"]
+    assert epochs and all("test_acc" not in r for r in epochs)  # never per epoch
+    from layerlab.pytorch import checkpoint
+
+    for path in (run.path / "weights").glob("*.pt"):
+        splits = set(checkpoint.read(path)["extra"]["correct"])
+        assert splits == ({"val", "test"} if path.name.startswith("final") else {"val"})
+
+
+def test_cnn_and_sweep_reports(quick_run):
+    _, cnn = quick_run("mnist-cnn")
+    params = [c for n, c in cnn["claims"].items() if n.startswith("CNN parameters")][0]
+    assert params["ours"] < 1_000_000 and params["verdict"] in ("beaten", "reproduced")
+    _, sweep = quick_run("mnist-dropout-sweep")
+    assert [float(r[0]) for r in sweep["tables"]["sweep"]["rows"]] == [0.0, 0.5, 1.0]
+    assert "What one-epoch validation cannot show" in sweep["notes"]

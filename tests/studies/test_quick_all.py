@@ -1,9 +1,11 @@
 """Every registered experiment's --quick version runs to a finished report."""
 
+import dataclasses
 import json
 
 import pytest
 
+from layerlab.data.registry import BUILTIN_NAMES, get
 from layerlab.lab import registry
 from layerlab.lab.publish import publish
 from layerlab.lab.runner import rebuild
@@ -45,3 +47,23 @@ def test_published_quick_run_rebuilds_the_same_results_from_its_cells(name, quic
     rebuilt = json.loads((copy / "results.json").read_text())
     for section in ("claims", "tables", "plots", "notes", "datasets"):
         assert rebuilt[section] == results[section], section
+
+
+def test_quick_runs_train_on_built_in_subsets_and_full_runs_never_do():
+    """A quick run is the same on every machine (it reads only data shipped in the package);
+    a full run names the full dataset, so without it the run stops with the not-found message
+    instead of silently training on a subset."""
+    checked = 0
+    for name, exp in registry.all_experiments().items():
+        full = dataclasses.asdict(exp.config()).get("dataset")
+        if full is None or full in ("circle", "xor", "gauss", "spiral"):  # toy2d: generated
+            continue
+        if name == "quickstart":  # the README's main job: built-in data by design
+            assert full == "builtin"
+            continue
+        quick = exp.quick.get("dataset")
+        assert full not in BUILTIN_NAMES, f"{name}: its full run trains on {full}"
+        assert quick in BUILTIN_NAMES, f"{name}: its quick run reads {quick or full}"
+        assert get(quick).subset_of == full, f"{name}: {quick} is not a subset of {full}"
+        checked += 1
+    assert checked >= 15

@@ -8,7 +8,8 @@ Prints the machine (`layerlab.timing.print_machine`: BLAS, its kernel and thread
 its SIMD instruction sets, and a WARNING when OPENBLAS_CORETYPE forces an older kernel than the
 CPU supports) and the load average, a table per question, a table of layerlab's goals, and as
 its last line one JSON object with the ratios, the machine and the goals. Every timing is the
-median over repeated calls after warm-up calls; 'spread' is (max - min) / median. Each call's
+median over repeated calls after warm-up calls (`layerlab.timing.measure`); 'spread' is the
+interquartile range over the median. Each call's
 result is kept until the next call returns, as a training step keeps its outputs. NumPy and
 PyTorch runs are grouped, with a pause between the groups, because idle OpenMP/OpenBLAS worker
 threads spin for a while and would steal the other library's cores on a two-core machine. A busy
@@ -35,10 +36,10 @@ forward+backward <= 3x NumPy's three-product bound. Without PyTorch its goals ar
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 import tracemalloc
@@ -50,6 +51,7 @@ from layerlab.references import S2_1_CONV_SPEEDUP  # the study's "approximately 
 from layerlab.scratch.conv import Conv, conv_geometry
 from layerlab.scratch.pool import MaxPool
 from layerlab.timing import machine, print_machine, print_table
+from layerlab.timing import measure as _measure
 
 try:
     import torch
@@ -57,26 +59,15 @@ try:
 except ImportError:  # the PyTorch columns are skipped
     torch = None
 
+# every timing keeps each call's result until the next call returns, as a training step does
+measure = functools.partial(_measure, keep_result=True)
+
 STUDY = ((100, 3, 31, 31), (25, 3, 3, 3), {"stride": 2, "pad": 1})
 MID = ((64, 32, 16, 16), (64, 32, 3, 3), {"stride": 1, "pad": 1})
 POOLS = [("2x2 s2 (tiles)", (100, 25, 16, 16), {"pool_height": 2, "pool_width": 2, "stride": 2}),
          ("3x3 s2 (overlaps)", (100, 25, 15, 15),
           {"pool_height": 3, "pool_width": 3, "stride": 2})]
 PASSES = ("forward", "backward", "forward+backward")
-
-
-def measure(fn, repeats, warmup=2, setup=None):
-    """{'median', 'spread', 'repeats'} of fn's wall time in seconds; setup() (untimed) runs
-    before every call and its result is passed to fn."""
-    times, result = [], None
-    for i in range(warmup + repeats):
-        arg = setup() if setup else None
-        start = time.perf_counter()
-        result = fn(arg) if setup else fn()  # noqa: F841 (kept until the next call returns)
-        if i >= warmup:
-            times.append(time.perf_counter() - start)
-    median = statistics.median(times)
-    return {"median": median, "spread": (max(times) - min(times)) / median, "repeats": repeats}
 
 
 def settle():
@@ -87,7 +78,7 @@ def settle():
 def fmt(t):
     if t is None:
         return "-"
-    return f"{t['median'] * 1e3:9.3f} ms (spread {100 * t['spread']:3.0f}%, n={t['repeats']})"
+    return f"{t['median'] * 1e3:9.3f} ms (spread {100 * t['spread']:3.0f}%, n={t['n']})"
 
 
 def load():
@@ -116,7 +107,7 @@ def time_numpy_conv(forward, backward, shapes, dtype, repeats, warmup=2, togethe
         both = measure(lambda: backward(dout, forward(x, w, b, param)[1]), repeats, warmup)
     else:
         both = {"median": fwd["median"] + bwd["median"],
-                "spread": max(fwd["spread"], bwd["spread"]), "repeats": repeats}
+                "spread": max(fwd["spread"], bwd["spread"]), "n": repeats}
     return fwd, bwd, both
 
 

@@ -123,3 +123,29 @@ def test_benchmark_without_the_variable_has_no_warning():
     assert record["blas_kernel_forced"] is None and record["blas_kernel_warning"] is None
     assert record["blas_kernel"] == machine()["blas_kernel"]
     assert isinstance(record["cpu_simd"], list) and record["cpu"]
+
+
+def test_measure_passes_setup_and_keeps_each_result_until_the_next_call():
+    import weakref
+
+    from layerlab.timing import measure
+
+    class Out:
+        pass
+
+    alive_at_call, last = [], []
+
+    def fn(arg):
+        alive_at_call.append(bool(last) and last[-1]() is not None)
+        out = Out()
+        out.arg = arg
+        last.append(weakref.ref(out))
+        return out
+
+    stats = measure(fn, repeats=5, warmup=1, setup=lambda: 7, keep_result=True)
+    assert stats["n"] == 5 and stats["min"] <= stats["median"] <= stats["max"]
+    assert alive_at_call[1:] == [True] * 5  # every call found the previous result alive
+    alive_at_call.clear()
+    last.clear()
+    measure(fn, repeats=5, warmup=1, setup=lambda: 7)
+    assert not any(alive_at_call)  # by default a result is dropped as soon as it returns

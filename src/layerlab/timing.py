@@ -19,19 +19,29 @@ import time
 import numpy as np
 
 
-def measure(fn, repeats=20, warmup=3, min_time=0.0):
+def measure(fn, repeats=20, warmup=3, min_time=0.0, setup=None, keep_result=False):
     """Call fn() `warmup` times, then time `repeats` calls (more if under min_time seconds).
 
-    Returns a dict with median, min, max and relative spread (IQR / median) in seconds.
+    setup: called (untimed) before every call; its result is passed to fn (fn(setup())).
+    keep_result: hold each call's result until the next call returns, as a training step
+    keeps its outputs (so a call does not find the previous call's memory freed for it).
+
+    Returns a dict with median, min, max and relative spread (IQR / median) in seconds, and n.
     """
+    result = None
     for _ in range(warmup):
-        fn()
+        out = fn(setup()) if setup else fn()
+        result = out if keep_result else None  # noqa: F841 (kept until the next call returns)
+        del out
     times = []
     start = time.perf_counter()
     while len(times) < repeats or time.perf_counter() - start < min_time:
+        arg = setup() if setup else None
         t0 = time.perf_counter()
-        fn()
+        out = fn(arg) if setup else fn()
         times.append(time.perf_counter() - t0)
+        result = out if keep_result else None  # noqa: F841 (kept until the next call returns)
+        del out
     q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
     median = statistics.median(times)
     return {"median": median, "min": min(times), "max": max(times),

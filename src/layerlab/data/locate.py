@@ -23,7 +23,6 @@ from layerlab.data.errors import DataError, DataNotFoundError
 from layerlab.data.registry import BUILTIN_DIR, BUILTINS, Layout, Spec
 
 SYSTEM_PLACES = (Path("/usr/share/datasets"), Path("/usr/local/share/datasets"))
-IMAGE_SPLITS = ("train", "test", "val")
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,19 @@ S1_2_TARGET_VAL_ACC = 0.50  # the study's goal; its best was 0.5305 (quoted as 5
 # S1.3: three- and five-layer nets (100 units per hidden layer) reach 100% training accuracy
 # on 50 images in 20 epochs; the five-layer net is far more sensitive to the weight scale.
 S1_3_TARGET_TRAIN_ACC = 1.0
+# depth -> the course's starting (learning rate, weight scale) of the overfitting exercise
+S1_3_COURSE_STARTS = {3: (1e-2, 1e-2), 5: (2e-3, 1e-5)}
 
 # S1.4: reference ordering of final accuracy between update rules (best first; ">=" ties).
 S1_4_RULE_ORDER = ("adam", "rmsprop", "sgd_momentum", "sgd")
+# between neighbours of the order: Adam > RMSProp ≥ SGD+momentum > SGD
+S1_4_RULE_RELATIONS = (">", ">=", ">")
+# The course's learning rates for the six-layer net (weight scale 5e-2): on raw pixels (CS231n's
+# notebook; later editions use 5e-3 for SGD) and on [0, 1] pixels (EECS 498-007 A3).
+S1_4_RAW_PIXEL_RATES = (("sgd", 1e-2), ("sgd_momentum", 1e-2), ("rmsprop", 1e-4),
+                        ("adam", 1e-3))
+S1_4_UNIT_PIXEL_RATES = (("sgd", 5e-2), ("sgd_momentum", 5e-2), ("rmsprop", 1e-4),
+                         ("adam", 1e-3))
 
 # S1.5: the six (learning rate, weight scale) configs.
 S1_5_CONFIGS = ((2e-3, 5e-2), (2e-3, 1e-2), (1e-3, 5e-2), (1e-3, 1e-2), (1e-5, 5e-2),
@@ -61,11 +71,19 @@ S1_6_CLAIMS = {
     "c": "larger batches help batchnorm (batch 5, 10, 50)",
     "d": "the simplified backward is faster (and cannot change accuracy)",
 }
-S1_7_CLAIMS = {"c": "layernorm does not depend on the batch size"}
+S1_7_CLAIMS = {
+    "b": "layernorm, like batchnorm, makes the net much less sensitive to the weight scale",
+    "c": "layernorm does not depend on the batch size",
+}
+# S1.6 (d): largest gradient difference allowed between BatchNorm.backward and backward_alt in
+# float64 (the bound benchmarks/batchnorm_backward.py tests; the two agree in exact arithmetic).
+S1_6_BACKWARD_AGREEMENT = 1e-10
 
 # S1.8 (b): initial loss of a three-layer net with dropout, and the gradient-check errors.
 S1_8_INITIAL_LOSS = 2.30
 S1_8_GRADCHECK_ERROR = 1e-7  # "around 1e-7 or below"
+# S1.8 (d): "train accuracy near 1.0" without dropout (two-layer net, 500 images).
+S1_8_TRAIN_ACC_NO_DROPOUT = 1.0
 
 # S2.1: speed-up of the fast convolution over the naive one ("approximately 500x").
 S2_1_CONV_SPEEDUP = 500.0
@@ -79,15 +97,20 @@ S2_1_SPEEDUP_TOLERANCE = 250.0
 # + 10 of shape (2, 3, 4, 5), gamma (3, 4, 5), beta (6, 7, 8): printed means [6, 7, 8] and
 # stds [2.99999885, 3.99999804, 4.99999798], i.e. a relative shortfall of at most 4.9e-7.
 S2_3_TRAIN_STD_SHORTFALL = 4.9e-7
+S2_3_TRAIN_STDS_PRINTED = (2.99999885, 3.99999804, 4.99999798)
 # S2.3 test mode, (10, 4, 11, 12), x = 2.3 randn + 13, 50 warm-up passes, gamma 1, beta 0:
 # printed means [-0.080, 0.076, 0.057, 0.044] and stds [0.967, 1.030, 1.029, 1.006].
 S2_3_TEST_MEAN_DEVIATION = 0.0803
 S2_3_TEST_STD_DEVIATION = 0.0328
 # S2.3 backward gradient check: the course expects relative errors between 1e-12 and 1e-6.
 S2_3_GRADCHECK_ERROR = 1e-6
+S2_3_GRADCHECK_FLOOR = 1e-12
+# The course's printed relative errors of that check.
+S2_3_GRADCHECK_PRINTED = {"dx": 2.8e-7, "dgamma": 7.1e-12, "dbeta": 3.3e-12}
 # S2.4 (a): "overfits 100 images": 100% training accuracy (the course's own printed run ends
 # at 0.99 after 15 epochs with weight scale 1e-2).
 S2_4_OVERFIT_TRAIN_ACC = 1.0
+S2_4_OVERFIT_PRINTED = {"train": 0.99, "val": 0.22}  # the course's printed run
 # S2.4 (c): the study quotes no figure for the deep net; the expectation tested is the one the
 # batchnorm study (S1.6 a) states, carried to the conv net.
 S2_4_DEEP_CLAIM = "batchnorm makes the deep conv net converge faster"
@@ -140,7 +163,7 @@ S6_DUPLICATES_IN_TRAIN = 2  # val images that duplicate train images (shared/dat
 # centred differences usually agree to 1e-7 or better (S1.8's bound is used).
 S6_GRADCHECK_ERROR = 1e-7
 
-# --- Issue 8: the theory items of S4 and S8, and the S7 playground ---------------------------
+# --- the theory items of S4 and S8, and the S7 playground -----------------------------------
 # S4 theory: shapes of the MLP with input 10, hidden 50, output 3 and batch m (Linear weights
 # (in, out), biases (out,)).
 S4_MLP_SHAPES = {"X": ("m", 10), "W_h": (10, 50), "b_h": (50,), "W_o": (50, 3), "b_o": (3,),
@@ -163,6 +186,9 @@ S8_POOL_MATRICES = (
 # S4 theory: the batchnorm backward formulas are "checked numerically against the
 # implementation"; no figure is quoted. Float64 agreement bound used here (S1.1's 1e-7).
 S4_BN_FORMULA_ERROR = 1e-7
+# layerlab's goal for the shape calculator: checked against PyTorch on a table of at least 10
+# layer configurations.
+THEORY_TORCH_CASES = 10
 # S7 initialisation: random init reaches "under 1%" training error with ReLU in 250
 # iterations; zero init "never learns (chance-level error)"; sigmoid needs 4,000 iterations.
 S7_RELU_RANDOM_ERROR = 0.01

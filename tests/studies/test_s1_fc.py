@@ -11,43 +11,40 @@ from layerlab.data import load, transforms
 from layerlab.lab import runner
 from layerlab.scratch.models import TwoLayerNet
 from layerlab.scratch.solver import Solver
-from layerlab.studies import s1_fc as s1
+from layerlab.studies.s1_fc import checks, common, depth, rules, two_layer
 
 # --- helpers ------------------------------------------------------------------------------
 
 
 def test_compare_pair_resolves_gaps_in_standard_errors():
     a, b = [0.50, 0.52, 0.54], [0.40, 0.42, 0.44]  # gap 0.10, se sqrt(2 * 0.0004 / 3)
-    result = s1.compare_pair(a, b, ">")
+    result = rules.compare_pair(a, b, ">")
     assert result["gap"] == pytest.approx(0.10)
     assert result["se"] == pytest.approx(math.sqrt(2 * 0.02 ** 2 / 3))
     assert result["verdict"] == "holds"
-    assert s1.compare_pair(b, a, ">")["verdict"] == "contradicted"
-    assert s1.compare_pair(b, a, ">=")["verdict"] == "contradicted"
+    assert rules.compare_pair(b, a, ">")["verdict"] == "contradicted"
+    assert rules.compare_pair(b, a, ">=")["verdict"] == "contradicted"
     close = [0.41, 0.43, 0.45]  # gap 0.01, well inside 2 se
-    assert s1.compare_pair(close, b, ">")["verdict"] == "not resolved"
-    assert s1.compare_pair(b, close, ">=")["verdict"] == "holds"
+    assert rules.compare_pair(close, b, ">")["verdict"] == "not resolved"
+    assert rules.compare_pair(b, close, ">=")["verdict"] == "holds"
     with pytest.raises(ValueError):
-        s1.compare_pair(a, b, "<")
+        rules.compare_pair(a, b, "<")
 
 
 def test_judge_order_follows_the_reference_chain():
-    chain = s1.reference_chain()
-    assert [name for name, _ in chain] == list(references.S1_4_RULE_ORDER)
-    assert [rel for _, rel in chain] == [">", ">=", ">", None]
     values = {"adam": [0.6, 0.61, 0.62], "rmsprop": [0.5, 0.51, 0.52],
               "sgd_momentum": [0.5, 0.52, 0.51], "sgd": [0.3, 0.31, 0.32]}
-    judged = s1.judge_order(values, chain)
+    judged = rules.judge_order(values)
     assert [(a, rel, b) for a, rel, b, _ in judged] == [
         ("adam", ">", "rmsprop"), ("rmsprop", ">=", "sgd_momentum"), ("sgd_momentum", ">", "sgd")]
     assert [j["verdict"] for *_, j in judged] == ["holds", "holds", "holds"]
     values["sgd"] = [0.7, 0.71, 0.72]
-    assert s1.judge_order(values, chain)[-1][3]["verdict"] == "contradicted"
+    assert rules.judge_order(values)[-1][3]["verdict"] == "contradicted"
 
 
 def test_measured_order_marks_unresolved_neighbours():
     values = {"a": [0.30, 0.31, 0.32], "b": [0.60, 0.61, 0.62], "c": [0.61, 0.62, 0.625]}
-    assert s1.measured_order(values) == "c ≈ b > a"
+    assert rules.measured_order(values) == "c ≈ b > a"
 
 
 def test_success_windows_and_ridge_slope_on_a_known_band():
@@ -57,29 +54,21 @@ def test_success_windows_and_ridge_slope_on_a_known_band():
         # success where log lr is within 0.5 decades of  slope * log ws - 6
         centre = slope * log_ws[:, None] - 6 - (slope * -1.5)
         success = (np.abs(log_lrs[None, :] - centre) <= 0.5).astype(float)
-        measured = s1.ridge_slope(success, log_ws, log_lrs)
+        measured = depth.ridge_slope(success, log_ws, log_lrs)
         assert measured == pytest.approx(slope, abs=0.15)
-        windows = s1.success_windows(success, 0.25)
+        windows = depth.success_windows(success, 0.25)
         # at a fixed lr the band is 1 decade of lr wide, i.e. about 1/|slope| decades of ws
         assert np.median(windows) == pytest.approx(1 / abs(slope), abs=0.3)
-    assert s1.ridge_slope(np.zeros((3, 3)), [0, 1, 2], [0, 1, 2]) is None
+    assert depth.ridge_slope(np.zeros((3, 3)), [0, 1, 2], [0, 1, 2]) is None
     half = np.array([[0.0, 0.0], [0.5, 0.4], [0.0, 0.0]])  # 0.5 counts, 0.4 does not
-    assert s1.success_windows(half, 0.25) == [0.25]
+    assert depth.success_windows(half, 0.25) == [0.25]
     edge = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])  # column 0 is cut by the grid
-    assert s1.success_windows(edge, 0.25) == [0.25]
-    assert s1.success_windows(edge, 0.25, exclude_edges=False) == [0.5, 0.25]
+    assert depth.success_windows(edge, 0.25) == [0.25]
+    assert depth.success_windows(edge, 0.25, exclude_edges=False) == [0.5, 0.25]
 
 
-def test_log_grid_and_tolerance():
-    assert s1.log_grid(1e-3, 1.0, 1.0) == (1e-3, 1e-2, 1e-1, 1.0)
-    assert len(s1.log_grid(10 ** -2.5, 1.0, 0.25)) == 11
-    assert s1.accuracy_tolerance(0.5, 1000) == pytest.approx(2 * math.sqrt(0.5 / 1000))
-
-
-def test_mean_curve_averages_over_the_runs_that_reach_each_point():
-    assert s1.mean_curve([[1, 2, 3], [3, 4]]) == [2.0, 3.0, 3.0]
-    assert s1.epoch_series([{"h": [0.1, 0.2]}, {"h": [0.3, 0.4]}], "h") == [
-        [0, 1], pytest.approx([0.2, 0.3])]
+def test_accuracy_tolerance():
+    assert two_layer.accuracy_tolerance(0.5, 1000) == pytest.approx(2 * math.sqrt(0.5 / 1000))
 
 
 # --- the premise of S1.2's grid, and the data scale ---------------------------------------
@@ -105,13 +94,15 @@ def test_a_longer_run_passes_through_the_shorter_one():
 
 
 def test_pixel_scale_multiplies_the_centred_data(tmp_path):
-    run = runner.create("depth-overfit", quick=True, out=tmp_path / "r",
-                        stream=open(os.devnull, "w"))
-    one = s1.cifar_data(run, "builtin", val=100, num_train=50, seed=1)
-    raw = s1.cifar_data(run, "builtin", val=100, num_train=50, seed=1, pixel_scale=255.0)
+    one = common.cifar_data("builtin", val=100, num_train=50, seed=1)
+    raw = common.cifar_data("builtin", val=100, num_train=50, seed=1, pixel_scale=255.0)
     np.testing.assert_allclose(raw["X_train"], 255 * one["X_train"], rtol=1e-6, atol=1e-3)
     np.testing.assert_array_equal(raw["y_val"], one["y_val"])
     assert abs(float(one["X_train"].mean())) < 1e-5  # centred on its own mean image
+    run = runner.create("depth-overfit", quick=True, out=tmp_path / "r",
+                        stream=open(os.devnull, "w"))
+    assert common.record_data(run, "builtin", val=100, num_train=50, seed=1) == {
+        "n_train": 50, "n_val": 100}
     assert "builtin:train" in run.results["datasets"]
 
 
@@ -193,7 +184,7 @@ def test_lr_weight_scale_runs_the_six_configs_in_each_setting(quick_run):
 def test_the_course_formula_reproduces_its_relu_forward_figure():
     """The course divides the largest difference by the largest |a|+|b|; with it, the exact
     ReLU output against the 8-digit expected values gives the course's printed 4.54e-9."""
-    errors = s1.course_formula_forward_errors()
+    errors = checks.course_formula_forward_errors()
     ref = references.S1_1_LAYER_CHECKS[("ReLU.forward", "out")]
     assert errors["ReLU.forward"] == pytest.approx(ref, rel=0.01)
     assert errors["Linear.forward"] < errors["Linear.forward float32"] < 1e-7

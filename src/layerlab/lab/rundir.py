@@ -130,11 +130,9 @@ class Run:
         self._put("notes", name, text)
 
     def dataset(self, ds):
-        """Record which data was used (name, split, source, path, checksum state)."""
-        entry = {"description": ds.describe()}
-        for key in ("name", "split", "source", "checksum", "place"):
-            if hasattr(ds, key):
-                entry[key] = getattr(ds, key)
+        """Record which data was used (name, split, source, path, checksum state): a Dataset,
+        or an entry dataset_entry() made (e.g. returned by a cell)."""
+        entry = ds if isinstance(ds, dict) else dataset_entry(ds)
         self._put("datasets", f"{entry.get('name')}:{entry.get('split')}", entry)
 
     # --- folders ----------------------------------------------------------------------------
@@ -160,6 +158,15 @@ class Run:
     @property
     def status(self):
         return read_json(self.path / "status.json", {})
+
+
+def dataset_entry(ds):
+    """The JSON record of a Dataset (or PointSet) that `Run.dataset` keeps."""
+    entry = {"description": ds.describe()}
+    for key in ("name", "split", "source", "checksum", "place"):
+        if hasattr(ds, key):
+            entry[key] = getattr(ds, key)
+    return entry
 
 
 def safe_name(text):

@@ -205,3 +205,15 @@ def grid(run, grid_name, cells, fn, objective=None):
 def cell(run, name, fn):
     """One unit of work, run once and kept: a grid of one cell."""
     return grid(run, name, [{}], lambda _: fn())[0]
+
+
+def record_datasets(run, load):
+    """Record in the run the datasets that load() -> [Dataset, ...] reads, from a cell named
+    'data'. Studies load their data inside cells, so a rebuild from cells.json reads no data
+    and a sweep's main process records what its workers read; returns the stored entries."""
+    from layerlab.lab.rundir import dataset_entry
+
+    entries = cell(run, "data", lambda: [dataset_entry(ds) for ds in load()])
+    for entry in entries:
+        run.dataset(entry)
+    return entries

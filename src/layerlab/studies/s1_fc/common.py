@@ -1,0 +1,105 @@
+"""What S1.2-S1.5 share: the Solver's CIFAR-10 data, loaded inside the cells; a short Solver
+run as a cell's result; the mean curves of groups of runs."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from layerlab.analysis import downsample, epoch_series, mean_curve
+from layerlab.data import load, transforms
+from layerlab.lab.rundir import dataset_entry
+from layerlab.lab.sweep import cell
+from layerlab.scratch.solver import Solver
+
+JPEG_NOTE = ("The CIFAR-10 used here is the lossy JPEG copy of the image-folder archive "
+             "(see Data below), not the original pixels, so accuracies can differ slightly "
+             "from runs on the original binary release.")
+
+
+@lru_cache(maxsize=2)
+def _train_split(dataset):
+    return load(dataset, "train")
+
+
+@lru_cache(maxsize=2)  # a grid's cells share one copy (an experiment uses at most two)
+def cifar_data(dataset, *, val, num_train=None, seed=0, pixel_scale=1.0):
+    """The Solver dict of `dataset` ('cifar10' or 'builtin'), loaded once per process and
+    shared (do not change it): [0, 1] pixels minus the training mean image, times
+    `pixel_scale`; `val` images held out of the training split at random, then `num_train`
+    random training images (None: all). {'X_train': (N, 3, 32, 32) float32, 'y_train': (N,)
+    int64, 'X_val', 'y_val'}."""
+    data = transforms.solver_data(_train_split(dataset), None, val=val, num_train=num_train,
+                                  seed=seed)
+    for key in ("X_train", "X_val") if pixel_scale != 1.0 else ():
+        data[key] = data[key] * np.float32(pixel_scale)
+    return data
+
+
+def record_data(run, dataset, **split):
+    """Record `dataset`'s training split in the run, from a cell named 'data' (a rebuild
+    reads the record from cells.json and needs no data). split: cifar_data's keywords.
+    Returns {'n_train': int, 'n_val': int}, the sizes of that split."""
+
+    def compute():
+        data = cifar_data(dataset, **split)
+        return {"dataset": dataset_entry(_train_split(dataset)),
+                "n_train": len(data["y_train"]), "n_val": len(data["y_val"])}
+
+    info = cell(run, "data", compute)
+    run.dataset(info["dataset"])
+    return {"n_train": info["n_train"], "n_val": info["n_val"]}
+
+
+def fit(run, cell_name, model, data, **solver_kwargs):
+    """Train with a Solver (no checkpoints: for cells of a few seconds, which the grid keeps
+    whole) and log one metrics line per epoch. Returns a JSON-able summary: loss_history
+    (per iteration), epoch_loss (per epoch), train/val_acc_history (epochs + 1), epochs,
+    stopped_early, train_time."""
+
+    def on_epoch(solver):
+        run.log(cell_name, "epoch", epoch=solver.epoch, train_acc=solver.train_acc_history[-1],
+                val_acc=solver.val_acc_history[-1])
+
+    solver = Solver(model, data, epoch_callback=on_epoch, verbose=False, print_every=0,
+                    **solver_kwargs)
+    solver.train()
+    per_epoch, losses = solver.iterations_per_epoch, solver.loss_history
+    return {  # a diverged run stops mid-epoch: its last epoch_loss averages fewer steps
+        "loss_history": [float(x) for x in losses],
+        "epoch_loss": [float(np.mean(losses[i:i + per_epoch]))
+                       for i in range(0, len(losses), per_epoch)],
+        "train_acc_history": solver.train_acc_history,
+        "val_acc_history": solver.val_acc_history,
+        "epochs": solver.epoch, "stopped_early": solver.stopped_early,
+        "train_time": solver.train_time,
+    }
+
+
+def seeds_of(cfg):
+    """The seeds of the repeats: [seed, seed + 1, ..., seed + repeats - 1]."""
+    return [cfg.seed + i for i in range(cfg.repeats)]
+
+
+def group_runs(cells, results, *keys):
+    """{tuple of the cell's `keys`: [results of those cells, in order]}."""
+    runs = {}
+    for c, r in zip(cells, results, strict=True):
+        runs.setdefault(tuple(c[k] for k in keys), []).append(r)
+    return runs
+
+
+def curve_panels(groups, loss_title="loss per iteration", logy=False):
+    """The three panels of a curves plot: loss per iteration (downsampled to 500 points) and
+    train / val accuracy per epoch, each the mean over seeds. groups: {label: [fit() results]}.
+    """
+    loss = {"ylabel": "training loss", "title": loss_title, "xlabel": "iteration",
+            "series": {k: [list(xs), ys] for k, (xs, ys) in
+                       ((k, downsample(mean_curve([r["loss_history"] for r in rs])))
+                        for k, rs in groups.items())}}
+    if logy:
+        loss["logy"] = True
+    return [loss] + [{"ylabel": f"{w} accuracy", "title": f"{w} accuracy per epoch",
+                      "series": {k: epoch_series([r[f"{w}_acc_history"] for r in rs])
+                                 for k, rs in groups.items()}} for w in ("train", "val")]

@@ -10,7 +10,6 @@ from layerlab.analysis import verdict as v
 from layerlab.analysis.stats import wilson
 
 
-
 def s6_dropout_only():
     """Ten seeds with the published S6 dropout-only summary: mean 94.04%, std 1.84 points over
     seeds, on the study's own 178 test images (the old verdict: 'reproduced' by a symmetric

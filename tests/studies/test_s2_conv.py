@@ -2,14 +2,17 @@
 promise in their results."""
 
 import json
-import time
+import weakref
 
 import numpy as np
 import pytest
 
 from layerlab.lab import registry
+from layerlab.references import S2_1_CONV_SPEEDUP, S2_4_ONE_EPOCH_VAL_ACC
 from layerlab.scratch.conv import Conv
-from layerlab.studies import s2_conv as s2
+from layerlab.scratch.pool import MaxPool
+from layerlab.studies.s2_conv import nets, speed
+from layerlab.studies.s2_conv import spatial_bn as sbn
 
 
 @pytest.fixture(scope="module")
@@ -33,30 +36,31 @@ def conv_nets(quick_run):
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def test_time_calls_counts_repeats_returns_last_result_and_measures_time():
-    calls = []
+def test_timed_keeps_each_result_alive_until_the_next_call_returns():
+    class Result:
+        pass
+
+    refs, previous_alive = [], []
 
     def fn():
-        calls.append(1)
-        time.sleep(0.002)
-        return len(calls)
+        previous_alive.append(bool(refs) and refs[-1]() is not None)
+        out = Result()
+        refs.append(weakref.ref(out))
+        return out
 
-    stats, last = s2.time_calls(fn, repeats=4, warmup=2)
-    assert len(calls) == 6 and last == 6
-    assert stats["n"] == 4
-    assert 0.002 <= stats["min"] <= stats["median"] <= stats["max"]
-    assert stats["spread"] == pytest.approx((stats["max"] - stats["min"]) / stats["median"])
-    with pytest.raises(ValueError):
-        s2.time_calls(fn, repeats=0)
+    stats, last = speed.timed(fn, repeats=4, warmup=2)
+    assert len(refs) == 6 and last is refs[-1]()
+    assert previous_alive == [False] + [True] * 5
+    assert stats["n"] == 4 and 0 <= stats["min"] <= stats["median"] <= stats["max"]
 
 
 def test_conv_inputs_upstream_gradient_has_the_output_shape():
     for x_shape, w_shape, stride, pad in [((2, 3, 9, 9), (4, 3, 3, 3), 2, 1),
                                           ((1, 2, 8, 8), (3, 2, 7, 7), 1, 3)]:
-        x, w, b, param, dout = s2.conv_inputs(x_shape, w_shape, stride, pad, seed=0)
-        out, _ = Conv.forward(x, w, b, param)
+        args, dout = speed.conv_inputs(x_shape, w_shape, stride, pad, seed=0)
+        out, _ = Conv.forward(*args)
         assert dout.shape == out.shape
-        assert x.dtype == np.float64
+        assert args[0].dtype == np.float64
 
 
 def test_source_fingerprint_is_the_hash_of_the_defining_file():
@@ -64,26 +68,26 @@ def test_source_fingerprint_is_the_hash_of_the_defining_file():
     import inspect
     from pathlib import Path
 
-    fp = s2.source_fingerprint(Conv, s2.MaxPool)
+    fp = speed.source_fingerprint(Conv, MaxPool)
     assert set(fp) == {"conv.py", "pool.py"}
     path = Path(inspect.getsourcefile(Conv))
     assert fp["conv.py"].startswith(hashlib.sha256(path.read_bytes()).hexdigest()[:12])
 
 
 def test_loss_auc_and_moving_average():
-    assert s2.loss_auc([3.0, 2.0, 1.0]) == pytest.approx(2.0)
-    assert s2.loss_auc([1.0, float("nan")]) == float("inf")
-    xs, ys = s2.moving_average([1, 2, 3, 4, 5], 2)
+    assert nets.loss_auc([3.0, 2.0, 1.0]) == pytest.approx(2.0)
+    assert nets.loss_auc([1.0, float("nan")]) == float("inf")
+    xs, ys = nets.moving_average([1, 2, 3, 4, 5], 2)
     assert xs == [2, 3, 4, 5]
     assert ys == pytest.approx([1.5, 2.5, 3.5, 4.5])
-    xs, ys = s2.moving_average([1, 3], 50)  # window longer than the series: one mean
+    xs, ys = nets.moving_average([1, 3], 50)  # window longer than the series: one mean
     assert xs == [2] and ys == pytest.approx([2.0])
 
 
 def test_expected_test_deviation_is_start_bias_plus_four_standard_errors():
-    cfg = s2.SpatialBatchnormConfig(test_shape=(4, 2, 5, 5), warmup_passes=10, momentum=0.5,
+    cfg = sbn.SpatialBatchnormConfig(test_shape=(4, 2, 5, 5), warmup_passes=10, momentum=0.5,
                                     test_loc=8.0, test_scale=2.0)
-    assert s2.expected_test_deviation(cfg) == pytest.approx(0.5 ** 10 * 4 + 4 / 10)
+    assert sbn.expected_test_deviation(cfg) == pytest.approx(0.5 ** 10 * 4 + 4 / 10)
 
 
 def test_batchnorm_comparisons_pairs_same_init_and_measures_per_seed():
@@ -95,7 +99,7 @@ def test_batchnorm_comparisons_pairs_same_init_and_measures_per_seed():
     by = {"bn k": [(0, summary([2, 1], 0.5)), (1, summary([2, 3], 0.4))],
           "k": [(0, summary([2, 2], 0.3)), (1, summary([2, 2], 0.45))],
           "bn g": [(0, summary([2, 1], 0.3))], "g": [(0, summary([2, 2], 0.1))]}
-    comps = {(c["with"], c["without"]): c for c in s2.batchnorm_comparisons(by, variants)}
+    comps = {(c["with"], c["without"]): c for c in nets.batchnorm_comparisons(by, variants)}
     assert set(comps) == {("bn k", "k"), ("bn g", "g")}
     assert comps[("bn k", "k")]["faster"] == [True, False]  # seed 1: 2.5 vs 2.0
     assert comps[("bn k", "k")]["val_gain"] == pytest.approx([0.2, -0.05])
@@ -107,25 +111,25 @@ def test_batchnorm_comparisons_pairs_same_init_and_measures_per_seed():
 
 def test_conv_speed_reports_every_pass_thread_count_and_agreement(conv_speed):
     results, _ = conv_speed
-    cfg = s2.ConvSpeedConfig()  # the quick run keeps the default thread counts
+    cfg = speed.ConvSpeedConfig()  # the quick run keeps the default thread counts
     table = results["tables"]["conv_speed"]
     assert [r[1] for r in table["rows"]] == ["forward", "backward", "forward+backward"]
     assert len(table["header"]) == 3 + 2 * len(cfg.threads)
     claims = results["claims"]
-    speed = {k: v for k, v in claims.items() if k.startswith("conv ") and "speed-up" in k}
-    assert len(speed) == 2 * len(cfg.threads)
-    for c in speed.values():
-        assert c["reference"] == s2.S2_1_CONV_SPEEDUP and c["ours"] > 1
+    speedups = {k: v for k, v in claims.items() if k.startswith("conv ") and "speed-up" in k}
+    assert len(speedups) == 2 * len(cfg.threads)
+    for c in speedups.values():
+        assert c["reference"] == S2_1_CONV_SPEEDUP and c["ours"] > 1
     # the claims are the table's ratios (forward row, backward row), not separate figures
     for t_index, t in enumerate(cfg.threads):
-        for row, p in zip(table["rows"][:2], s2.PASSES, strict=True):
-            claim = next(v for k, v in speed.items() if k.startswith(f"conv {p} ")
+        for row, p in zip(table["rows"][:2], speed.PASSES, strict=True):
+            claim = next(v for k, v in speedups.items() if k.startswith(f"conv {p} ")
                          and k.endswith(f"{t} BLAS thread(s)"))
             assert claim["ours"] == pytest.approx(row[4 + 2 * t_index])
     agree = [v for k, v in claims.items() if k.startswith("naive and fast")]
     assert len(agree) == 2 and all(c["ours"] is True for c in agree)
     assert max(results["tables"]["conv_agreement"]["rows"][0][1:]) < 1e-9
-    assert len(results["tables"]["pool_speed"]["rows"]) == 2 * len(s2.ConvSpeedConfig.pool_cases)
+    assert len(results["tables"]["pool_speed"]["rows"]) == 2 * len(cfg.pool_cases)
     assert "conv_speedup" in results["plots"]
     assert "BLAS" in results["notes"]["Machine and threads"]
     assert "conv.py" in results["notes"]["What was timed"]
@@ -136,7 +140,7 @@ def test_conv_speed_reports_every_pass_thread_count_and_agreement(conv_speed):
 
 def test_spatial_batchnorm_statistics_and_equalities(spatial_bn):
     results, _ = spatial_bn
-    cfg = s2.SpatialBatchnormConfig()
+    cfg = sbn.SpatialBatchnormConfig()
     rows = results["tables"]["train_mode"]["rows"]
     assert [r[3] for r in rows] == pytest.approx(list(cfg.beta))  # output means = beta
     assert [r[5] for r in rows] == pytest.approx([r[7] for r in rows], rel=1e-12)
@@ -146,7 +150,7 @@ def test_spatial_batchnorm_statistics_and_equalities(spatial_bn):
     assert all(v == "reproduced" for v in verdicts.values()), verdicts
     assert all(v == 0 for _, v in results["tables"]["vs_batchnorm"]["rows"])
     test_rows = results["tables"]["test_mode"]["rows"]
-    assert max(r[3] for r in test_rows) <= s2.expected_test_deviation(cfg)
+    assert max(r[3] for r in test_rows) <= sbn.expected_test_deviation(cfg)
     curve = results["plots"]["running_stats"]["series"]["|running mean - true mean|"][1]
     assert len(curve) == cfg.warmup_passes and curve[-1] < curve[0]
 
@@ -167,7 +171,7 @@ def test_conv_nets_quick_run_has_all_three_parts(conv_nets):
     assert {"a_overfit", "b_one_epoch", "c_deep"} <= set(tables)
     assert {"a_overfit_accuracy", "b_loss", "c_deep_accuracy", "c_deep_loss"} <= set(plots)
     b = [c for k, c in claims.items() if k.startswith("(b) val accuracy")]
-    assert b and all(c["reference"] == s2.S2_4_ONE_EPOCH_VAL_ACC for c in b)
+    assert b and all(c["reference"] == S2_4_ONE_EPOCH_VAL_ACC for c in b)
     faster = next(c for k, c in claims.items() if "converges faster" in k)
     assert isinstance(faster["ours"], bool)
     # every training cell streamed per-epoch metrics into the run folder
@@ -184,6 +188,6 @@ def test_conv_nets_quick_run_has_all_three_parts(conv_nets):
 def test_pixel_scale_multiplies_inputs_in_place():
     data = {"X_train": np.ones((2, 3), np.float32), "y_train": np.array([1, 2])}
     x = data["X_train"]
-    s2._scaled(data, 255.0)
+    nets._scaled(data, 255.0)
     assert data["X_train"] is x and np.all(x == 255)
     assert list(data["y_train"]) == [1, 2]

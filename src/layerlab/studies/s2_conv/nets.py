@@ -1,0 +1,354 @@
+"""conv-nets (S2.4): (a) `ThreeLayerConvNet` overfits 100 CIFAR-10 images; (b) the course's
+one-epoch run on 49,000 / 1,000 images against its reference; (c) `DeepConvNet` with and
+without spatial batchnorm, Kaiming and small Gaussian initial weights, over seeds, on a subset.
+The course's pixels are 0-255 minus the mean image, and its weight scales were chosen for
+them: a pixel scale of 255 reproduces that (our loader gives [0, 1]); (a) also trains on [0, 1]
+pixels to show what the scale does."""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from layerlab import references as ref
+from layerlab.analysis import downsample, epoch_series, first_epoch_reaching, mean_curve, mean_std
+from layerlab.data import load, transforms
+from layerlab.lab.registry import experiment
+from layerlab.lab.sweep import cell_key, grid, record_datasets
+from layerlab.scratch.conv_models import DeepConvNet, ThreeLayerConvNet
+from layerlab.trainers.solver_cell import train_solver
+
+SOURCE = "shared/STUDIES.md S2.4 (course notebook ConvolutionalNetworks)"
+
+
+@dataclass
+class ConvNetsConfig:
+    """(a) overfit variants (label, pixel scale, weight scale); (b) the one-epoch run
+    (`epoch_num_train` None = all); (c) deep variants (label, batchnorm, weight scale). threads:
+    BLAS threads for training (1 is faster than 2 on this shared 2-core machine)."""
+
+    dataset: str = "cifar10"
+    val: int = 1000
+    data_seed: int = 0
+    threads: int = 1
+    overfit_num_train: int = 100
+    overfit_epochs: int = 15
+    overfit_batch_size: int = 50
+    overfit_variants: tuple = (("course: 0-255 pixels, std 1e-2", 255.0, 1e-2),
+                               ("[0, 1] pixels, std 1e-2", 1.0, 1e-2),
+                               ("[0, 1] pixels, Kaiming", 1.0, "kaiming"))
+    overfit_seeds: tuple = (0, 1)
+    epoch_num_train: int | None = None
+    epoch_filters: int = 32
+    epoch_filter_size: int = 7
+    epoch_hidden: int = 500
+    epoch_weight_scale: float = 1e-3
+    epoch_reg: float = 1e-3
+    epoch_lr: float = 1e-3
+    epoch_batch_size: int = 50
+    epoch_epochs: int = 1
+    epoch_pixel_scales: tuple = (255.0,)
+    epoch_seeds: tuple = (0, 1)
+    deep_num_train: int = 1000
+    deep_pixel_scale: float = 1.0
+    deep_filters: tuple = (16, 32, 32, 64, 64)
+    deep_max_pools: tuple = (0, 1, 2, 3, 4)
+    deep_variants: tuple = (("batchnorm, Kaiming", True, "kaiming"),
+                            ("no batchnorm, Kaiming", False, "kaiming"),
+                            ("batchnorm, Gaussian 1e-3", True, 1e-3),
+                            ("no batchnorm, Gaussian 1e-3", False, 1e-3))
+    deep_epochs: int = 10
+    deep_batch_size: int = 100
+    deep_lr: float = 1e-3
+    deep_reg: float = 1e-5
+    deep_seeds: tuple = (0, 1, 2)
+
+
+@functools.lru_cache(maxsize=1)
+def _train_set(name):
+    """The training split, loaded on first use inside a cell (a rebuild loads nothing)."""
+    return load(name, "train")
+
+
+def _scaled(data, scale):
+    """The Solver dict with every X multiplied by `scale` in place (no copy)."""
+    for key in data:
+        if key.startswith("X_") and scale != 1:
+            data[key] *= np.float32(scale)
+    return data
+
+
+def loss_auc(loss_history):
+    """Mean training loss over all iterations: the area under the loss curve per iteration
+    (lower = converged faster); inf when training diverged."""
+    losses = np.asarray(loss_history, dtype=float)
+    return float(losses.mean()) if len(losses) and np.all(np.isfinite(losses)) else float("inf")
+
+
+def moving_average(ys, window):
+    """(xs, ys) of the trailing mean over `window` iterations (xs from 1)."""
+    ys = np.asarray(ys, dtype=float)
+    window = min(window, max(len(ys), 1))
+    smooth = np.convolve(ys, np.ones(window) / window, mode="valid")
+    return list(range(window, len(ys) + 1)), smooth.tolist()
+
+
+def batchnorm_comparisons(by, variants):
+    """Every batchnorm variant paired with the same init without batchnorm. by: {variant:
+    [(seed, summary with loss_history, val_acc_history)]}; variants: {variant: (batchnorm,
+    weight_scale)}. Returns one dict per pair: 'with', 'without', 'auc' [(seed, auc with, auc
+    without)], 'faster' [with < without], 'val_gain' [final val acc with - without], over the
+    seeds both have."""
+    out = []
+    for a, (bn_a, init_a) in variants.items():
+        for b, (bn_b, init_b) in variants.items():
+            if not bn_a or bn_b or init_a != init_b or a not in by or b not in by:
+                continue
+            runs_a, runs_b = dict(by[a]), dict(by[b])
+            seeds = [s for s in runs_a if s in runs_b]
+            auc = [(s, loss_auc(runs_a[s]["loss_history"]),
+                    loss_auc(runs_b[s]["loss_history"])) for s in seeds]
+            out.append({"with": a, "without": b, "auc": auc,
+                        "faster": [x < y for _, x, y in auc],
+                        "val_gain": [runs_a[s]["val_acc_history"][-1]
+                                     - runs_b[s]["val_acc_history"][-1] for s in seeds]})
+    return out
+
+
+def _pixels(scale):
+    """'0-255 pixels' (the course's scale) or '[0, 1] pixels' for a pixel scale factor."""
+    return "0-255 pixels" if scale == 255 else "[0, 1] pixels" if scale == 1 \
+        else f"pixels x{scale:g}"
+
+
+def _final(runs, key):
+    """The last entry of history `key` of every (seed, summary) pair."""
+    return [r[key][-1] for _, r in runs]
+
+
+def _train_grid(cfg, run, name, cells, num_train, scale, make_model, lr, **solver):
+    """One grid of Solver cells (Adam, BLAS limited to cfg.threads); each cell c trains
+    make_model(c) on `num_train` images (None: all) at pixel scale scale(c).
+
+    Returns ({c[first key]: [(seed, summary), ...]}, [summary per cell]); a summary also holds
+    num_train and the cell's wall time without the data loading."""
+    kept = {}  # one copy of the data at a time (49,000 images are 600 MB in float32)
+
+    def one(c):
+        if scale(c) not in kept:
+            kept.clear()
+            data = transforms.solver_data(_train_set(cfg.dataset), None, val=cfg.val,
+                                          num_train=num_train, seed=cfg.data_seed)
+            kept[scale(c)] = _scaled(data, scale(c))
+        data, start = kept[scale(c)], time.perf_counter()
+        with threadpool_limits(limits=cfg.threads, user_api="blas"):
+            summary, _ = train_solver(run, cell_key(name, c), make_model(c), data,
+                                      update_rule="adam", optim_config={"learning_rate": lr},
+                                      print_every=0, seed=c["seed"], **solver)
+        return {**summary, "num_train": int(len(data["X_train"])),
+                "cell_wall_time": time.perf_counter() - start}
+
+    results = grid(run, name, cells, one, objective="best_val_acc")
+    by = {}
+    for c, r in zip(cells, results, strict=True):
+        by.setdefault(next(iter(c.values())), []).append((c["seed"], r))
+    return by, results
+
+
+def _overfit(cfg, run):
+    variants = [(str(v[0]), float(v[1]), v[2] if isinstance(v[2], str) else float(v[2]))
+                for v in cfg.overfit_variants]
+    cells = [{"variant": label, "pixel_scale": scale, "weight_scale": ws, "seed": int(s)}
+             for label, scale, ws in variants for s in cfg.overfit_seeds]
+    by, _ = _train_grid(
+        cfg, run, "a_overfit", cells, cfg.overfit_num_train, lambda c: c["pixel_scale"],
+        lambda c: ThreeLayerConvNet(weight_scale=c["weight_scale"], seed=c["seed"]), 1e-3,
+        num_epochs=cfg.overfit_epochs, batch_size=cfg.overfit_batch_size,
+        num_train_samples=None)
+    rows = [[label, *mean_std(_final(runs, "train_acc_history")),
+             *mean_std(_final(runs, "val_acc_history")),
+             ", ".join(str(e) if e is not None else "-" for e in (
+                 first_epoch_reaching(r["train_acc_history"], 1.0) for _, r in runs)),
+             ", ".join(f"{a:.2f}" for a in _final(runs, "train_acc_history"))]
+            for label, runs in by.items()]
+    run.table("a_overfit", ["variant", "final train acc (mean)", "std", "final val acc (mean)",
+                            "std", "first epoch at 100% train (per seed)",
+                            "final train acc per seed"], rows,
+              title=f"(a) ThreeLayerConvNet on {cfg.overfit_num_train} training images, "
+                    f"{cfg.overfit_epochs} epochs, Adam 1e-3, batch {cfg.overfit_batch_size}, "
+                    f"seeds {list(cfg.overfit_seeds)}",
+              note=f"Validation: {cfg.val:,} held-out CIFAR-10 training images. The seeds "
+                   "change the initial weights and the minibatch order; the "
+                   f"{cfg.overfit_num_train} training images are the same.")
+    epochs = list(range(cfg.overfit_epochs + 1))
+    run.plot("a_overfit_accuracy", "curves", title="(a) Overfitting 100 images: train vs val "
+             "accuracy per epoch", xlabel="epoch", panels=[
+                 {"title": label, "ylabel": "accuracy", "series": {
+                     f"{split}, seed {s}": [epochs, r[f"{split}_acc_history"]]
+                     for split in ("train", "val") for s, r in runs}}
+                 for label, runs in by.items()])
+    run.plot("a_overfit_loss", "curves", title="(a) Training loss per iteration",
+             xlabel="iteration", ylabel="loss", series={
+                 f"{label}, seed {s}": downsample(r["loss_history"])
+                 for label, runs in by.items() for s, r in runs})
+    main_label, main = next(iter(by.items()))
+    final = _final(main, "train_acc_history")
+    run.claim(f"(a) train accuracy after {cfg.overfit_epochs} epochs on "
+              f"{cfg.overfit_num_train} images ({main_label}; lowest over seeds)", min(final),
+              ref.S2_4_OVERFIT_TRAIN_ACC, better="higher", source=f"{SOURCE} ('overfits 100 "
+              f"images'; the course's printed run: {ref.S2_4_OVERFIT_PRINTED['train']} train, "
+              f"{ref.S2_4_OVERFIT_PRINTED['val']} val)",
+              note="per seed " + ", ".join(f"{a:.2f}" for a in final) + "; val accuracy "
+              + ", ".join(f"{a:.3f}" for a in _final(main, "val_acc_history")))
+    gap = [t - v for t, v in zip(final, _final(main, "val_acc_history"), strict=True)]
+    run.claim("(a) overfitting: train minus val accuracy at the end (mean over seeds)",
+              float(np.mean(gap)), None, source=SOURCE)
+
+
+def _deep(cfg, run):
+    variants = {str(v[0]): (bool(v[1]), v[2] if isinstance(v[2], str) else float(v[2]))
+                for v in cfg.deep_variants}
+    by, _ = _train_grid(
+        cfg, run, "c_deep", [{"variant": name, "seed": int(s)} for name in variants
+                             for s in cfg.deep_seeds], cfg.deep_num_train,
+        lambda c: cfg.deep_pixel_scale, lambda c: DeepConvNet(
+            num_filters=tuple(cfg.deep_filters), max_pools=tuple(cfg.deep_max_pools),
+            batchnorm=variants[c["variant"]][0], weight_scale=variants[c["variant"]][1],
+            reg=cfg.deep_reg, seed=c["seed"]), cfg.deep_lr, num_epochs=cfg.deep_epochs,
+        batch_size=cfg.deep_batch_size, num_train_samples=1000)
+    run.table("c_deep", ["variant", "final train acc", "std", "final val acc", "std",
+                         "mean training loss (area under curve)", "std", "train time (s)"],
+              [[name, *mean_std(_final(runs, "train_acc_history")),
+                *mean_std(_final(runs, "val_acc_history")),
+                *mean_std([loss_auc(r["loss_history"]) for _, r in runs]),
+                float(np.mean([r["train_time"] for _, r in runs]))]
+               for name, runs in by.items()],
+              title=f"(c) DeepConvNet filters {list(cfg.deep_filters)}, 2x2 max pools "
+                    f"after layers {list(cfg.deep_max_pools)}: {cfg.deep_num_train} "
+                    f"training images, {cfg.deep_epochs} epochs, batch "
+                    f"{cfg.deep_batch_size}, Adam {cfg.deep_lr:g}, reg {cfg.deep_reg:g}, "
+                    f"seeds {list(cfg.deep_seeds)}",
+              note="Mean and std over seeds (the seeds change initial weights and minibatch "
+                   "order). Train accuracy on 1,000 sampled training images. Pixels [0, 1] "
+                   "minus the mean image (as in EECS 498's DeepConvNet notebook, which scales "
+                   "to [0, 1]). Area under the curve = mean loss over every iteration: lower "
+                   "means it fell sooner.")
+    run.plot("c_deep_accuracy", "curves", title="(c) DeepConvNet: accuracy per epoch (mean "
+             "over seeds)", xlabel="epoch", panels=[
+                 {"ylabel": f"{split} accuracy", "series": {
+                     name: epoch_series([r[f"{split}_acc_history"] for _, r in runs], pad=False)
+                     for name, runs in by.items()}} for split in ("train", "val")])
+    run.plot("c_deep_loss", "curves", title="(c) DeepConvNet: training loss per iteration "
+             "(mean over seeds)", xlabel="iteration", ylabel="loss", series={
+                 name: downsample(mean_curve([r["loss_history"] for _, r in runs], pad=False))
+                 for name, runs in by.items()})
+    comparisons = batchnorm_comparisons(by, variants)
+    for c in comparisons:  # each batchnorm variant against the same init without it
+        m, sd = mean_std(c["val_gain"])
+        run.claim(f"(c) final val accuracy gain from batchnorm ({c['with']} minus "
+                  f"{c['without']})", m, None, source=SOURCE + " (no figure quoted)",
+                  note=f"std over seeds {sd:.3f}; per seed "
+                  + ", ".join(f"{g:+.3f}" for g in c["val_gain"]))
+    if comparisons:
+        faster = [f for c in comparisons for f in c["faster"]]
+        run.claim("(c) batchnorm converges faster: lower mean training loss than the same init "
+                  "without it, in every seed and init", bool(all(faster)), True,
+                  better="equal", source=ref.S2_4_DEEP_CLAIM + " (S1.6 a's expectation; "
+                  "S2.4 quotes none)", note=f"{sum(faster)} of {len(faster)} pairs; " + "; ".join(
+                      f"{c['with']} vs {c['without']}, seed {seed}: {a:.3f} vs {b:.3f}"
+                      for c in comparisons for seed, a, b in c["auc"]))
+    best = max(by, key=lambda n: np.mean(_final(by[n], "val_acc_history")))
+    run.claim("(c) best variant by final val accuracy (mean over seeds)", best, None,
+              source=SOURCE)
+
+
+def _one_epoch(cfg, run):
+    cells = [{"pixel_scale": float(p), "seed": int(s)} for p in cfg.epoch_pixel_scales
+             for s in cfg.epoch_seeds]
+    by, results = _train_grid(
+        cfg, run, "b_one_epoch", cells, cfg.epoch_num_train, lambda c: c["pixel_scale"],
+        lambda c: ThreeLayerConvNet(
+            num_filters=cfg.epoch_filters, filter_size=cfg.epoch_filter_size,
+            hidden_dim=cfg.epoch_hidden, weight_scale=cfg.epoch_weight_scale,
+            reg=cfg.epoch_reg, seed=c["seed"]), cfg.epoch_lr, num_epochs=cfg.epoch_epochs,
+        batch_size=cfg.epoch_batch_size, num_train_samples=1000)
+    n, epochs = results[0]["num_train"], f"{cfg.epoch_epochs} epoch(s)"
+    per_epoch = [r["train_time"] / max(r["epochs"], 1) for r in results]
+    run.table("b_one_epoch", ["pixels", "seed", "iterations", "final train acc (1,000 sampled)",
+                              "final val acc", "mean loss, last 100 iterations",
+                              "train time per epoch (s)", "cell wall time (s)"],
+              [[_pixels(c["pixel_scale"]), c["seed"], len(r["loss_history"]),
+                r["train_acc_history"][-1], r["val_acc_history"][-1],
+                float(np.mean(r["loss_history"][-100:])), t, r["cell_wall_time"]]
+               for c, r, t in zip(cells, results, per_epoch, strict=True)],
+              title=f"(b) ThreeLayerConvNet, {epochs} on {n:,} training images, {cfg.val:,} "
+                    "validation",
+              note=f"{cfg.epoch_filters} filters {cfg.epoch_filter_size}x"
+                   f"{cfg.epoch_filter_size}, hidden {cfg.epoch_hidden}, weight scale "
+                   f"{cfg.epoch_weight_scale:g}, reg {cfg.epoch_reg:g}, Adam lr {cfg.epoch_lr:g}, "
+                   f"batch {cfg.epoch_batch_size}. Train accuracy on 1,000 sampled training "
+                   "images (the Solver's default, as in the course); train time includes the "
+                   f"epoch-end accuracy checks; BLAS limited to {cfg.threads} thread(s).")
+    tags = [f"{_pixels(c['pixel_scale'])}, seed {c['seed']}" for c in cells]
+    run.plot("b_loss", "curves", title=f"(b) Training loss, {n:,} images, batch "
+             f"{cfg.epoch_batch_size}", xlabel="iteration", panels=[
+                 {"title": title, "ylabel": "loss", "series": {
+                     tag: curve(r["loss_history"]) for tag, r in zip(tags, results, strict=True)}}
+                 for title, curve in (("per iteration", lambda h: [list(range(1, len(h) + 1)), h]),
+                                      ("mean of the last 50 iterations",
+                                       lambda h: moving_average(h, 50)))])
+    quoted = f"'> {ref.S2_4_ONE_EPOCH_VAL_ACC:.0%} accuracy on the training set'"
+    for scale, runs in by.items():
+        val, train = _final(runs, "val_acc_history"), _final(runs, "train_acc_history")
+        run.claim(f"(b) val accuracy after {epochs} on {n:,} images, {_pixels(scale)} (lowest "
+                  f"over {len(runs)} seed(s))", min(val), ref.S2_4_ONE_EPOCH_VAL_ACC,
+                  better="higher", source=f"{SOURCE} (the course's target for validation)",
+                  note="per seed " + ", ".join(f"{v:.3f}" for v in val)
+                  + f"; the notebook's own text says {quoted}")
+        run.claim(f"(b) train accuracy after {epochs}, {_pixels(scale)} (1,000 sampled "
+                  "training images, lowest over seeds)", min(train), ref.S2_4_ONE_EPOCH_VAL_ACC,
+                  better="higher", source=f"course notebook: {quoted}",
+                  note="per seed " + ", ".join(f"{v:.3f}" for v in train))
+    run.claim("(b) wall time per epoch (training and the epoch-end accuracy checks)",
+              float(np.mean(per_epoch)), None, unit="s",
+              note=f"mean over {len(results)} run(s), range {min(per_epoch):.0f}-"
+                   f"{max(per_epoch):.0f} s; {n // cfg.epoch_batch_size} iterations per "
+                   f"epoch; BLAS limited to {cfg.threads} thread(s) on a shared machine")
+
+
+@experiment("conv-nets", study="S2.4",
+            title="three-layer conv net: overfit 100 images, one epoch > 40%; deep net with "
+                  "and without batchnorm",
+            estimate="9 min", config=ConvNetsConfig,
+            quick={"dataset": "builtin", "val": 100, "overfit_num_train": 20,
+                   "overfit_epochs": 2, "overfit_batch_size": 10,
+                   "overfit_variants": (("course: 0-255 pixels, std 1e-2", 255.0, 1e-2),
+                                        ("[0, 1] pixels, Kaiming", 1.0, "kaiming")),
+                   "overfit_seeds": (0,), "epoch_num_train": 100, "epoch_hidden": 20,
+                   "epoch_filters": 4, "deep_num_train": 40, "deep_filters": (4, 4),
+                   "deep_max_pools": (0, 1), "deep_epochs": 2, "deep_batch_size": 20,
+                   "deep_variants": (("batchnorm, Kaiming", True, "kaiming"),
+                                     ("no batchnorm, Kaiming", False, "kaiming")),
+                   "deep_seeds": (0, 1)})
+def conv_nets(cfg, run):
+    """S2.4 (a), (b), (c)."""
+    run.note("Settings chosen", (
+        "The defaults of (a) and (b) are the course notebook's runs (CS231n "
+        "ConvolutionalNetworks; its code checked, not recalled), on pixels in 0-255 minus the "
+        f"mean image. Validation: a seeded random draw of {cfg.val:,} CIFAR-10 training images "
+        "(our folder copy is ordered by class); training: the rest, or a seeded subset; the "
+        "mean image is that of the training part used. (c) is not in that notebook: a "
+        "DeepConvNet in the style of EECS 498-007 (3x3 convs, optional spatial batchnorm, "
+        f"Kaiming init, Gaussian std 1e-3 the class default) with {list(cfg.deep_filters)} "
+        f"filters, {cfg.deep_num_train:,} training images, {cfg.deep_epochs} epochs, seeds "
+        f"{list(cfg.deep_seeds)}: long enough to separate the variants, short enough for this "
+        f"machine. BLAS limited to {cfg.threads} thread(s). The CIFAR-10 here is a lossy JPEG "
+        "copy (see Data), so accuracies may differ slightly from the original's."))
+    record_datasets(run, lambda: [_train_set(cfg.dataset)])
+    _overfit(cfg, run)
+    _deep(cfg, run)
+    _one_epoch(cfg, run)

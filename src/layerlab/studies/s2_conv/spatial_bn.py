@@ -1,0 +1,263 @@
+"""spatial-batchnorm (S2.3): per-channel statistics over N, H, W. Train mode: output means
+equal beta and stds gamma (up to eps); test mode after warm-up passes: close to them (within
+the sampling noise computed here); `SpatialBatchNorm` equals `BatchNorm` on the (N*H*W, C)
+pixel matrix and PyTorch's `F.batch_norm`; a numerical check of both backward passes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from layerlab import references as ref
+from layerlab.lab.registry import experiment
+from layerlab.lab.sweep import cell
+from layerlab.scratch.gradcheck import numerical_gradient_array, rel_error
+from layerlab.scratch.norm import BatchNorm
+from layerlab.scratch.spatial_norm import SpatialBatchNorm
+from layerlab.studies.s2_conv.speed import max_abs_diff
+
+SOURCE = "shared/STUDIES.md S2.3 (course notebook ConvolutionalNetworks: spatial BN)"
+BACKWARDS = (("backward", SpatialBatchNorm.backward, BatchNorm.backward),
+             ("backward_alt", SpatialBatchNorm.backward_alt, BatchNorm.backward_alt))
+GRADS = ("dx", "dgamma", "dbeta")
+
+
+@dataclass
+class SpatialBatchnormConfig:
+    """The course's checks (train mode, test mode after 50 warm-up passes, gradient check);
+    test mode here with non-trivial gamma and beta, so that 'means close to beta, stds close to
+    gamma' is tested, not only 0 and 1; the comparisons on a larger map."""
+
+    train_shape: tuple = (2, 3, 4, 5)
+    train_loc: float = 10.0
+    train_scale: float = 4.0
+    gamma: tuple = (3.0, 4.0, 5.0)
+    beta: tuple = (6.0, 7.0, 8.0)
+    test_shape: tuple = (10, 4, 11, 12)
+    test_loc: float = 13.0
+    test_scale: float = 2.3
+    test_gamma: tuple = (0.5, 1.0, 2.0, 3.0)
+    test_beta: tuple = (-1.0, 0.0, 1.0, 2.0)
+    warmup_passes: int = 50
+    momentum: float = 0.9
+    test_tolerance: float = 0.15
+    compare_shape: tuple = (8, 6, 7, 9)
+    gradcheck_shape: tuple = (2, 3, 4, 5)
+    seed: int = 0
+
+
+def channel_stats(out):
+    """Per-channel mean and (biased) std over N, H, W of an (N, C, H, W) array: two (C,)."""
+    return out.mean(axis=(0, 2, 3)), out.std(axis=(0, 2, 3))
+
+
+def _train_stats(cfg):
+    rng = np.random.default_rng(cfg.seed)
+    x = cfg.train_scale * rng.standard_normal(cfg.train_shape) + cfg.train_loc
+    gamma, beta = np.asarray(cfg.gamma, float), np.asarray(cfg.beta, float)
+    out, _ = SpatialBatchNorm.forward(x, gamma, beta, {"mode": "train"})
+    (in_mean, in_std), (mean, std) = channel_stats(x), channel_stats(out)
+    eps = 1e-5  # BatchNorm's default: the std falls short of gamma by this factor
+    predicted = gamma * np.sqrt(in_std ** 2 / (in_std ** 2 + eps))
+    return {"in_mean": in_mean.tolist(), "in_std": in_std.tolist(), "mean": mean.tolist(),
+            "std": std.tolist(), "predicted_std": predicted.tolist()}
+
+
+def _test_stats(cfg):
+    rng = np.random.default_rng(cfg.seed + 1)
+    gamma, beta = np.asarray(cfg.test_gamma, float), np.asarray(cfg.test_beta, float)
+    bn_param = {"mode": "train", "momentum": cfg.momentum}
+    mean_err, std_err = [], []
+    for _ in range(cfg.warmup_passes):
+        x = cfg.test_scale * rng.standard_normal(cfg.test_shape) + cfg.test_loc
+        SpatialBatchNorm.forward(x, gamma, beta, bn_param)
+        mean_err.append(float(np.max(np.abs(bn_param["running_mean"] - cfg.test_loc))
+                              / cfg.test_scale))
+        std_err.append(float(np.max(np.abs(np.sqrt(bn_param["running_var"]) - cfg.test_scale))
+                             / cfg.test_scale))
+    bn_param["mode"] = "test"
+    x = cfg.test_scale * rng.standard_normal(cfg.test_shape) + cfg.test_loc
+    mean, std = channel_stats(SpatialBatchNorm.forward(x, gamma, beta, bn_param)[0])
+    return {"mean": mean.tolist(), "std": std.tolist(), "running_mean_error": mean_err,
+            "running_std_error": std_err,
+            "running_mean": np.asarray(bn_param["running_mean"]).tolist(),
+            "running_var": np.asarray(bn_param["running_var"]).tolist()}
+
+
+def expected_test_deviation(cfg):
+    """Noise to expect in test mode, in units of gamma: the bias of the running mean left from
+    its start at 0 (momentum ** passes * loc / scale) plus 4 standard errors of a channel mean
+    over N*H*W values."""
+    N, _, H, W = cfg.test_shape
+    bias = cfg.momentum ** cfg.warmup_passes * abs(cfg.test_loc) / cfg.test_scale
+    return bias + 4 / np.sqrt(N * H * W)
+
+
+def _compare(cfg):
+    """SpatialBatchNorm vs BatchNorm on the (N*H*W, C) pixel matrix and vs PyTorch."""
+    rng = np.random.default_rng(cfg.seed + 2)
+    N, C, H, W = cfg.compare_shape
+    x = 3 * rng.standard_normal((N, C, H, W)) + 5
+    gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
+    dout = rng.standard_normal((N, C, H, W))
+    p_sp, p_bn = {"mode": "train"}, {"mode": "train"}
+    out, cache = SpatialBatchNorm.forward(x, gamma, beta, p_sp)
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)  # one row per pixel, by hand
+    out_bn, cache_bn = BatchNorm.forward(rows, gamma, beta, p_bn)
+    back = lambda a: a.reshape(N, H, W, C).transpose(0, 3, 1, 2)  # noqa: E731
+    drows = dout.transpose(0, 2, 3, 1).reshape(-1, C)
+    result = {"forward": max_abs_diff(out, back(out_bn)),
+              **{k: max_abs_diff(p_sp[k], p_bn[k]) for k in ("running_mean", "running_var")}}
+    for name, sp, bn in BACKWARDS:
+        ours, theirs = sp(dout, cache), bn(drows, cache_bn)
+        result[name] = {k: max_abs_diff(a, back(b) if k == "dx" else b)
+                        for k, a, b in zip(GRADS, ours, theirs, strict=True)}
+    # statistics are per channel over N, H, W: not per (c, h, w) position
+    return {**result, "torch": _torch_compare(x, gamma, beta, dout, out, cache),
+            "per_position_mean_spread": float(np.max(np.abs(
+                out.mean(axis=0) - beta[:, None, None])))}
+
+
+def _torch_compare(x, gamma, beta, dout, out, cache):
+    try:
+        import torch
+    except ImportError:
+        return None
+    tx, tg, tb = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
+    t_out = torch.nn.functional.batch_norm(tx, None, None, tg, tb, training=True, eps=1e-5)
+    t_out.backward(torch.tensor(dout))
+    return {"forward": max_abs_diff(out, t_out.detach().numpy()), **{
+        k: max_abs_diff(g, t.grad.numpy()) for k, g, t in
+        zip(GRADS, SpatialBatchNorm.backward(dout, cache), (tx, tg, tb), strict=True)}}
+
+
+def _gradcheck(cfg):
+    """The course's check: numerical vs analytic gradients of both backward passes."""
+    rng = np.random.default_rng(cfg.seed + 3)
+    N, C, H, W = cfg.gradcheck_shape
+    x = 5 * rng.standard_normal((N, C, H, W)) + 12
+    gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
+    dout = rng.standard_normal((N, C, H, W))
+
+    def f():
+        return SpatialBatchNorm.forward(x, gamma, beta, {"mode": "train"})[0]
+
+    numeric = [numerical_gradient_array(f, a, dout) for a in (x, gamma, beta)]
+    cache = SpatialBatchNorm.forward(x, gamma, beta, {"mode": "train"})[1]
+    return {name: {k: rel_error(n, g) for k, n, g in zip(GRADS, numeric, fn(dout, cache),
+                                                        strict=True)}
+            for name, fn, _ in BACKWARDS}
+
+
+def _channel_table(run, name, columns, **text):
+    """A table with one row per channel; columns: {header: (C,) values}."""
+    rows = zip(*columns.values(), strict=True)
+    run.table(name, ["channel", *columns], [[c, *row] for c, row in enumerate(rows)], **text)
+
+
+def _train_report(cfg, run, train):
+    gamma, beta, std = np.asarray(cfg.gamma), np.asarray(cfg.beta), np.asarray(train["std"])
+    _channel_table(run, "train_mode", {
+        "input mean": train["in_mean"], "input std": train["in_std"],
+        "output mean": train["mean"], "beta": beta, "output std": std, "gamma": gamma,
+        "gamma * sqrt(var / (var + eps))": train["predicted_std"]},
+        title=f"Train mode, x = {cfg.train_scale:g} randn + {cfg.train_loc:g} of shape "
+              f"{tuple(cfg.train_shape)}: statistics per channel over N, H, W",
+        note="eps = 1e-5 makes the output std fall short of gamma by sqrt(var / (var + eps)).")
+    run.claim("train mode: per-channel output means equal beta (max |mean - beta|)",
+              float(np.max(np.abs(np.asarray(train["mean"]) - beta))), 0.0, better="equal",
+              tolerance=1e-9, source=SOURCE,
+              note=f"the course printed means {list(cfg.beta)} for beta {tuple(cfg.beta)}")
+    run.claim("train mode: per-channel output stds equal gamma (max |std / gamma - 1|)",
+              float(np.max(np.abs(std / gamma - 1))), ref.S2_3_TRAIN_STD_SHORTFALL,
+              better="equal", tolerance=1e-6,
+              source=f"{SOURCE}: stds {', '.join(map(str, ref.S2_3_TRAIN_STDS_PRINTED))}",
+              note="the shortfall is eps / (2 var), so it depends on the input's variance; ours "
+                   "equals gamma * sqrt(var / (var + eps)) to "
+                   f"{np.max(np.abs(std - np.asarray(train['predicted_std']))):.1e}")
+
+
+def _test_report(cfg, run, test):
+    gamma, beta = np.asarray(cfg.test_gamma), np.asarray(cfg.test_beta)
+    mean_dev = np.abs(np.asarray(test["mean"]) - beta) / gamma
+    std_dev = np.abs(np.asarray(test["std"]) / gamma - 1)
+    _channel_table(run, "test_mode", {
+        "output mean": test["mean"], "beta": beta, "abs(mean - beta) / gamma": mean_dev,
+        "output std": test["std"], "gamma": gamma, "abs(std / gamma - 1)": std_dev,
+        "running mean": test["running_mean"],
+        "running std": [float(np.sqrt(v)) for v in test["running_var"]]},
+        title=f"Test mode after {cfg.warmup_passes} train-mode passes (momentum "
+              f"{cfg.momentum:g}), x = {cfg.test_scale:g} randn + {cfg.test_loc:g} of shape "
+              f"{tuple(cfg.test_shape)}",
+        note="Deviations in units of gamma, comparable with the course's run (gamma 1, beta 0), "
+             f"whose largest were {ref.S2_3_TEST_MEAN_DEVIATION:.3f} (mean) and "
+             f"{ref.S2_3_TEST_STD_DEVIATION:.3f} (std).")
+    for what, dev, printed, note in (
+            ("means close to beta (max |mean - beta| / gamma)", mean_dev,
+             ref.S2_3_TEST_MEAN_DEVIATION, "noise to expect here (start bias + 4 standard "
+             f"errors): {expected_test_deviation(cfg):.3f}"),
+            ("stds close to gamma (max |std / gamma - 1|)", std_dev,
+             ref.S2_3_TEST_STD_DEVIATION, "")):
+        run.claim(f"test mode: per-channel {what}", float(dev.max()), 0.0, better="equal",
+                  tolerance=cfg.test_tolerance, note=note,
+                  source=f"{SOURCE}: largest printed deviation {printed}")
+    passes = list(range(1, cfg.warmup_passes + 1))
+    run.plot("running_stats", "curves", title="Running statistics during the warm-up passes",
+             xlabel="train-mode pass", ylabel="max over channels, in input stds", logy=True,
+             series={"|running mean - true mean|": [passes, test["running_mean_error"]],
+                     "|sqrt(running var) - true std|": [passes, test["running_std_error"]],
+                     "predicted start bias momentum^k * mean / std": [
+                         passes, [cfg.momentum ** k * abs(cfg.test_loc) / cfg.test_scale
+                                  for k in passes]]})
+
+
+def _compare_report(cfg, run, comp):
+    parts = [("forward", comp["forward"]), ("running mean", comp["running_mean"]),
+             ("running var", comp["running_var"])]
+    parts += [(f"{name} {k}", v) for name, *_ in BACKWARDS for k, v in comp[name].items()]
+    run.table("vs_batchnorm", ["quantity", "largest absolute difference"], parts,
+              title="SpatialBatchNorm vs BatchNorm on the pixel matrix x.transpose(0, 2, 3, 1)"
+                    f".reshape(-1, C) (done by hand), x of shape {tuple(cfg.compare_shape)}")
+    run.claim("SpatialBatchNorm = BatchNorm on the (N*H*W, C) matrix (max abs difference over "
+              "forward, both backwards, running statistics)", max(v for _, v in parts), 0.0,
+              better="equal", tolerance=1e-12,
+              source=SOURCE + ": 'built on batchnorm by reshaping'")
+    if comp["torch"] is not None:
+        run.table("vs_torch", ["quantity", "largest absolute difference"],
+                  list(comp["torch"].items()),
+                  title="SpatialBatchNorm vs torch.nn.functional.batch_norm (training mode)")
+        run.claim("SpatialBatchNorm = PyTorch F.batch_norm (max abs difference, forward and "
+                  "gradients)", max(comp["torch"].values()), 0.0, better="equal",
+                  tolerance=1e-10, source="PyTorch as an independent oracle")
+    run.note("Statistics per channel, not per position", (
+        "In train mode the output mean over N alone, at a fixed (c, h, w), differs from beta "
+        f"by up to {comp['per_position_mean_spread']:.3f}, while the mean over N, H and W "
+        "equals beta to round-off: one mean and variance per channel, shared by its pixels."))
+
+
+def _gradcheck_report(cfg, run, gc):
+    rows = [[name, *(v[k] for k in GRADS)] for name, v in gc.items()]
+    low, high = ref.S2_3_GRADCHECK_FLOOR, ref.S2_3_GRADCHECK_ERROR
+    run.table("gradcheck", ["backward", *(f"rel error {k}" for k in GRADS)], rows,
+              title="Numerical gradient check, x = 5 randn + 12 of shape "
+                    f"{tuple(cfg.gradcheck_shape)}, float64, random upstream gradient",
+              note="The course printed " + ", ".join(
+                  f"{k} {v:.1e}" for k, v in ref.S2_3_GRADCHECK_PRINTED.items()) + ".")
+    worst = max(max(r[1:]) for r in rows)
+    run.claim(f"gradient check of both backward passes below {high:g}", bool(worst < high),
+              True, better="equal", note=f"largest relative error {worst:.2e}",
+              source=f"{SOURCE}: 'errors of magnitudes between {low:g} and {high:g}'")
+
+
+@experiment("spatial-batchnorm", study="S2.3",
+            title="spatial batchnorm: per-channel statistics over N, H, W",
+            estimate="5 s", config=SpatialBatchnormConfig,
+            quick={"compare_shape": (4, 3, 5, 6)})
+def spatial_batchnorm(cfg, run):
+    """S2.3: train- and test-mode statistics, equality with BatchNorm, gradient check."""
+    for name, compute, report in (("train_mode", _train_stats, _train_report),
+                                  ("test_mode", _test_stats, _test_report),
+                                  ("compare", _compare, _compare_report),
+                                  ("gradcheck", _gradcheck, _gradcheck_report)):
+        report(cfg, run, cell(run, name, lambda f=compute: f(cfg)))

@@ -1,0 +1,266 @@
+"""conv-speed (S2.1, S2.2): naive (a Python loop per output pixel) vs fast (im2col and one
+matrix product; pooling by reshapes) convolution and max pooling, forward and backward. Every
+timing is a grid cell (kept on resume, shown again by a rebuild); the naive cells also measure
+the largest naive-vs-fast difference of the output and every gradient, in float64."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from layerlab.lab.registry import experiment
+from layerlab.lab.sweep import cell, grid
+from layerlab.references import S2_1_CONV_SPEEDUP, S2_1_SPEEDUP_TOLERANCE
+from layerlab.scratch.conv import Conv
+from layerlab.scratch.pool import MaxPool
+from layerlab.timing import describe_machine, machine, measure
+
+SOURCE = "shared/STUDIES.md S2.1 (course notebook ConvolutionalNetworks: fast layers)"
+PASSES = ("forward", "backward")
+BOTH = "forward+backward"
+
+
+@dataclass
+class ConvSpeedConfig:
+    """conv_cases: (label, x shape, w shape, stride, pad), the first the study's (it carries the
+    claims); pool_cases: (label, x shape, (pool_height, pool_width), stride); threads: BLAS
+    thread counts of the fast conv (naive: 1; pooling uses no BLAS). All in float64."""
+
+    conv_cases: tuple = (("study", (100, 3, 31, 31), (25, 3, 3, 3), 2, 1),
+                         ("conv-net layer 1", (50, 3, 32, 32), (32, 3, 7, 7), 1, 3),
+                         ("mid-size 3x3", (64, 32, 16, 16), (64, 32, 3, 3), 1, 1))
+    pool_cases: tuple = (("2x2 stride 2", (100, 25, 16, 16), (2, 2), 2),
+                         ("3x3 stride 2", (100, 25, 15, 15), (3, 3), 2))
+    threads: tuple = (1, 2)
+    naive_repeats: int = 3
+    fast_repeats: int = 30
+    fast_warmup: int = 3
+    agree_tolerance: float = 1e-9
+    seed: int = 0
+
+
+def timed(fn, repeats, warmup):
+    """`measure(fn, keep_result=True)` (each result alive until the next call returns, as in
+    training) and fn's last result, which the naive cells compare with the fast one."""
+    last = [None]
+
+    def call():
+        last[0] = fn()
+        return last[0]
+
+    return measure(call, repeats=repeats, warmup=warmup, keep_result=True), last[0]
+
+
+def source_fingerprint(*objects):
+    """{file name: first 12 hex digits of its SHA-256, plus ' (differs from git HEAD)' when the
+    working tree changes it} of the files defining `objects`: exactly what was timed."""
+    out = {}
+    for path in (Path(inspect.getsourcefile(obj)) for obj in objects):
+        try:
+            changed = subprocess.run(["git", "-C", str(path.parent), "diff", "--quiet", "HEAD",
+                                      "--", path.name], capture_output=True,
+                                     timeout=10).returncode == 1
+        except (OSError, subprocess.TimeoutExpired):
+            changed = False
+        out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()[:12] + (
+            " (differs from git HEAD)" if changed else "")
+    return out
+
+
+def max_abs_diff(a, b):
+    """Largest |a - b| over all entries (float64)."""
+    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)),
+                        initial=0.0))
+
+
+def _case(case):
+    """A config case with its shapes as tuples of ints (a config read back from JSON has
+    lists, and the shapes are written into claim names)."""
+    return tuple(tuple(int(v) for v in f) if isinstance(f, (list, tuple)) else f for f in case)
+
+
+def conv_inputs(x_shape, w_shape, stride, pad, seed):
+    """((x (N, C, H, W), w (F, C, HH, WW), b (F,), conv_param), upstream gradient of the
+    output's shape (N, F, H_out, W_out)), random float64."""
+    rng = np.random.default_rng(seed)
+    x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[0]))
+    H_out = (x_shape[2] + 2 * pad - w_shape[2]) // stride + 1
+    W_out = (x_shape[3] + 2 * pad - w_shape[3]) // stride + 1
+    dout = rng.standard_normal((x_shape[0], w_shape[0], H_out, W_out))
+    return (x, w, b, {"stride": stride, "pad": pad}), dout
+
+
+def _pool_inputs(x_shape, window, stride, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape)
+    param = {"pool_height": window[0], "pool_width": window[1], "stride": stride}
+    return (x, param), rng.standard_normal(MaxPool.forward(x, param)[0].shape)
+
+
+def _time_cell(layer, case, impl, threads, cfg):
+    """One timing cell: forward, and backward on one cached forward, of one implementation
+    with BLAS limited to `threads` (None: no limit). Naive cells also measure agreement."""
+    _, *shape = _case(case)
+    args, dout = (conv_inputs if layer is Conv else _pool_inputs)(*shape, cfg.seed)
+    load_before = os.getloadavg()[0]
+    with threadpool_limits(limits=threads, user_api="blas"):
+        info, diff = machine(), None
+        if impl == "naive":
+            fwd, (out, cache) = timed(lambda: layer.forward_naive(*args), cfg.naive_repeats, 0)
+            bwd, grads = timed(lambda: layer.backward_naive(dout, cache), cfg.naive_repeats, 0)
+            fast_out, fast_cache = layer.forward(*args)
+            fast = layer.backward(dout, fast_cache)
+            grads, fast = (grads, fast) if layer is Conv else ((grads,), (fast,))
+            diff = {"out": max_abs_diff(out, fast_out), **{
+                name: max_abs_diff(g, f) for name, g, f in
+                zip(("dx", "dw", "db")[:len(grads)], grads, fast, strict=True)}}
+        else:
+            cache = layer.forward(*args)[1]
+            fwd, _ = timed(lambda: layer.forward(*args), cfg.fast_repeats, cfg.fast_warmup)
+            bwd, _ = timed(lambda: layer.backward(dout, cache), cfg.fast_repeats,
+                           cfg.fast_warmup)
+    return {"case": case[0], "impl": impl, "threads_requested": threads,
+            "threads": info["blas_threads"], "blas": info["blas"], "forward": fwd,
+            "backward": bwd, "max_abs_diff": diff, "source": source_fingerprint(layer),
+            "load_average": [load_before, os.getloadavg()[0]]}
+
+
+def _ms(result, p):
+    """Median milliseconds of one pass of a timing cell (BOTH: the sum of the two)."""
+    return sum(_ms(result, q) for q in PASSES) if p == BOTH else result[p]["median"] * 1e3
+
+
+def _describe(case):
+    _, x_shape, w_shape, stride, pad = _case(case)
+    return f"x {x_shape}, w {w_shape}, stride {stride}, pad {pad}"
+
+
+def _conv_speed(cfg, run, results, threads):
+    """The conv speed table, heatmap and claims (the claims on the first, the study's, case)."""
+    labels = [c[0] for c in cfg.conv_cases]
+    rows, heat = [], []
+    for label in labels:
+        naive, fasts = results[(label, "naive", 1)], [results[(label, "fast", t)] for t in threads]
+        heat.append([_ms(naive, p) / _ms(f, p) for f in fasts for p in (*PASSES, BOTH)])
+        rows += [[label if p == "forward" else "", p, _ms(naive, p) / 1e3, *(
+            v for f in fasts for v in (f"{_ms(f, p):.3f}" + (
+                "" if p == BOTH else f" ({f[p]['spread']:.0%})"), _ms(naive, p) / _ms(f, p)))]
+            for p in (*PASSES, BOTH)]
+    header = ["case", "pass", "naive s"]
+    for t in threads:
+        actual = results[(labels[0], "fast", t)]["threads"]
+        header += [f"fast ms, {t} thread(s)", f"speed-up, {t} thread(s)"
+                   + ("" if actual == t else f" [BLAS reported {actual}]")]
+    run.table("conv_speed", header, rows,
+              title="Convolution, float64: naive vs fast (median wall time per call)",
+              note="Fast: the median and, in brackets, its spread (interquartile range / "
+              "median). Cases: " + "; ".join(f"{c[0]}: {_describe(c)}" for c in cfg.conv_cases)
+              + f". Naive: median of {cfg.naive_repeats} calls, no warm-up; fast: of "
+              f"{cfg.fast_repeats} calls after {cfg.fast_warmup} warm-up calls; backward on one "
+              "cached forward; forward+backward is the sum of the two medians.")
+    run.plot("conv_speedup", "heatmap", title="Fast vs naive convolution: speed-up (x)",
+             values=heat, row_labels=labels, xlabel="pass and BLAS threads of the fast conv",
+             col_labels=[f"{p}\n{t} thread{'s' if t > 1 else ''}" for t in threads
+                         for p in ("forward", "backward", "fwd+bwd")], ylabel="case")
+    naive = results[(labels[0], "naive", 1)]
+    low, high = (S2_1_CONV_SPEEDUP + s * S2_1_SPEEDUP_TOLERANCE for s in (-1, 1))
+    for t, p in ((t, p) for t in threads for p in PASSES):
+        fast = results[(labels[0], "fast", t)]
+        run.claim(f"conv {p} speed-up, fast vs naive, {_describe(cfg.conv_cases[0])}, "
+                  f"{t} BLAS thread(s)", _ms(naive, p) / _ms(fast, p), S2_1_CONV_SPEEDUP,
+                  better="higher", tolerance=S2_1_SPEEDUP_TOLERANCE, unit="x", source=SOURCE,
+                  note=f"naive {_ms(naive, p):.1f} ms, fast {_ms(fast, p):.3f} ms (spread "
+                  f"{fast[p]['spread']:.0%}); from the fastest calls: "
+                  f"{naive[p]['min'] / fast[p]['min']:.0f}x; BLAS reported {fast['threads']} "
+                  f"thread(s); 'approximately {S2_1_CONV_SPEEDUP:.0f}x' counts as reproduced "
+                  f"from {low:.0f}x to {high:.0f}x, above that as beaten")
+
+
+def _pool_speed(cfg, run, results):
+    rows = []
+    for label, x_shape, *_ in map(_case, cfg.pool_cases):
+        naive, fast = results[(label, "naive", None)], results[(label, "fast", None)]
+        for p in PASSES:
+            ratio = _ms(naive, p) / _ms(fast, p)
+            rows.append([f"{label}, x {x_shape}" if p == "forward" else "", p, _ms(naive, p),
+                         f"{_ms(fast, p):.3f} ({fast[p]['spread']:.0%})", ratio])
+            run.claim(f"max pool {label} {p} speed-up, fast vs naive, x {x_shape}", ratio, None,
+                      unit="x", source="shared/STUDIES.md S2.2 (no figure quoted)",
+                      note=f"naive {_ms(naive, p):.1f} ms, fast {_ms(fast, p):.3f} ms")
+    run.table("pool_speed", ["case", "pass", "naive ms", "fast ms (spread)", "speed-up"], rows,
+              title="Max pooling, float64: naive vs fast (median wall time per call)",
+              note="Repeats as for the convolution. Pooling is element-wise NumPy code (no "
+                   "BLAS), so the thread count does not apply.")
+
+
+def _agreement(cfg, run, name, what, naive_cells, keys, **text):
+    """The table and claim of the largest naive-vs-fast difference over every case."""
+    rows = [[r["case"], *(r["max_abs_diff"][k] for k in keys)] for r in naive_cells]
+    run.table(f"{name}_agreement", ["case", *keys], rows, **text,
+              title=f"Naive vs fast {what}: largest absolute difference (float64)")
+    worst = max(max(r[1:]) for r in rows)
+    run.claim(f"naive and fast {what} agree (max abs difference <= {cfg.agree_tolerance:g}"
+              + (", float64)" if name == "conv" else ")"), bool(worst <= cfg.agree_tolerance),
+              True, better="equal", source="the definition: fast must compute the naive numbers",
+              note=f"largest difference over every case, output and gradient: {worst:.3g}")
+
+
+def _notes(cfg, run, start, cells, results, threads):
+    """Threads, machine and engine versions: what the timings depend on besides the code."""
+    if len(threads) > 1:
+        one, more = min(threads), max(threads)
+        slower = [f"{c[0]} {p}" for c in cfg.conv_cases for p in PASSES
+                  if _ms(results[(c[0], "fast", more)], p) > _ms(results[(c[0], "fast", one)], p)]
+        run.note("More threads", (
+            f"The fast passes with {more} BLAS threads were slower than with {one} in "
+            f"{len(slower)} of {len(cfg.conv_cases) * len(PASSES)} (case, pass) timings"
+            + (f" ({', '.join(slower)})" if slower else "") + ". On two cores shared with "
+            "other jobs a second BLAS thread mostly waits, so training pins BLAS to one."))
+    loads = [v for r in cells for v in r["load_average"]]
+    run.note("Machine and threads", "; ".join(describe_machine(start)) + (
+        f" (at the start; load average {start['load_average']:.2f}, "
+        f"{min(loads):.2f}-{max(loads):.2f} over the timing cells). BLAS was limited by "
+        "threadpoolctl; each cell keeps the thread count BLAS reported inside the limit. A busy "
+        "machine makes every time slower and noisier, two-thread BLAS most. benchmarks/conv.py "
+        "times the same passes beside PyTorch."))
+    run.note("What was timed", "SHA-256 (first 12 digits) of the engine files the timing cells "
+             "ran: " + "; ".join(sorted({f"{k} {v}" for r in cells for k, v in
+                                         r["source"].items()}))
+             + ". 'differs from git HEAD': timed with uncommitted edits, which the source "
+             "revision under Environment does not show.")
+
+
+@experiment("conv-speed", study="S2.1, S2.2",
+            title="naive vs fast convolution and max pooling, forward and backward",
+            estimate="3 min", config=ConvSpeedConfig,
+            quick={"conv_cases": (("tiny", (4, 3, 9, 9), (4, 3, 3, 3), 2, 1),),
+                   "pool_cases": (("2x2 stride 2", (4, 4, 8, 8), (2, 2), 2),
+                                  ("3x3 stride 2", (4, 4, 7, 7), (3, 3), 2)),
+                   "naive_repeats": 1, "fast_repeats": 3, "fast_warmup": 1})
+def conv_speed(cfg, run):
+    """S2.1 and S2.2: the speed tables, the agreement of naive and fast, the machine."""
+    start = cell(run, "machine", lambda: {**machine(), "load_average": os.getloadavg()[0]})
+    threads = [int(t) for t in cfg.threads]
+    convs, pools = ({c[0]: c for c in cases} for cases in (cfg.conv_cases, cfg.pool_cases))
+    conv = grid(run, "conv", [{"case": label, "impl": impl, "threads": t} for label in convs
+                              for impl, t in (("naive", 1), *(("fast", t) for t in threads))],
+                lambda c: _time_cell(Conv, convs[c["case"]], c["impl"], c["threads"], cfg))
+    pool = grid(run, "maxpool", [{"case": label, "impl": impl} for label in pools
+                                 for impl in ("naive", "fast")],
+                lambda c: _time_cell(MaxPool, pools[c["case"]], c["impl"], None, cfg))
+    results = {(r["case"], r["impl"], r["threads_requested"]): r for r in conv + pool}
+    _conv_speed(cfg, run, results, threads)
+    _agreement(cfg, run, "conv", "convolution", [r for r in conv if r["impl"] == "naive"],
+               ("out", "dx", "dw", "db"), note="Same random inputs and upstream gradient for "
+               "both; measured in the naive timing cell.")
+    _pool_speed(cfg, run, results)
+    _agreement(cfg, run, "pool", "max pooling", [r for r in pool if r["impl"] == "naive"],
+               ("out", "dx"))
+    _notes(cfg, run, start, conv + pool, results, threads)

@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pytest
 
+from layerlab.analysis import log_grid
 from layerlab.scratch.models import FullyConnectedNet
 from layerlab.scratch.norm import BatchNorm, LayerNorm
 from layerlab.studies.s1_norm import (
@@ -14,12 +15,9 @@ from layerlab.studies.s1_norm import (
     batch_dependence,
     count_within,
     final_loss,
-    first_epoch_reaching,
     use_closed_form_backward,
-    weight_scales,
 )
 from layerlab.timing import time_interleaved
-from layerlab.trainers.solver_cell import paired_difference
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +37,13 @@ def ln_run(quick_run):
 
 def test_weight_scales_are_the_studys_twenty_log_spaced_values():
     cfg = BatchnormConfig()
-    scales = weight_scales(cfg.scale_low, cfg.scale_high, cfg.num_scales)
+    scales = log_grid(cfg.scale_low, cfg.scale_high, count=cfg.num_scales)
     assert len(scales) == 20 and scales[0] == 1e-4 and scales[-1] == 1.0
     steps = np.diff(np.log10(scales))
     assert np.allclose(steps, 4 / 19, atol=1e-3)  # rounding to 4 digits moves them a little
 
 
-def test_first_epoch_reaching_and_count_within():
-    assert first_epoch_reaching([0.1, 0.2, 0.5, 0.4, 0.6], 0.45) == 2
-    assert first_epoch_reaching([0.1, 0.2], 0.3) is None
-    assert first_epoch_reaching([0.3], 0.3) == 0
+def test_count_within():
     assert count_within([0.30, 0.28, 0.24, 0.10, float("nan")], 0.05) == 2
     assert count_within([0.2, 0.2, 0.2], 0.0) == 3
 
@@ -56,13 +51,6 @@ def test_first_epoch_reaching_and_count_within():
 def test_final_loss_is_the_last_epochs_mean_and_inf_after_divergence():
     assert final_loss([5, 5, 1, 2, 3], 3) == pytest.approx(2.0)
     assert final_loss([2.0, float("nan")], 2) == float("inf")
-
-
-def test_paired_difference_mean_and_standard_error():
-    m, se = paired_difference([3, 5, 7], [1, 2, 3])  # differences 2, 3, 4
-    assert m == pytest.approx(3.0)
-    assert se == pytest.approx(1 / np.sqrt(3))
-    assert paired_difference([1.0], [0.5]) == (0.5, 0.0)
 
 
 def test_layernorm_output_does_not_depend_on_the_batch_but_batchnorms_does(rng):

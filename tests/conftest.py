@@ -5,6 +5,8 @@ import os
 # tests many times slower, not faster.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# Runs made by the tests never write into the repository's test-set ledger (docs/results/).
+os.environ["LAYERLAB_LEDGER"] = "off"
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

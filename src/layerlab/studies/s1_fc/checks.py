@@ -41,7 +41,6 @@ class LayerChecksConfig:
 
     groups: tuple = ()
     limit: float = 1e-7  # the course's limit for the referenced rows
-    seed: int = 0  # unused: every check has its own fixed seed; kept for `--seed`
 
 
 def _course_claim(run, r, course, limit):

@@ -1,8 +1,10 @@
-"""The measurements of the S7 playground experiments (s7_playground), on small real runs."""
+"""The measurements of the S7 playground experiments (s7_playground.measure), on small real
+runs."""
 
 import numpy as np
 import pytest
 
+from layerlab.analysis import first_epoch_reaching
 from layerlab.data import load
 from layerlab.studies.s7_playground import (
     best_line_error,
@@ -10,7 +12,6 @@ from layerlab.studies.s7_playground import (
     dead_units,
     decision_grid,
     distinct_units,
-    first_epoch_below,
     playground_net,
     train,
     unit_spread,
@@ -43,7 +44,8 @@ def test_random_init_breaks_the_symmetry_and_learns(circle):
     history = train(model, circle.X, circle.y, epochs=80, learning_rate=0.1, batch_size=10,
                     order="shuffled", seed=0, record_every=12)
     assert history["train_error"][0] > 0.3 and history["train_error"][-1] < 0.05
-    epoch = first_epoch_below(history, 0.05)
+    epoch = first_epoch_reaching(history["train_error"], 0.05, above=False,
+                                 epochs=history["epoch"])
     assert epoch is not None and 0 < epoch <= 80
     assert history["step"][-1] == 80 * 6 and history["epoch"][-1] == 80
 

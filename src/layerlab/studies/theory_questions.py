@@ -1,18 +1,7 @@
-"""The theory questions of S4 and S8, answered by layerlab.theory and checked (experiment
-`theory`).
-
-(The module is named s7_theory so that the registry finds it without taking the s4_/s8_ names
-of the PyTorch studies; it answers the S4 and S8 theory items, S7's live in s7_playground.)
-
-- S4: the shapes of an MLP with input 10, hidden 50, output 3 and batch m; the parameter count
-  of three 3x3 conv layers, stride 2, SAME padding, 100/200/400 maps on a 200x300 RGB image
-  (903,400); the batchnorm backward formulas term by term against both backward passes of the
-  engine and PyTorch's autograd.
-- S8: a 5x5x3 conv with 8 filters on 32x32x3 (608 parameters, 28x28x8 output); 2x2 stride-2
-  max and average pooling of four 4x4 matrices, by hand and by the engine.
-- The calculator against PyTorch: parameter count and output shape of a table of layer
-  configurations, each built as a PyTorch model and counted with sum(p.numel()) and a
-  forward pass.
+"""Experiment `theory`: S4's MLP shapes, the parameters of three SAME stride-2 conv layers on
+a 200x300 RGB image and the batchnorm backward formulas term by term (against the engine's two
+backward passes and autograd); S8's 5x5x3 conv with 8 filters and 2x2 stride-2 pooling of four
+matrices by hand and by the engine; the shape calculator against PyTorch on a table of layers.
 """
 
 from __future__ import annotations
@@ -32,54 +21,15 @@ from layerlab.references import (
     S8_CONV_OUTPUT_HWC,
     S8_CONV_PARAMS,
     S8_POOL_MATRICES,
+    THEORY_TORCH_CASES,
 )
+from layerlab.theory.batchnorm import compare
+from layerlab.theory.pooling import engine_pool, format_matrix, pool_by_hand
 from layerlab.theory.shapes import hwc, shape_text, summarize
 from layerlab.theory.spec import STUDY_MODELS, parse_layers, parse_shape
 
 SOURCE_S4 = "shared/STUDIES.md S4 (theory)"
 SOURCE_S8 = "shared/STUDIES.md S8 (theory)"
-
-def _torch_cases():
-    """(name, input, layer words, PyTorch layers): the configurations checked against
-    PyTorch. SAME with stride 2 pads asymmetrically, which PyTorch's Conv2d cannot, so its
-    twin pads with ZeroPad2d (left, right, top, bottom) first."""
-    from torch import nn
-
-    return (
-        ("S4 MLP", "10", ["fc:50", "relu", "fc:3"],
-         [nn.Linear(10, 50), nn.ReLU(), nn.Linear(50, 3)]),
-        ("S4 convs, SAME, stride 2", "3x200x300",
-         ["conv:100,k=3,s=2,p=same", "conv:200,k=3,s=2,p=same", "conv:400,k=3,s=2,p=same"],
-         [nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(3, 100, 3, 2), nn.ZeroPad2d((0, 1, 0, 1)),
-          nn.Conv2d(100, 200, 3, 2), nn.ZeroPad2d((1, 1, 0, 1)), nn.Conv2d(200, 400, 3, 2)]),
-        ("S8 conv", "3x32x32", ["conv:8,k=5"], [nn.Conv2d(3, 8, 5)]),
-        ("course conv, stride 2 pad 1", "3x31x31", ["conv:25,k=3,s=2,p=1"],
-         [nn.Conv2d(3, 25, 3, 2, 1)]),
-        ("dilation 2", "4x17x19", ["conv:6,k=3,p=2,d=2"],
-         [nn.Conv2d(4, 6, 3, 1, 2, dilation=2)]),
-        ("SAME, stride 1, even kernel", "2x9x10", ["conv:5,k=4,p=same"],
-         [nn.Conv2d(2, 5, 4, padding="same")]),
-        ("non-square kernel and stride", "3x20x16", ["conv:7,k=3x5,s=2x1,p=1x2"],
-         [nn.Conv2d(3, 7, (3, 5), (2, 1), (1, 2))]),
-        ("no bias, batchnorm, overlapping pool", "3x16x16",
-         ["conv:8,k=3,p=1,bias=0", "bn", "relu", "maxpool:3,s=2"],
-         [nn.Conv2d(3, 8, 3, 1, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-          nn.MaxPool2d(3, 2)]),
-        ("average pool with padding", "4x10x10", ["avgpool:3,s=2,p=1"],
-         [nn.AvgPool2d(3, 2, 1)]),
-        ("group norm, layer norm", "8x6x6", ["conv:8,k=3,p=1", "gn:4", "ln"],
-         [nn.Conv2d(8, 8, 3, 1, 1), nn.GroupNorm(4, 8), nn.LayerNorm([8, 6, 6])]),
-        ("flatten, linear, batchnorm1d, dropout", "6x5x5",
-         ["flatten", "fc:30", "bn", "dropout:0.5", "fc:4,bias=0"],
-         [nn.Flatten(), nn.Linear(150, 30), nn.BatchNorm1d(30), nn.Dropout(0.5),
-          nn.Linear(30, 4, bias=False)]),
-        ("LeNet-5 shape", "1x28x28",
-         ["conv:6,k=5,p=2", "tanh", "avgpool:2", "conv:16,k=5", "tanh", "avgpool:2",
-          "flatten", "fc:120", "tanh", "fc:84", "tanh", "fc:10"],
-         [nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2), nn.Conv2d(6, 16, 5),
-          nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.Tanh(),
-          nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10)]),
-    )
 
 
 @dataclass
@@ -90,45 +40,59 @@ class TheoryConfig:
     seed: int = 0
 
 
-def _study(name):
-    shape, words, _ = STUDY_MODELS[name]
+def _torch_cases(nn):
+    """(name, input, layer words, layers of torch.nn): the configurations checked against
+    PyTorch. SAME with stride 2 pads asymmetrically, which PyTorch's Conv2d cannot, so its
+    twin pads with ZeroPad2d (left, right, top, bottom) first."""
+    return (
+        ("S4 MLP", "10", "fc:50 relu fc:3", [nn.Linear(10, 50), nn.ReLU(), nn.Linear(50, 3)]),
+        ("S4 convs, SAME, stride 2", "3x200x300",
+         "conv:100,k=3,s=2,p=same conv:200,k=3,s=2,p=same conv:400,k=3,s=2,p=same",
+         [nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(3, 100, 3, 2), nn.ZeroPad2d((0, 1, 0, 1)),
+          nn.Conv2d(100, 200, 3, 2), nn.ZeroPad2d((1, 1, 0, 1)), nn.Conv2d(200, 400, 3, 2)]),
+        ("S8 conv", "3x32x32", "conv:8,k=5", [nn.Conv2d(3, 8, 5)]),
+        ("course conv, stride 2 pad 1", "3x31x31", "conv:25,k=3,s=2,p=1",
+         [nn.Conv2d(3, 25, 3, 2, 1)]),
+        ("dilation 2", "4x17x19", "conv:6,k=3,p=2,d=2", [nn.Conv2d(4, 6, 3, 1, 2, dilation=2)]),
+        ("SAME, stride 1, even kernel", "2x9x10", "conv:5,k=4,p=same",
+         [nn.Conv2d(2, 5, 4, padding="same")]),
+        ("non-square kernel and stride", "3x20x16", "conv:7,k=3x5,s=2x1,p=1x2",
+         [nn.Conv2d(3, 7, (3, 5), (2, 1), (1, 2))]),
+        ("no bias, batchnorm, overlapping pool", "3x16x16", "conv:8,k=3,p=1,bias=0 bn relu "
+         "maxpool:3,s=2", [nn.Conv2d(3, 8, 3, 1, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+                           nn.MaxPool2d(3, 2)]),
+        ("average pool with padding", "4x10x10", "avgpool:3,s=2,p=1", [nn.AvgPool2d(3, 2, 1)]),
+        ("group norm, layer norm", "8x6x6", "conv:8,k=3,p=1 gn:4 ln",
+         [nn.Conv2d(8, 8, 3, 1, 1), nn.GroupNorm(4, 8), nn.LayerNorm([8, 6, 6])]),
+        ("flatten, linear, batchnorm1d, dropout", "6x5x5", "flatten fc:30 bn dropout:0.5 "
+         "fc:4,bias=0", [nn.Flatten(), nn.Linear(150, 30), nn.BatchNorm1d(30), nn.Dropout(0.5),
+                         nn.Linear(30, 4, bias=False)]),
+        ("LeNet-5 shape", "1x28x28", "conv:6,k=5,p=2 tanh avgpool:2 conv:16,k=5 tanh avgpool:2 "
+         "flatten fc:120 tanh fc:84 tanh fc:10",
+         [nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2), nn.Conv2d(6, 16, 5),
+          nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.Tanh(),
+          nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10)]),
+    )
+
+
+def _summary(shape, words):
     return summarize(parse_layers(words), parse_shape(shape))
 
 
 def _torch_table():
     import torch
-    from torch import nn
 
     rows = []
-    for name, shape, words, layers in _torch_cases():
-        ours = summarize(parse_layers(words), parse_shape(shape))
-        model = nn.Sequential(*layers).eval()
+    for name, shape, words, layers in _torch_cases(torch.nn):
+        ours, model = _summary(shape, words.split()), torch.nn.Sequential(*layers).eval()
         with torch.no_grad(), warnings.catch_warnings():
             # PyTorch's note that padding='same' with an even kernel copies the input
             warnings.filterwarnings("ignore", "Using padding='same'")
             out = tuple(model(torch.zeros(2, *parse_shape(shape))).shape[1:])
-        theirs = sum(p.numel() for p in model.parameters())
-        rows.append({"case": name, "input": shape, "layers": " ".join(words),
-                     "ours": ours.total, "torch": int(theirs),
+        rows.append({"case": name, "input": shape, "layers": words,
+                     "ours": ours.total, "torch": int(sum(p.numel() for p in model.parameters())),
                      "our_shape": list(ours.output), "torch_shape": list(out)})
     return rows
-
-
-def _bn_check(cfg):
-    from layerlab.theory.batchnorm import compare
-
-    return [compare(m, D, cfg.seed + k) for k, (m, D) in enumerate(cfg.bn_shapes)]
-
-
-def _pooling():
-    from layerlab.theory.pooling import engine_pool, pool_by_hand
-
-    out = []
-    for m in S8_POOL_MATRICES:
-        m = np.array(m, dtype=float)
-        out.append({kind: {"hand": pool_by_hand(m, kind).tolist(),
-                           "engine": engine_pool(m, kind).tolist()} for kind in ("max", "avg")})
-    return out
 
 
 @experiment("theory", study="S4, S8 (theory)", title="shapes, parameter counts, pooling by "
@@ -136,39 +100,52 @@ def _pooling():
             quick={"bn_shapes": ((8, 3),)})
 def theory(cfg, run):
     """The quoted figures of the S4 and S8 theory questions, computed and checked."""
-    from layerlab.theory.pooling import format_matrix
+    _mlp_shapes(run)
+    _conv_counts(run)
+    try:
+        torch_rows = cell(run, "torch", _torch_table)
+    except ImportError:
+        run.note("pytorch", "PyTorch is not installed: the comparison table was skipped "
+                 "(pip install -e '.[torch]').")
+    else:
+        _torch_report(run, torch_rows)
+    _pooling_report(run, cell(run, "pooling", lambda: [
+        {kind: {"hand": pool_by_hand(m, kind).tolist(), "engine": engine_pool(m, kind).tolist()}
+         for kind in ("max", "avg")} for m in np.array(S8_POOL_MATRICES, dtype=float)]))
+    _batchnorm_report(run, cell(run, "batchnorm", lambda: [
+        compare(m, D, cfg.seed + k) for k, (m, D) in enumerate(cfg.bn_shapes)]))
 
-    mlp = _study("s4-mlp")
-    names = {"W_h": (0, "W"), "b_h": (0, "b"), "W_o": (2, "W"), "b_o": (2, "b")}
-    def study_text(shape):
-        return shape_text(shape[1:], shape[0]) if isinstance(shape[0], str) else \
-            shape_text(shape)
 
-    rows = [["X", shape_text(mlp.input, "m"), study_text(S4_MLP_SHAPES["X"])]]
-    for key, (i, p) in names.items():
-        ours = mlp.rows[i].params[p]
-        rows.append([key, shape_text(ours), study_text(S4_MLP_SHAPES[key])])
-        run.claim(f"S4 MLP: shape of {key}", str(ours), str(S4_MLP_SHAPES[key]),
+def _mlp_shapes(run):
+    mlp = _summary(*STUDY_MODELS["s4-mlp"][:2])
+    study = {k: shape_text(v[1:], v[0]) if isinstance(v[0], str) else shape_text(v)
+             for k, v in S4_MLP_SHAPES.items()}  # a leading "m" is the batch
+    params = {"W_h": (0, "W"), "b_h": (0, "b"), "W_o": (2, "W"), "b_o": (2, "b")}
+    ours = {"X": mlp.input, **{k: mlp.rows[i].params[p] for k, (i, p) in params.items()},
+            "Y": mlp.output}
+    for key in params:
+        run.claim(f"S4 MLP: shape of {key}", str(ours[key]), str(S4_MLP_SHAPES[key]),
                   source=SOURCE_S4)
-    rows.append(["Y", shape_text(mlp.output, "m"), study_text(S4_MLP_SHAPES["Y"])])
-    run.claim("S4 MLP: shapes of X and Y (batch m)",
-              f"{shape_text(mlp.input, 'm')} -> {shape_text(mlp.output, 'm')}",
-              f"{shape_text(S4_MLP_SHAPES['X'][1:], 'm')} -> "
-              f"{shape_text(S4_MLP_SHAPES['Y'][1:], 'm')}", source=SOURCE_S4)
+    batch = {k: shape_text(ours[k], "m") for k in "XY"}  # the shapes with the batch m
+    run.claim("S4 MLP: shapes of X and Y (batch m)", f"{batch['X']} -> {batch['Y']}",
+              " -> ".join(study[k] for k in "XY"), source=SOURCE_S4)
+    rows = [[k, batch.get(k) or shape_text(v), study[k]]
+            for k, v in ours.items()]
     run.table("mlp", ["array", "ours", "study"], rows,
               title="S4: the MLP with input 10, hidden 50, output 3, batch m",
               note="Weights as (in, out), the study's convention (x @ W); PyTorch's nn.Linear "
               f"stores the transpose. {mlp.total} parameters in all.")
 
-    conv = _study("s4-conv")
-    for k, (row, ref) in enumerate(zip(conv.rows, S4_CONV_LAYER_PARAMS, strict=True), 1):
-        run.claim(f"S4 convs: parameters of layer {k}", row.count, ref, better="equal",
-                  source=SOURCE_S4)
-    run.claim("S4 convs: parameters in all", conv.total, S4_CONV_TOTAL_PARAMS,
-              better="equal", source=SOURCE_S4)
-    s8 = _study("s8-conv")
-    run.claim("S8 conv 5x5x3, 8 filters, on 32x32x3: parameters", s8.total, S8_CONV_PARAMS,
-              better="equal", source=SOURCE_S8)
+
+def _conv_counts(run):
+    conv, s8 = (_summary(*STUDY_MODELS[k][:2]) for k in ("s4-conv", "s8-conv"))
+    counts = [(f"S4 convs: parameters of layer {k}", row.count, ref, SOURCE_S4) for k, (row, ref)
+              in enumerate(zip(conv.rows, S4_CONV_LAYER_PARAMS, strict=True), 1)]
+    for name, ours, ref, source in counts + [
+            ("S4 convs: parameters in all", conv.total, S4_CONV_TOTAL_PARAMS, SOURCE_S4),
+            ("S8 conv 5x5x3, 8 filters, on 32x32x3: parameters", s8.total, S8_CONV_PARAMS,
+             SOURCE_S8)]:
+        run.claim(name, ours, ref, better="equal", source=source)
     run.claim("S8 conv: output (H×W×C)", hwc(s8.output),
               "×".join(map(str, S8_CONV_OUTPUT_HWC)), source=SOURCE_S8)
     for key, summary in (("s4-conv", conv), ("s8-conv", s8)):
@@ -181,52 +158,43 @@ def theory(cfg, run):
                   note="SAME is TensorFlow's: output ceil(in / stride), the odd padding pixel "
                   "at the bottom/right." if key == "s4-conv" else "")
 
-    try:
-        torch_rows = cell(run, "torch", _torch_table)
-    except ImportError:
-        torch_rows = None
-        run.note("pytorch", "PyTorch is not installed: the comparison table was skipped "
-                 "(pip install -e '.[torch]').")
-    if torch_rows is not None:
-        agree = sum(r["ours"] == r["torch"] and r["our_shape"] == r["torch_shape"]
-                    for r in torch_rows)
-        run.table("torch", ["case", "input", "layer words", "ours", "PyTorch sum(p.numel())",
-                            "our output", "PyTorch output"],
-                  [[r["case"], r["input"], r["layers"], r["ours"], r["torch"],
-                    shape_text(r["our_shape"]), shape_text(r["torch_shape"])]
-                   for r in torch_rows],
-                  title="The calculator against PyTorch models of the same layers",
-                  note="PyTorch output: the shape of a forward pass of zeros.")
-        run.claim("every layer configuration's count and output shape equal PyTorch's", agree ==
-                  len(torch_rows), True, source="issue 8 (a table of at least 10)",
-                  note=f"{agree} of {len(torch_rows)} configurations agree")
 
-    pools = cell(run, "pooling", _pooling)
-    rows = []
-    same = True
-    for k, p in enumerate(pools, start=1):
-        rows.append([k, format_matrix(np.array(S8_POOL_MATRICES[k - 1])).replace("\n", " / "),
-                     format_matrix(np.array(p["max"]["hand"])).replace("\n", " / "),
-                     format_matrix(np.array(p["avg"]["hand"])).replace("\n", " / ")])
-        same &= all(p[kind]["hand"] == p[kind]["engine"] for kind in ("max", "avg"))
-    run.table("pooling", ["matrix", "rows", "2x2 max, stride 2", "2x2 average, stride 2"], rows,
+def _torch_report(run, rows):
+    agree = sum(r["ours"] == r["torch"] and r["our_shape"] == r["torch_shape"] for r in rows)
+    run.table("torch", ["case", "input", "layer words", "ours", "PyTorch sum(p.numel())",
+                        "our output", "PyTorch output"],
+              [[r["case"], r["input"], r["layers"], r["ours"], r["torch"],
+                shape_text(r["our_shape"]), shape_text(r["torch_shape"])] for r in rows],
+              title="The calculator against PyTorch models of the same layers",
+              note="PyTorch output: the shape of a forward pass of zeros.")
+    run.claim("every layer configuration's count and output shape equal PyTorch's",
+              agree == len(rows) >= THEORY_TORCH_CASES, True,
+              source=f"layerlab's goal: a table of at least {THEORY_TORCH_CASES} configurations",
+              note=f"{agree} of {len(rows)} configurations agree")
+
+
+def _pooling_report(run, pools):
+    def text(m):
+        return format_matrix(np.array(m)).replace("\n", " / ")
+
+    run.table("pooling", ["matrix", "rows", "2x2 max, stride 2", "2x2 average, stride 2"],
+              [[k, text(m), text(p["max"]["hand"]), text(p["avg"]["hand"])]
+               for k, (m, p) in enumerate(zip(S8_POOL_MATRICES, pools, strict=True), 1)],
               title="S8: pooling of the four matrices (`layerlab pool`), rows separated by /",
               note="Max pooling maps all four matrices to ones: each has a 1 in every window; "
               "average pooling keeps where the block of ones sits.")
-    run.claim("S8 pooling by hand equals the engine's MaxPool and AvgPool (all four)", same,
+    run.claim("S8 pooling by hand equals the engine's MaxPool and AvgPool (all four)",
+              all(p[kind]["hand"] == p[kind]["engine"] for p in pools for kind in ("max", "avg")),
               True, source=SOURCE_S8)
 
-    bn = cell(run, "batchnorm", lambda: _bn_check(cfg))
-    rows, worst = [], 0.0
-    for check in bn:
-        for name, vs, err in check["rows"]:
-            rows.append([shape_text(check["shape"]), name, vs, err])
-            worst = max(worst, err)
+
+def _batchnorm_report(run, checks):
+    rows = [[shape_text(c["shape"]), name, vs, err] for c in checks for name, vs, err in c["rows"]]
     run.table("batchnorm", ["x (m, D)", "gradient", "formula against", "relative error"], rows,
               title="S4: the batchnorm backward formulas, term by term (float64)",
               note="dxhat, dvar, dmu are the formulas' intermediate gradients, compared with "
               "autograd through the same graph; dx, dgamma, dbeta also with the engine's "
               "step-by-step `backward` and closed-form `backward_alt`.")
     run.claim("S4 batchnorm formulas: largest relative error against engine and autograd",
-              worst, S4_BN_FORMULA_ERROR, better="lower", source=SOURCE_S4,
-              note="the study: 'checked numerically against the implementation'")
+              max([0.0] + [r[3] for r in rows]), S4_BN_FORMULA_ERROR, better="lower",
+              source=SOURCE_S4, note="the study: 'checked numerically against the implementation'")

@@ -1,0 +1,175 @@
+"""The playground's net, its minibatch SGD and what the S7 experiments measure: pure functions
+of a model and points (tested in tests/theory/test_theory_playground.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from layerlab.scratch.models import FullyConnectedNet
+from layerlab.scratch.optim import sgd
+
+SOURCE = "shared/STUDIES.md S7 (playground studies)"
+EXTENT = (-6.0, 6.0, -6.0, 6.0)  # the playground's canvas
+
+
+def playground_net(hidden, activation, init, seed):
+    """A FullyConnectedNet 2 -> hidden -> 2 classes in float64.
+
+    init: 'zero' (every weight and bias 0) or 'random' (the playground's: weights uniform in
+    [-0.5, 0.5], biases 0.1), drawn from `seed`.
+    """
+    model = FullyConnectedNet(list(hidden), input_dim=2, num_classes=2, activation=activation,
+                              init="zeros", dtype=np.float64, seed=seed)
+    if init == "random":
+        rng = np.random.default_rng(seed)
+        for name, value in model.params.items():
+            model.params[name] = rng.uniform(-0.5, 0.5, value.shape) if name.startswith("W") \
+                else np.full(value.shape, 0.1)
+    elif init != "zero":
+        raise ValueError(f"init must be 'zero' or 'random', got {init!r}")
+    return model
+
+
+def dead_units(model, X):
+    """Per hidden layer, how many units output 0 for every row of X (N, 2) (a ReLU unit dead on
+    the training set gets no gradient from it; in the first layer it stays dead for good)."""
+    out, counts = np.asarray(X, dtype=model.dtype), []
+    for i in range(1, model.num_layers):
+        out, _ = model.hidden.forward(out, {"W": model.params[f"W{i}"],
+                                            "b": model.params[f"b{i}"]})
+        counts.append(int(np.sum(np.all(out <= 0, axis=0))))
+    return counts
+
+
+def _units(model):
+    """Per hidden layer, one row per unit: its incoming weights, bias and outgoing weights."""
+    return [np.concatenate([model.params[f"W{i}"], model.params[f"b{i}"][None, :],
+                            model.params[f"W{i + 1}"].T], axis=0).T
+            for i in range(1, model.num_layers)]
+
+
+def unit_spread(model):
+    """Per hidden layer, how far its units are from being identical: the largest difference
+    between any unit's parameters and the first unit's, over the largest parameter of the
+    layer; 0 when all units are the same."""
+    spreads = []
+    for units in _units(model):
+        scale = np.max(np.abs(units))
+        spreads.append(float(np.max(np.abs(units - units[:1])) / scale) if scale else 0.0)
+    return spreads
+
+
+def distinct_units(model, tolerance=1e-9):
+    """Per hidden layer, how many different units it has (units whose parameters differ by
+    more than `tolerance` times the layer's largest parameter)."""
+    counts = []
+    for units in _units(model):
+        scale = max(float(np.max(np.abs(units))), 1e-300)
+        kept = []
+        for u in units:
+            if not any(np.max(np.abs(u - k)) <= tolerance * scale for k in kept):
+                kept.append(u)
+        counts.append(len(kept))
+    return counts
+
+
+def error(model, X, y):
+    """Fraction of the points X (N, 2) with labels y (N,) that the model classifies wrongly."""
+    return float(np.mean(model.loss(X).argmax(axis=1) != y))
+
+
+def chance_error(y):
+    """Error of always answering the more common class of y (N,) in {0, 1}."""
+    share = float(np.mean(y))
+    return min(share, 1 - share)
+
+
+def best_line_error(X, y, directions=3600):
+    """The smallest training error of any straight-line classifier found by trying
+    `directions` normal directions (each with its best threshold and side): what a net whose
+    units in each layer are identical can reach at best (its decision is a threshold on one
+    w.x). X: (N, 2); y: (N,) in {0, 1}."""
+    angles = np.linspace(0, np.pi, directions, endpoint=False)
+    proj = X @ np.stack([np.cos(angles), np.sin(angles)])  # (N, directions)
+    labels = np.asarray(y)[np.argsort(proj, axis=0)]  # labels sorted along each direction
+    N, positives = len(y), int(np.sum(y))
+    # answering 1 above the k-th sorted point: errors = positives below + negatives above
+    pos_below = np.vstack([np.zeros((1, directions)), np.cumsum(labels, axis=0)])
+    below = np.arange(N + 1)[:, None]
+    errors = pos_below + (N - below) - (positives - pos_below)
+    errors = np.minimum(errors, N - errors)  # or answering 1 below
+    return float(errors.min() / N)
+
+
+def plane(extent, steps):
+    """(steps * steps, 2) points of a grid over the extent, row by row from the bottom."""
+    xs = np.linspace(extent[0], extent[1], steps)
+    ys = np.linspace(extent[2], extent[3], steps)
+    return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+
+
+def as_map(values, steps):
+    """(steps * steps,) values over `plane` -> a (steps, steps) list rounded to 3 decimals
+    (row 0 at the bottom), as the results file keeps a boundary map."""
+    return np.round(values, 3).reshape(steps, steps).tolist()
+
+
+def decision_grid(model, extent=EXTENT, steps=61):
+    """P(+1) - P(-1) of the model over the plane: (steps, steps), see `as_map`."""
+    scores = model.loss(plane(extent, steps))
+    scores = scores - scores.max(axis=1, keepdims=True)
+    p = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    return as_map(2 * p[:, 1] - 1, steps)
+
+
+def points(data):
+    """The points (N, 2) and labels (N,) of a toy2d set as lists, for a boundary panel."""
+    return {"points": np.round(data.X, 3).tolist(), "labels": data.y.tolist()}
+
+
+def train(model, X, y, *, epochs, learning_rate, batch_size, order, seed, record_every,
+          probe=None):
+    """Minibatch SGD (the engine's `sgd`) on (X, y); returns the history of the run.
+
+    Args:
+        X: (N, 2); y: (N,) in {0, 1}.
+        order: 'shuffled' (a new permutation every epoch, drawn from `seed`) or 'fixed' (the
+            order of X every epoch, e.g. every negative before any positive).
+        record_every: record every this many minibatch steps (and at step 0 and the end).
+        probe: fn(model) -> dict of extra values to record.
+    Returns:
+        {'step': [...], 'epoch': [...], 'loss': [...] (mean minibatch loss since the last
+        record; at step 0 the loss on all of X), 'train_error': [...], plus the probe's keys}.
+    """
+    if order not in ("shuffled", "fixed"):
+        raise ValueError(f"order must be 'shuffled' or 'fixed', got {order!r}")
+    rng = np.random.default_rng(seed + 1_000_003)  # the order's own stream, apart from init
+    N = len(y)
+    history = {"step": [], "epoch": [], "loss": [], "train_error": []}
+
+    def record(step, losses):
+        history["step"].append(step)
+        history["epoch"].append(step / -(-N // batch_size))
+        history["loss"].append(float(np.mean(losses)) if losses else model.loss(X, y)[0])
+        history["train_error"].append(error(model, X, y))
+        for key, value in (probe(model) if probe else {}).items():
+            history.setdefault(key, []).append(value)
+
+    record(0, [])
+    step, losses = 0, []
+    for _ in range(epochs):
+        idx = rng.permutation(N) if order == "shuffled" else np.arange(N)
+        for start in range(0, N, batch_size):
+            batch = idx[start:start + batch_size]
+            loss, grads = model.loss(X[batch], y[batch])
+            for name, g in grads.items():
+                model.params[name], _ = sgd(model.params[name], g,
+                                            {"learning_rate": learning_rate})
+            losses.append(loss)
+            step += 1
+            if step % record_every == 0:
+                record(step, losses)
+                losses = []
+    if history["step"][-1] != step:
+        record(step, losses)
+    return history

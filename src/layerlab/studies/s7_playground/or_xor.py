@@ -1,0 +1,180 @@
+"""or-xor: OR and XOR with ReLU units set by hand and checked on the four inputs; exact proofs
+(Fourier-Motzkin, layerlab.theory.logic) that no network without a hidden layer computes XOR,
+or outputs OR exactly; nets trained on the four XOR points over seeds and hidden widths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from layerlab.analysis import mean_std
+from layerlab.lab.registry import experiment
+from layerlab.lab.sweep import cell, grid
+from layerlab.references import S7_XOR_LAYERS
+from layerlab.studies.s7_playground import measure as pg
+from layerlab.theory import feasibility, logic
+
+EXTENT = (-0.5, 1.5, -0.5, 1.5)  # the four inputs with a margin
+OPS = {"OR": logic.OR, "AND": logic.AND, "XOR": logic.XOR}
+
+
+@dataclass
+class LogicConfig:
+    """hidden: widths of the trained XOR nets (2 is the fewest that can work); seeds per
+    width; full-batch gradient descent on the four points with the engine's softmax loss;
+    init_scale: std of the Gaussian initial weights."""
+
+    hidden: tuple = (2, 3, 4, 8)
+    seeds: tuple = tuple(range(10))
+    iterations: int = 2000
+    learning_rate: float = 0.1
+    init_scale: float = 1.0
+    grid_steps: int = 61
+    seed: int = 0
+
+
+def hand_grid(net, extent, steps):
+    """2 * clip(output, 0, 1) - 1 of a hand-set network over the plane, (steps, steps)."""
+    return pg.as_map(2 * np.clip(logic.evaluate(net, pg.plane(extent, steps)), 0, 1) - 1,
+                     steps)
+
+
+def _separable_system(y):
+    """The rows (A, b) of `logic.separable`'s system for labels y (4,), rebuilt here to check
+    its evidence independently."""
+    A, b = [], []
+    for (x1, x2), label in zip(logic.INPUTS, y, strict=True):
+        A.append([-x1, -x2, -1.0] if label else [x1, x2, 1.0])
+        b.append(-1 if label else 0)
+    return A, b
+
+
+def _hand_checks():
+    """The hand-set nets on the four inputs, and the exact feasibility questions."""
+    def outputs(net):
+        return [float(v) for v in logic.evaluate(net, logic.INPUTS)]
+
+    def answer(result):
+        values = result.point if result.feasible else result.certificate
+        return {"feasible": result.feasible, "evidence": ", ".join(str(v) for v in values)}
+
+    sep = {op: logic.separable(logic.INPUTS, y) for op, y in OPS.items()}
+    return {"or_no_hidden": outputs(logic.OR_NO_HIDDEN),
+            "or_one_hidden": outputs(logic.OR_ONE_HIDDEN),
+            "xor_two_layers": outputs(logic.XOR_TWO_LAYERS),
+            "or_hidden_units": [logic.hidden_units(logic.OR_NO_HIDDEN),
+                                logic.hidden_units(logic.OR_ONE_HIDDEN)],
+            "xor_layers": len(logic.XOR_TWO_LAYERS),
+            "separable": {op: answer(r) for op, r in sep.items()},
+            "or_exact_without_hidden": {
+                out: answer(logic.fit_without_hidden(logic.INPUTS, logic.OR, out))
+                for out in ("relu", "linear")},
+            "certificates_check": all(feasibility.check(*_separable_system(y), sep[op])
+                                      for op, y in OPS.items())}
+
+
+def _xor_cell(cfg, hidden, seed):
+    r = logic.train_xor(hidden, seed, cfg.iterations, cfg.learning_rate, cfg.init_scale)
+    return {"hidden": hidden, "seed": seed, "solved": r["solved"], "loss": r["loss"],
+            "dead": pg.dead_units(r["model"], logic.INPUTS)[0],
+            "predictions": r["predictions"].tolist(),
+            "grid": pg.decision_grid(r["model"], EXTENT, cfg.grid_steps)}
+
+
+@experiment("or-xor", study="S7", title="OR and XOR with ReLU units: by hand, proofs of what "
+            "one layer cannot do, and trained nets", estimate="30 s", config=LogicConfig,
+            quick={"hidden": (2, 4), "seeds": (0, 1), "iterations": 300, "grid_steps": 21})
+def or_xor(cfg, run):
+    """Hand-set OR/XOR nets, exact infeasibility of XOR without a hidden layer, trained nets."""
+    hand = cell(run, "hand", _hand_checks)
+    _hand_report(run, hand)
+    cells = [{"hidden": int(h), "seed": int(s)} for h in cfg.hidden for s in cfg.seeds]
+    trained = grid(run, "xor", cells, lambda c: _xor_cell(cfg, **c))
+    rows = []
+    for h in cfg.hidden:
+        rs = [r for r in trained if r["hidden"] == h]
+        failed = [r for r in rs if not r["solved"]]
+        rows.append([h, sum(r["solved"] for r in rs), len(rs),
+                     " ".join(str(r["seed"]) for r in rs if r["solved"]),
+                     mean_std([r["loss"] for r in rs if r["solved"]] or [float("nan")])[0],
+                     " ".join(str(r["dead"]) for r in failed),
+                     " ".join(f"{r['loss']:.3f}" for r in failed)])
+    failed = [r for r in trained if not r["solved"]]
+    run.table("trained", ["hidden ReLU units", "seeds solving XOR", "seeds", "which",
+                          "mean final loss of those", "failed runs: dead hidden units",
+                          "failed runs: final loss"], rows,
+              title=f"Trained 2 - h - 2 ReLU nets on the four XOR points ({cfg.iterations} "
+              f"full-batch steps, learning rate {cfg.learning_rate})",
+              note=f"Of the {len(failed)} failed runs, {sum(r['dead'] > 0 for r in failed)} "
+              "have at least one hidden unit that is zero on all four inputs (dead: it never "
+              "learns again). Every failed run stops on a plateau of the loss, where the live "
+              "units fit only some of the points (the last column; log 2 = 0.693 is the net "
+              "answering 1/2 on every input). Wider nets have spare units, so more seeds "
+              "succeed.")
+    run.claim("a trained net finds an XOR solution (seeds solving it, all widths)",
+              sum(r["solved"] for r in trained), None, source=pg.SOURCE,
+              note=f"of {len(trained)} runs; the study: 'a trained net confirms'")
+    four = {"points": logic.INPUTS.tolist(), "labels": logic.XOR.tolist()}
+    panels = [{"title": "hand-set XOR (2 layers)", "extent": EXTENT,
+               "values": hand_grid(logic.XOR_TWO_LAYERS, EXTENT, cfg.grid_steps), **four},
+              {"title": "hand-set exact OR (1 hidden unit)", "extent": EXTENT,
+               "values": hand_grid(logic.OR_ONE_HIDDEN, EXTENT, cfg.grid_steps),
+               "points": logic.INPUTS.tolist(), "labels": logic.OR.tolist()}]
+    narrow = [r for r in trained if r["hidden"] == min(cfg.hidden)]
+    for r in (next((r for r in narrow if r["solved"]), None),
+              next((r for r in narrow if not r["solved"]), None),
+              next((r for r in trained if r["hidden"] == max(cfg.hidden)), None)):
+        if r is not None:
+            panels.append({"title": f"trained, {r['hidden']} hidden, seed {r['seed']}: "
+                           f"{'solved' if r['solved'] else 'failed'}", "extent": EXTENT,
+                           "values": r["grid"], **four})
+    run.plot("xor_boundaries", "boundary", title="OR and XOR over the plane (points: the four "
+             "inputs, blue = 1)", panels=panels, ncols=min(3, len(panels)))
+
+
+def _hand_report(run, hand):
+    """The truth table of the hand-set nets, their claims and the feasibility proofs."""
+    inputs = [f"({int(a)}, {int(b)})" for a, b in logic.INPUTS]
+    run.table("truth", ["input", "OR", "relu(x1 + x2)  [no hidden unit]",
+                        "1 - relu(1 - x1 - x2)  [one hidden unit]", "XOR",
+                        "relu(x1 + x2) - 2 relu(x1 + x2 - 1)  [two layers]"],
+              [[inputs[k], int(logic.OR[k]), hand["or_no_hidden"][k], hand["or_one_hidden"][k],
+                int(logic.XOR[k]), hand["xor_two_layers"][k]] for k in range(4)],
+              title="The hand-set networks on all four inputs",
+              note="relu(x1 + x2) is OR as a classifier (output > 0 means true); with exact "
+              "outputs 0 and 1, OR needs one hidden unit (proof below).")
+    for name, right, note in (
+            ("OR as a classifier with no hidden unit", [(v > 0) == bool(t) for v, t in zip(
+                hand["or_no_hidden"], logic.OR, strict=True)], "relu(x1 + x2) > 0"),
+            ("OR with exact 0/1 outputs and one hidden ReLU unit", np.equal(
+                hand["or_one_hidden"], logic.OR), ""),
+            ("XOR with two layers (hand-set)", np.equal(hand["xor_two_layers"], logic.XOR), "")):
+        run.claim(f"{name}: inputs right (of 4)", int(sum(right)), 4, better="equal",
+                  source=pg.SOURCE, note=note)
+    run.claim("exact OR without a hidden layer (ReLU or linear output) is infeasible",
+              not any(r["feasible"] for r in hand["or_exact_without_hidden"].values()), True,
+              source=pg.SOURCE, note="so one hidden unit is the fewest for exact outputs; "
+              "Farkas certificates in the table below")
+    xor_separable = hand["separable"]["XOR"]["feasible"]
+    run.claim("fewest layers of weights that compute XOR",
+              1 if xor_separable else hand["xor_layers"], S7_XOR_LAYERS, better="equal",
+              source=pg.SOURCE,
+              note="one layer is ruled out by the infeasibility proof below; two suffice")
+    run.claim("XOR is linearly separable (so a net without a hidden layer could compute it)",
+              xor_separable, False, source=pg.SOURCE,
+              note="exact Fourier-Motzkin elimination; its certificate checked independently: "
+              + str(hand["certificates_check"]))
+    questions = [(f"{op} linearly separable", r) for op, r in hand["separable"].items()]
+    questions += [(f"exact OR by {out}(w.x + b)", r)
+                  for out, r in hand["or_exact_without_hidden"].items()]
+    run.table("feasibility", ["question", "feasible", "evidence"],
+              [[q, r["feasible"], ("(w1, w2, b) = " if r["feasible"] else
+                                   "Farkas multipliers: ") + r["evidence"]]
+               for q, r in questions],
+              title="What a network without a hidden layer can do (exact)",
+              note="Separable: is there (w1, w2, b) with w.x + b >= 1 on the 1s and <= 0 on "
+              "the 0s? Infeasible systems come with multipliers y >= 0 whose combination of "
+              "the rows reads 0 <= -1 or less: for XOR, adding the four constraints gives "
+              "0 <= -2. Any net without a hidden layer decides by a threshold on one w.x + b "
+              "(its activation is monotone), so infeasible here means no such net computes it.")

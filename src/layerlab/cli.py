@@ -22,6 +22,7 @@ COMMANDS = [
     "layerlab.data.cli",
     "layerlab.theory.cli",
     "layerlab.lab.eval_cli",
+    "layerlab.lab.audit",
 ]
 
 

@@ -207,3 +207,33 @@ def no_effect(diff: Estimate, margin: float, diverged=False) -> dict:
 def measured() -> dict:
     """A figure with nothing to compare it with."""
     return _judgement("measured", "the study quotes no figure for this")
+
+
+KINDS = ("figure", "goal", "comparison", "no-effect", "measured")
+
+
+def judge(kind: str, est: Estimate | None, reference=None, *, better="higher",
+          figure_n: int | None = None, margin: float | None = None, diverged=False) -> dict:
+    """The verdict of one claim by its kind (the one entry point: runs and `layerlab audit`
+    both judge through it, so a stored claim can be judged again from its stored values).
+
+    kind 'figure': reference is the study's figure (against_figure); 'goal': reference is
+    layerlab's threshold (against_goal); 'comparison': est is a difference A - B, better says
+    which sign the claim expects; 'no-effect': est is a difference, margin the equivalence
+    margin; 'measured': no reference.
+    """
+    if kind == "measured":
+        return measured()
+    if est is None:
+        return _judgement("not judged", "no result (the run did not produce it)")
+    if kind == "figure":
+        return against_figure(est, reference, better, figure_n, diverged)
+    if kind == "goal":
+        return against_goal(est, reference, better, diverged)
+    if kind == "comparison":
+        return comparison(est, better, diverged)
+    if kind == "no-effect":
+        if margin is None:
+            raise ValueError("a no-effect claim needs its equivalence margin")
+        return no_effect(est, margin, diverged)
+    raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")

@@ -112,6 +112,22 @@ class Run:
             "tolerance": tolerance, "unit": unit, "source": source, "note": note,
             **verdict(ours, reference, better, tolerance)})
 
+    def judge(self, name, kind, estimate, reference=None, *, better="higher", figure_n=None,
+              margin=None, diverged=False, unit="", source="", note=""):
+        """A claim judged against noise (layerlab.analysis.verdict.judge): our Estimate (value
+        and interval) against the study's figure, layerlab's goal, or zero (a comparison or
+        "no effect"). Everything the verdict rests on is stored, so `layerlab audit` can judge
+        it again. kind: 'figure', 'goal', 'comparison', 'no-effect' or 'measured'."""
+        from layerlab.analysis.verdict import judge
+
+        judged = judge(kind, estimate, reference, better=better, figure_n=figure_n,
+                       margin=margin, diverged=diverged)
+        self._put("claims", name, {
+            "name": name, "kind": kind, "ours": estimate.value if estimate else None,
+            "estimate": estimate.as_dict() if estimate else None, "reference": reference,
+            "better": better, "figure_n": figure_n, "margin": margin, "diverged": diverged,
+            "unit": unit, "source": source, "note": note, **judged})
+
     def table(self, name, header, rows, *, title="", note=""):
         """A table for the report; rows are lists of cells (numbers or text)."""
         self._put("tables", name, {"title": title or name, "header": list(header),

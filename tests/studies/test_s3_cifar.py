@@ -4,15 +4,16 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from layerlab.studies.s3_cifar import (  # noqa: E402
+from layerlab.pytorch import MODELS, OpenModel, checkpoint  # noqa: E402
+from layerlab.pytorch.api_styles import (  # noqa: E402
     STYLES,
-    OpenModel,
-    OpenModelConfig,
+    TwoLayerFC,
     conv_params,
     fc_params,
+    load_functional,
     three_styles,
-    tuning_cells,
 )
+from layerlab.studies.s3_cifar import OpenModelConfig, tuning_cells  # noqa: E402
 
 
 @pytest.mark.parametrize("kind,shape", [("fc", {"hidden": 50}),
@@ -41,8 +42,6 @@ def test_identical_weights_identical_outputs_and_gradients(kind, shape):
 
 
 def test_wrong_shapes_are_named():
-    from layerlab.studies.s3_cifar import TwoLayerFC, load_functional
-
     with pytest.raises(ValueError, match="does not fit"):
         load_functional(TwoLayerFC(hidden=10), "fc", fc_params(50))
 
@@ -78,24 +77,36 @@ def test_quick_reports(quick_run):
     assert len(wall) == 1 and 0 < wall[0]["ours"] < 60 and wall[0]["better"] == "lower"
 
 
-def test_grid_start_is_kept_from_the_first_attempt(tmp_path):
-    """A resumed run measures the tuning table's wall time from its first start, so the
-    under-an-hour claim can only overstate the time, never hide a first attempt."""
-    import time
-    from types import SimpleNamespace
+@pytest.mark.parametrize("kind,shape", [("fc", {"hidden": 50}),
+                                        ("conv", {"channels": (8, 4), "kernels": (5, 3)})])
+def test_every_style_reloads_from_its_weights_file_alone(tmp_path, kind, shape):
+    """checkpoint.load rebuilds each style by its class name (all in MODELS) from the file."""
+    params = fc_params(50, seed=3) if kind == "fc" else conv_params((8, 4), (5, 3), seed=3)
+    x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    for style, model in three_styles(kind, params, **shape).items():
+        assert type(model).__name__ in MODELS, style
+        checkpoint.save(tmp_path / f"{style}.pt", model)
+        again = checkpoint.load(tmp_path / f"{style}.pt")
+        assert torch.equal(again(x), model.eval()(x)), style
 
-    from layerlab.studies.s3_cifar import _first_start
 
-    run = SimpleNamespace(path=tmp_path)
-    first = _first_start(run, "tune")
-    time.sleep(0.01)
-    assert _first_start(run, "tune") == first <= time.time()
-    assert _first_start(run, "other") > first
+def test_tuning_wall_time_comes_from_the_cells(quick_run):
+    """The table's wall time is the span of its cells' own start and end times, so a rebuild
+    from cells.json gives the same figure."""
+    import json
+
+    run, results = quick_run("open-model")
+    cells = json.loads((run.path / "cells.json").read_text())
+    rows = [c["result"] for c in cells["tune"]]
+    span = (max(r["ended"] for r in rows) - min(r["started"] for r in rows)) / 60
+    wall = next(c for n, c in results["claims"].items() if n.startswith("tuning grid"))
+    assert wall["ours"] == round(span, 2)
+    assert not (run.path / "tune.started").exists()
 
 
 def test_layerlab_eval_rebuilds_the_open_model(quick_run):
-    """OpenModel is registered by its experiment module, not by layerlab.pytorch: `layerlab
-    eval` in a fresh process must still rebuild it from the weights file alone."""
+    """OpenModel is in layerlab.pytorch.MODELS: `layerlab eval` in a fresh process rebuilds it
+    from the weights file alone, importing no study."""
     import subprocess
     import sys
 

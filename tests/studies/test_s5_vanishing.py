@@ -4,8 +4,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from layerlab.pytorch import set_seed  # noqa: E402
-from layerlab.studies.s5_vanishing import VanishingNet, build  # noqa: E402
+from layerlab.pytorch import VanishingNet, set_seed  # noqa: E402
+from layerlab.studies.s5_vanishing import build  # noqa: E402
 
 WIDTHS = (512, 256, 128, 64, 32, 16)
 

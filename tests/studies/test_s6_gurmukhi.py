@@ -1,11 +1,16 @@
-"""S6: the hand-written penalties against numerical gradients, and the quick run's report."""
+"""S6: the hand-written penalties against numerical gradients, the total gradient norm of the
+probes, the folds and the ink-aware elastic distortion, and the quick run's report."""
+
+import math
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from layerlab.pytorch import BudgetMLP, l1_penalty, l2_penalty, set_seed  # noqa: E402
-from layerlab.trainers.torch_fit import numerical_gradient  # noqa: E402
+from layerlab.pytorch import BudgetMLP, Probes, fit, l1_penalty, l2_penalty, set_seed  # noqa: E402
+from layerlab.pytorch.gradcheck import numerical_gradient  # noqa: E402
+from layerlab.studies.s6_gurmukhi import total_grad_norms  # noqa: E402
+from layerlab.trainers.torch_cell import ink_elastic, stratified_folds  # noqa: E402
 
 
 @pytest.fixture
@@ -70,8 +75,6 @@ def test_quick_report_has_the_log_table_intervals_and_gradcheck(quick_run):
 
 
 def test_stratified_folds_spread_every_class_evenly_and_repeat():
-    from layerlab.studies.s6_gurmukhi import stratified_folds
-
     labels = [c for c in range(3) for _ in range(10)] + [3] * 7
     folds = stratified_folds(labels, 5, seed=1)
     assert folds.shape == (len(labels),) and set(folds) == set(range(5))
@@ -89,7 +92,6 @@ def test_ink_elastic_moves_in_white_background_and_distorts_the_ink():
     """All-white images stay white (plain random_elastic would grey the borders: it moves in
     zeros), and an image with ink changes while keeping its values in [-1, 1]."""
     from layerlab.pytorch import random_elastic
-    from layerlab.studies.s6_gurmukhi import ink_elastic
 
     white = torch.ones(4, 1, 32, 32)
     torch.manual_seed(0)
@@ -115,3 +117,26 @@ def test_quick_report_has_the_cross_validated_tuned_recipe(quick_run):
     assert tuned[1][1] == picked[0]  # the picked epochs are the ones trained
     claim = next(c for n, c in results["claims"].items() if n.startswith("dropout only, tuned"))
     assert f"{picked[0]} epochs" in claim["note"]
+
+
+def test_probe_norms_are_the_vector_norms_of_grad():
+    """Probes' per-layer gradient norm equals torch.linalg.vector_norm of the weight's .grad."""
+    g = torch.Generator().manual_seed(0)
+    data = {"X_train": torch.randn(64, 1, 8, 8, generator=g),
+            "y_train": torch.randint(0, 10, (64,), generator=g)}
+    set_seed(0)
+    model = BudgetMLP([32, 16], in_features=64)
+    twin = BudgetMLP([32, 16], in_features=64)
+    twin.load_state_dict(model.state_dict())
+    probes = Probes(model, every="step")
+    fit(model, data, torch.optim.SGD(model.parameters(), lr=0.1), epochs=1, batch_size=64,
+        probes=probes)  # one full batch: the probed gradient is the twin's
+    torch.nn.functional.cross_entropy(twin(data["X_train"]), data["y_train"]).backward()
+    expected = []
+    for name, module in twin.named_children():
+        if isinstance(module, torch.nn.Linear):
+            norm = torch.linalg.vector_norm(module.weight.grad).item()
+            assert probes.history[name]["grad_norm"][0] == pytest.approx(norm, rel=1e-5)
+            expected.append(norm)
+    assert total_grad_norms(probes.history)[0] == pytest.approx(
+        math.sqrt(sum(v * v for v in expected)), rel=1e-5)

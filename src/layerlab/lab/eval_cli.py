@@ -1,10 +1,12 @@
 """`layerlab eval RUN_DIR`: reload a run's saved weights into fresh models and re-evaluate.
 
-Every PyTorch cell of a run saves weights/<cell>.pt (see torch_cells.train_cell) with its data
-description and the number of correct images it measured on each split at the end of
-training. This command builds a fresh model from each file (`layerlab.pytorch.checkpoint.load`),
-rebuilds the same data, counts correct images again and compares: the counts must be equal,
-to the last image. Exit status 0 when every file matches, 1 otherwise.
+Every PyTorch cell of a run saves weights/<cell>.pt (`layerlab.trainers.torch_cell.train_cell`)
+with its data description and the number of correct images it measured on each split at the
+end of training. This command builds a fresh model from each file
+(`layerlab.pytorch.checkpoint.load`: every model a study saves is in `layerlab.pytorch.MODELS`,
+so no study is imported), rebuilds the same data from its description (`load_data`), counts
+correct images again and compares: the counts must be equal, to the last image. Exit status 0
+when every file matches, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from pathlib import Path
 
 def evaluate_file(path) -> list[dict]:
     """[{split, saved: [correct, n], again: [correct, n], match}] for one weights file."""
-    from layerlab.lab.registry import all_experiments
     from layerlab.pytorch import checkpoint
     from layerlab.trainers.torch_cell import _accuracy, load_data
 
@@ -24,10 +25,7 @@ def evaluate_file(path) -> list[dict]:
     spec = (payload["config"] or {}).get("data")
     if not saved or not spec:
         raise ValueError(f"{path} has no saved accuracies or data description: it was not "
-                         "written by a layerlab experiment cell (torch_cells.train_cell)")
-    # Experiment modules may add their own models to layerlab.pytorch.MODELS when imported
-    # (s3_cifar's OpenModel): import them all, so that any run's weights can be rebuilt.
-    all_experiments()
+                         "written by a layerlab experiment cell (torch_cell.train_cell)")
     model = checkpoint.load(path)
     data = load_data(spec)
     rows = []

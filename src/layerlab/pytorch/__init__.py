@@ -13,7 +13,9 @@ from layerlab.pytorch.models import (
     S8_MLP_LAYERS,
     BudgetMLP,
     LeNet5,
+    OpenModel,
     SmallCNN,
+    VanishingNet,
     check_budget,
     count_params,
     hidden_units,
@@ -24,7 +26,8 @@ from layerlab.pytorch.seeding import set_seed, set_threads
 from layerlab.pytorch.train import as_tensors, evaluate, fit, predict, time_to_accuracy
 
 __all__ = [
-    "MODELS", "S8_CNN_LAYERS", "S8_MLP_LAYERS", "BudgetMLP", "LeNet5", "Probes", "SmallCNN",
+    "MODELS", "S8_CNN_LAYERS", "S8_MLP_LAYERS", "BudgetMLP", "LeNet5", "OpenModel", "Probes",
+    "SmallCNN", "VanishingNet",
     "as_tensors", "check_budget", "checkpoint", "count_params", "evaluate", "fit", "hidden_units",
     "l1_penalty", "l2_penalty", "predict", "random_affine", "random_elastic", "random_shift",
     "set_seed", "set_threads", "time_to_accuracy",

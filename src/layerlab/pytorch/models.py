@@ -12,6 +12,14 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
+from layerlab.pytorch.api_styles import (
+    FunctionalNet,
+    SequentialConv,
+    SequentialFC,
+    ThreeLayerConvNet,
+    TwoLayerFC,
+)
+
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid,
                "leaky_relu": nn.LeakyReLU}  # LeakyReLU's slope 0.01, as in the scratch engine
 
@@ -197,7 +205,96 @@ class SmallCNN(_Counted, nn.Sequential):
                            num_classes=num_classes, image_size=image_size)
 
 
-MODELS = {"LeNet5": LeNet5, "BudgetMLP": BudgetMLP, "SmallCNN": SmallCNN}
+_VANISHING_ACT = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+class OpenModel(_Counted, nn.Module):
+    """S3's open model. Input (N, 3, 32, 32), logits (N, 10).
+
+    conv1 (3 -> c1, k1, pad k1//2) - bn1 - ReLU - maxpool 2; conv2 (c1 -> c2, k2, pad k2//2) -
+    bn2 - ReLU - maxpool 2; flatten; [Linear - ReLU - Dropout] per FC width; Linear (10).
+    """
+
+    def __init__(self, kernels=(5, 3), fc=(256, 128), channels=(64, 32), dropout=0.5,
+                 in_channels=3, image_size=32, num_classes=10):
+        super().__init__()
+        (k1, k2), (c1, c2) = kernels, channels
+        self.config = dict(kernels=list(kernels), fc=list(fc), channels=list(channels),
+                           dropout=dropout, in_channels=in_channels, image_size=image_size,
+                           num_classes=num_classes)
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, c1, k1, padding=k1 // 2), nn.BatchNorm2d(c1), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, k2, padding=k2 // 2), nn.BatchNorm2d(c2), nn.ReLU(),
+            nn.MaxPool2d(2))
+        head, width = [], c2 * (image_size // 4) ** 2
+        for h in fc:
+            head += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
+            width = h
+        head.append(nn.Linear(width, num_classes))
+        self.head = nn.Sequential(*head)
+
+    def forward(self, x):
+        return self.head(self.features(x).flatten(1))
+
+
+class VanishingNet(_Counted, nn.Module):
+    """S5's FC net: [Linear - [BatchNorm1d] - activation] per hidden width, then
+    Linear(widths[-1], C).
+
+    Input (N, 3, 32, 32) or (N, 3072), flattened in forward; output logits (N, C). Linear
+    layers are `fc1`, `fc2`, ... (the last one is the output layer), batchnorms `bn1`, ...
+    init: 'default' (PyTorch's), 'he' (Kaiming normal, fan-in, ReLU gain) or 'xavier'
+    (Glorot normal with the activation's gain); 'he' and 'xavier' zero the biases.
+    """
+
+    def __init__(self, widths, activation="relu", batchnorm=False, init="default",
+                 in_features=3072, num_classes=10):
+        super().__init__()
+        if activation not in _VANISHING_ACT:
+            raise ValueError(f"activation must be one of {sorted(_VANISHING_ACT)}, "
+                             f"not {activation!r}")
+        if init not in ("default", "he", "xavier"):
+            raise ValueError(f"init must be 'default', 'he' or 'xavier', not {init!r}")
+        self.config = dict(widths=list(widths), activation=activation, batchnorm=batchnorm,
+                           init=init, in_features=in_features, num_classes=num_classes)
+        layers, width = [], in_features
+        for i, h in enumerate([*widths, num_classes], start=1):
+            fc = nn.Linear(width, h)
+            self._init(fc, init, activation if i <= len(widths) else None)
+            layers.append((f"fc{i}", fc))
+            if i <= len(widths):
+                if batchnorm:
+                    layers.append((f"bn{i}", nn.BatchNorm1d(h)))
+                layers.append((f"act{i}", _VANISHING_ACT[activation]()))
+            width = h
+        self.net = nn.Sequential()
+        for name, layer in layers:
+            self.net.add_module(name, layer)
+
+    @staticmethod
+    def _init(fc, init, activation):
+        if init == "default":
+            return
+        if init == "he":
+            nn.init.kaiming_normal_(fc.weight, nonlinearity="relu")
+        else:  # xavier; the output layer (activation None) gets gain 1
+            gain = nn.init.calculate_gain(activation) if activation else 1.0
+            nn.init.xavier_normal_(fc.weight, gain=gain)
+        nn.init.zeros_(fc.bias)
+
+    def forward(self, x):
+        return self.net(x.flatten(1))
+
+    def linear_names(self):
+        """Module names of the Linear layers, first to last (as Probes names them)."""
+        return [f"net.{n}" for n, m in self.net.named_children() if isinstance(m, nn.Linear)]
+
+
+# every model a study saves: checkpoint.load rebuilds a saved model by its class name from here
+MODELS = {m.__name__: m for m in (LeNet5, BudgetMLP, SmallCNN, OpenModel, VanishingNet,
+                                  FunctionalNet, TwoLayerFC, ThreeLayerConvNet, SequentialFC,
+                                  SequentialConv)}
 
 S8_MLP_LAYERS = ("Linear", "ReLU", "Softmax", "Dropout")
 S8_CNN_LAYERS = ("Linear", "Conv2d", "MaxPool2d", "BatchNorm2d", "Dropout", "ReLU", "Softmax",

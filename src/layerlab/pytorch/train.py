@@ -103,85 +103,127 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
     keys += [f"{s}_{k}" for s in ("val", "test") if has[s] for k in ("loss", "acc")]
     history: dict = {k: [] for k in keys}
     history.update(step_loss=[], best_epoch=None, best_val_acc=None, stopped_early=False)
-    best_state, waited, step, start_epoch = None, 0, 0, 1
+    # the state carried from epoch to epoch (and through a checkpoint)
+    track = {"best_state": None, "waited": 0, "step": 0}
+    start_epoch = 1
     if checkpoint_path is not None and Path(checkpoint_path).exists():
         state = _load_state(checkpoint_path, model, optimizer, scheduler, batches, probes)
-        history, best_state, waited, step = (state["history"], state["best_state"],
-                                             state["waited"], state["step"])
+        history = state["history"]
+        track = {k: state[k] for k in ("best_state", "waited", "step")}
         start_epoch = state["epoch"] + 1 if not history["stopped_early"] else epochs + 1
+    step_fn = _Step(model, optimizer, loss_fn, penalties, probes, clip_grad,
+                    scheduler if scheduler_step == "batch" else None, transform)
 
     for epoch in range(start_epoch, epochs + 1):
-        model.train()
-        start = time.perf_counter()
-        losses, pens = [], []
-        correct = torch.zeros((), dtype=torch.int64)
-        for xb, yb in batches:
-            if transform is not None:
-                xb = transform(xb)
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            penalty = total_penalty(model, penalties)
-            total = loss if penalty is None else loss + penalty
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            step += 1
-            if probes is not None:
-                probes.after_backward(step)
-            if clip_grad is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
-            optimizer.step()
-            if scheduler is not None and scheduler_step == "batch":
-                scheduler.step()
-            losses.append(loss.detach())
-            pens.append(penalty.detach() if penalty is not None else torch.zeros(()))
-            correct += (logits.detach().argmax(1) == yb).sum()
-            if run is not None and log_every and step % log_every == 0:
-                run.log(cell, "iteration", iteration=step, epoch=epoch, loss=loss.item())
-        seconds = time.perf_counter() - start
-        if probes is not None:
-            probes.end_epoch(epoch)
-
-        step_losses = torch.stack(losses).tolist()
-        history["step_loss"] += step_losses
-        row = {"epoch": epoch, "loss": sum(step_losses) / len(step_losses),
-               "penalty": torch.stack(pens).mean().item(),
-               "train_acc": correct.item() / len(data["y_train"]),
-               "lr": optimizer.param_groups[0]["lr"], "time": seconds}
-        for s in ("val", "test"):
-            if has[s]:
-                row[f"{s}_loss"], row[f"{s}_acc"] = evaluate(
-                    model, data[f"X_{s}"], data[f"y_{s}"], eval_batch_size, loss_fn)
-        if scheduler is not None and scheduler_step == "epoch":  # after evaluation: plateau
-            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(row["val_acc"])
-            else:
-                scheduler.step()
+        row = _train_epoch(step_fn, batches, track, epoch, run, cell, log_every)
+        history["step_loss"] += row.pop("step_losses")
+        row["train_acc"] = row["train_acc"] / len(data["y_train"])
+        _evaluate_epoch(model, data, has, row, eval_batch_size, loss_fn)
+        if scheduler is not None and scheduler_step == "epoch":
+            _epoch_schedule(scheduler, row)
         for k in keys:
             history[k].append(row[k])
         if run is not None:
             run.log(cell, "epoch", **row)
-
         if has["val"]:
-            if history["best_val_acc"] is None or row["val_acc"] > history["best_val_acc"]:
-                history["best_val_acc"], history["best_epoch"], waited = row["val_acc"], epoch, 0
-                if early_stopping is not None:
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                waited += 1
-                if early_stopping is not None and waited >= early_stopping:
-                    history["stopped_early"] = True
+            _track_best(history, track, row, model, early_stopping)
         if checkpoint_path is not None:
             _save_state(checkpoint_path, model, optimizer, scheduler, batches, probes,
-                        history=history, best_state=best_state, waited=waited, step=step,
-                        epoch=epoch)
+                        history=history, epoch=epoch, **track)
         if history["stopped_early"]:
             break
 
-    if best_state is not None and history["epoch"] and \
+    if track["best_state"] is not None and history["epoch"] and \
             history["best_epoch"] != history["epoch"][-1]:
-        model.load_state_dict(best_state)  # early stopping keeps the best epoch's weights
+        # early stopping keeps the best epoch's weights
+        model.load_state_dict(track["best_state"])
     history["train_time"] = sum(history["time"])
     return history
+
+
+class _Step:
+    """One optimizer step of `fit` on a batch: forward, loss + penalty, backward, probes,
+    clipping, update, per-batch scheduler. Returns (data loss, penalty or None, logits)."""
+
+    def __init__(self, model, optimizer, loss_fn, penalties, probes, clip_grad,
+                 batch_scheduler, transform):
+        self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        self.penalties, self.probes, self.clip_grad = penalties, probes, clip_grad
+        self.batch_scheduler, self.transform = batch_scheduler, transform
+
+    def __call__(self, xb, yb, step):
+        if self.transform is not None:
+            xb = self.transform(xb)
+        logits = self.model(xb)
+        loss = self.loss_fn(logits, yb)
+        penalty = total_penalty(self.model, self.penalties)
+        total = loss if penalty is None else loss + penalty
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if self.probes is not None:
+            self.probes.after_backward(step)
+        if self.clip_grad is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad)
+        self.optimizer.step()
+        if self.batch_scheduler is not None:
+            self.batch_scheduler.step()
+        return loss, penalty, logits
+
+
+def _train_epoch(step_fn, batches, track, epoch, run, cell, log_every) -> dict:
+    """One pass over the batches; track['step'] counts on. Returns the epoch's row (train_acc
+    still the count of correct predictions) with its per-step data losses."""
+    step_fn.model.train()
+    start = time.perf_counter()
+    losses, pens = [], []
+    correct = torch.zeros((), dtype=torch.int64)
+    for xb, yb in batches:
+        track["step"] += 1
+        loss, penalty, logits = step_fn(xb, yb, track["step"])
+        losses.append(loss.detach())
+        pens.append(penalty.detach() if penalty is not None else torch.zeros(()))
+        correct += (logits.detach().argmax(1) == yb).sum()
+        if run is not None and log_every and track["step"] % log_every == 0:
+            run.log(cell, "iteration", iteration=track["step"], epoch=epoch, loss=loss.item())
+    seconds = time.perf_counter() - start
+    if step_fn.probes is not None:
+        step_fn.probes.end_epoch(epoch)
+    step_losses = torch.stack(losses).tolist()
+    return {"epoch": epoch, "loss": sum(step_losses) / len(step_losses),
+            "penalty": torch.stack(pens).mean().item(), "train_acc": correct.item(),
+            "lr": step_fn.optimizer.param_groups[0]["lr"], "time": seconds,
+            "step_losses": step_losses}
+
+
+def _evaluate_epoch(model, data, has, row, eval_batch_size, loss_fn) -> None:
+    """Add val_loss/val_acc and test_loss/test_acc (eval mode) to the epoch's row."""
+    for s in ("val", "test"):
+        if has[s]:
+            row[f"{s}_loss"], row[f"{s}_acc"] = evaluate(
+                model, data[f"X_{s}"], data[f"y_{s}"], eval_batch_size, loss_fn)
+
+
+def _epoch_schedule(scheduler, row) -> None:
+    """The per-epoch scheduler step, after evaluation: ReduceLROnPlateau reads val_acc."""
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(row["val_acc"])
+    else:
+        scheduler.step()
+
+
+def _track_best(history, track, row, model, early_stopping) -> None:
+    """Keep the best validation accuracy (and, with early stopping, its weights); count the
+    epochs since and mark the history stopped when the patience is spent."""
+    if history["best_val_acc"] is None or row["val_acc"] > history["best_val_acc"]:
+        history["best_val_acc"], history["best_epoch"] = row["val_acc"], row["epoch"]
+        track["waited"] = 0
+        if early_stopping is not None:
+            track["best_state"] = {k: v.detach().clone()
+                                   for k, v in model.state_dict().items()}
+    else:
+        track["waited"] += 1
+        if early_stopping is not None and track["waited"] >= early_stopping:
+            history["stopped_early"] = True
 
 
 def _save_state(path, model, optimizer, scheduler, batches, probes, **values):

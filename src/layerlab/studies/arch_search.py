@@ -7,7 +7,7 @@ Each candidate is built and checked against the budget (`layerlab.pytorch.check_
 *before* any training: one outside the budget is reported as rejected with the checker's
 message and never trained. The rest are trained as cells of one grid (so a killed run keeps
 the finished candidates) by `train(candidate, cell)`, which must not look at the test split
-(torch_cells.train_cell(..., test=False)); the best validation accuracy wins. The test split
+(torch_cell.train_cell with Recipe(test=False)); the best validation accuracy wins. The test split
 plays no part in the choice: the caller evaluates the winner once, after retraining it.
 """
 

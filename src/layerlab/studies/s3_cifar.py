@@ -8,7 +8,9 @@ notebook, each written
   `F.cross_entropy`); the tensors are held in `FunctionalNet` (an nn.Module only so that the
   optimizer and `fit` can see them: its forward is the functional code);
 - as `nn.Module` subclasses (`TwoLayerFC`, `ThreeLayerConvNet`);
-- as `nn.Sequential`.
+- as `nn.Sequential` (`SequentialFC`, `SequentialConv`)
+
+(all in `layerlab.pytorch.api_styles`).
 
 All three start from the same weights (the notebook's Kaiming-normal `random_weight`, zero
 biases, drawn once for the functional net and copied into the others), so the report shows
@@ -22,27 +24,31 @@ maxpool2, flatten, FC w1-ReLU-dropout, FC w2-ReLU-dropout, FC 10, Adam lr 1e-3, 
 The tuning table varies one factor at a time around that base (learning rate; weight decay 1e-4
 to 5e-4; kernel pairs (5,3), (3,1), (5,1); FC widths 128-64, 256-64, 256-128): each cell is a
 run, scored on the validation split only. The best cell (validation accuracy) is then trained
-for `epochs` on the full training split and evaluated once on the test split. Cells go
-through issue 6's `torch_cells.train_cell` (Adam with the optimizer's weight decay, channels-
-last convolutions, left-right flip augmentation, weights saved under the run).
+for `epochs` on the full training split and evaluated once on the test split (Adam with the
+optimizer's weight decay, channels-last convolutions, left-right flip augmentation).
+
+Every cell of both trains through `layerlab.trainers.torch_cell.train_cell`, which saves its
+weights under the run for `layerlab eval`.
 """
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from layerlab.atomic import atomic_write_bytes
-from layerlab.data import load, transforms
+from layerlab.analysis import wilson
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid
-from layerlab.pytorch import MODELS, as_tensors
+from layerlab.pytorch import OpenModel
+from layerlab.pytorch.api_styles import (
+    STYLES,
+    conv_params,
+    fc_params,
+    max_output_difference,
+    three_styles,
+)
 from layerlab.references import (
     S3_API_TOLERANCE,
     S3_BEST_FC,
@@ -51,151 +57,15 @@ from layerlab.references import (
     S3_KERNEL_ORDER,
     S3_OPEN_MODEL_TEST_ACC,
 )
-from layerlab.trainers.torch_cell import data_spec, load_data, train_cell
-from layerlab.trainers.torch_fit import binomial_ci, epoch_time_summary, fit_cell
+from layerlab.trainers.torch_cell import (
+    Recipe,
+    data_spec,
+    epoch_time_summary,
+    load_data,
+    train_cell,
+)
 
 SOURCE = "shared/STUDIES.md S3 (PyTorch on CIFAR-10: three APIs and an open model)"
-STYLES = ("functional", "module", "sequential")
-
-
-# --- the three API styles -------------------------------------------------------------------
-
-
-def random_weight(shape, generator):
-    """The course's init: normal with std sqrt(2 / fan_in), fan_in = prod(shape[1:]) for
-    weights stored (out, in, ...) as torch stores them (FC (out, in), conv (out, in, kh, kw))."""
-    fan_in = int(np.prod(shape[1:]))
-    return torch.randn(shape, generator=generator) * math.sqrt(2.0 / fan_in)
-
-
-def fc_params(hidden=4000, in_features=3072, num_classes=10, seed=0):
-    """{'w1' (H, D), 'b1' (H,), 'w2' (C, H), 'b2' (C,)} for `two_layer_fc`."""
-    g = torch.Generator().manual_seed(seed)
-    return {"w1": random_weight((hidden, in_features), g), "b1": torch.zeros(hidden),
-            "w2": random_weight((num_classes, hidden), g), "b2": torch.zeros(num_classes)}
-
-
-def conv_params(channels=(32, 16), kernels=(5, 3), in_channels=3, image_size=32,
-                num_classes=10, seed=0):
-    """{'conv_w1' (C1, 3, k1, k1), 'conv_b1', 'conv_w2' (C2, C1, k2, k2), 'conv_b2',
-    'fc_w' (C, C2*H*W), 'fc_b'} for `three_layer_convnet`."""
-    g = torch.Generator().manual_seed(seed)
-    (c1, c2), (k1, k2) = channels, kernels
-    return {"conv_w1": random_weight((c1, in_channels, k1, k1), g), "conv_b1": torch.zeros(c1),
-            "conv_w2": random_weight((c2, c1, k2, k2), g), "conv_b2": torch.zeros(c2),
-            "fc_w": random_weight((num_classes, c2 * image_size * image_size), g),
-            "fc_b": torch.zeros(num_classes)}
-
-
-def two_layer_fc(x, params):
-    """Functional two-layer net: x (N, ...) -> logits (N, C) = relu(x W1^T + b1) W2^T + b2.
-
-    F.linear with weights stored (out, in), as nn.Linear stores them, so that the three styles
-    run the very same kernels (x.mm(W) with W (in, out) sums in another order and differs in
-    float32 by about 1e-5 on these logits; in float64 both agree to 1e-14)."""
-    x = x.flatten(1)
-    return F.linear(F.relu(F.linear(x, params["w1"], params["b1"])), params["w2"], params["b2"])
-
-
-def three_layer_convnet(x, params):
-    """Functional conv net: x (N, 3, H, W) -> logits (N, C); 'same' padding in both convs."""
-    w1, w2 = params["conv_w1"], params["conv_w2"]
-    x = F.relu(F.conv2d(x, w1, params["conv_b1"], padding=w1.shape[-1] // 2))
-    x = F.relu(F.conv2d(x, w2, params["conv_b2"], padding=w2.shape[-1] // 2))
-    return F.linear(x.flatten(1), params["fc_w"], params["fc_b"])
-
-
-FUNCTIONS = {"fc": two_layer_fc, "conv": three_layer_convnet}
-
-
-class FunctionalNet(nn.Module):
-    """Holds raw tensors as parameters so an optimizer (and `fit`) can train them; forward is
-    the functional code itself (`two_layer_fc` or `three_layer_convnet`)."""
-
-    def __init__(self, kind, params):
-        super().__init__()
-        self.kind = kind
-        self.params = nn.ParameterDict({k: nn.Parameter(v.clone()) for k, v in params.items()})
-
-    def forward(self, x):
-        return FUNCTIONS[self.kind](x, self.params)
-
-
-class TwoLayerFC(nn.Module):
-    """nn.Module style: flatten - fc1 - ReLU - fc2."""
-
-    def __init__(self, in_features=3072, hidden=4000, num_classes=10):
-        super().__init__()
-        self.fc1 = nn.Linear(in_features, hidden)
-        self.fc2 = nn.Linear(hidden, num_classes)
-
-    def forward(self, x):
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
-
-
-class ThreeLayerConvNet(nn.Module):
-    """nn.Module style: conv1 - ReLU - conv2 - ReLU - fc3 ('same' padding)."""
-
-    def __init__(self, in_channels=3, channels=(32, 16), kernels=(5, 3), image_size=32,
-                 num_classes=10):
-        super().__init__()
-        (c1, c2), (k1, k2) = channels, kernels
-        self.conv1 = nn.Conv2d(in_channels, c1, k1, padding=k1 // 2)
-        self.conv2 = nn.Conv2d(c1, c2, k2, padding=k2 // 2)
-        self.fc3 = nn.Linear(c2 * image_size * image_size, num_classes)
-
-    def forward(self, x):
-        x = F.relu(self.conv2(F.relu(self.conv1(x))))
-        return self.fc3(x.flatten(1))
-
-
-def sequential_fc(in_features=3072, hidden=4000, num_classes=10):
-    return nn.Sequential(nn.Flatten(), nn.Linear(in_features, hidden), nn.ReLU(),
-                         nn.Linear(hidden, num_classes))
-
-
-def sequential_conv(in_channels=3, channels=(32, 16), kernels=(5, 3), image_size=32,
-                    num_classes=10):
-    (c1, c2), (k1, k2) = channels, kernels
-    return nn.Sequential(nn.Conv2d(in_channels, c1, k1, padding=k1 // 2), nn.ReLU(),
-                         nn.Conv2d(c1, c2, k2, padding=k2 // 2), nn.ReLU(), nn.Flatten(),
-                         nn.Linear(c2 * image_size * image_size, num_classes))
-
-
-@torch.no_grad()
-def load_functional(model, kind, params):
-    """Copy functional params into a Module/Sequential model (same layouts, layer by layer)."""
-    layers = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
-    names = (("w1", "b1"), ("w2", "b2")) if kind == "fc" else \
-        (("conv_w1", "conv_b1"), ("conv_w2", "conv_b2"), ("fc_w", "fc_b"))
-    if len(layers) != len(names):
-        raise ValueError(f"{type(model).__name__} has {len(layers)} weighted layers, the "
-                         f"{kind} params {len(names)}")
-    for layer, (w, b) in zip(layers, names, strict=True):
-        weight = params[w]
-        if layer.weight.shape != weight.shape:
-            raise ValueError(f"{w}: shape {tuple(weight.shape)} does not fit "
-                             f"{tuple(layer.weight.shape)}")
-        layer.weight.copy_(weight)
-        layer.bias.copy_(params[b])
-    return model
-
-
-def three_styles(kind, params, **shape):
-    """{'functional', 'module', 'sequential'}: the same net and the same weights, three ways."""
-    module = TwoLayerFC(**shape) if kind == "fc" else ThreeLayerConvNet(**shape)
-    seq = sequential_fc(**shape) if kind == "fc" else sequential_conv(**shape)
-    return {"functional": FunctionalNet(kind, params),
-            "module": load_functional(module, kind, params),
-            "sequential": load_functional(seq, kind, params)}
-
-
-def max_output_difference(models, x):
-    """Largest |logit difference| of every style against the functional one on x."""
-    with torch.no_grad():
-        ref = models["functional"](x)
-        return {k: float((m(x) - ref).abs().max()) for k, m in models.items()
-                if k != "functional"}
 
 
 @dataclass
@@ -216,14 +86,6 @@ class ApisConfig:
     seed: int = 0
 
 
-def cifar_channel_data(dataset, val, num_train, seed):
-    """CIFAR-10 tensors normalised per channel with the training part's mean and std."""
-    train, test = load(dataset, "train"), load(dataset, "test")
-    data = transforms.solver_data(train, test, val=val, num_train=num_train or None, seed=seed,
-                                  center="channel")
-    return as_tensors(data), (train, test)
-
-
 def _shape(cfg, kind):
     if kind == "fc":
         return {"hidden": cfg.hidden}
@@ -235,15 +97,30 @@ def _params(cfg, kind):
         conv_params(tuple(cfg.conv_channels), tuple(cfg.conv_kernels), seed=cfg.seed)
 
 
+def train_style(run, cfg, data, spec, kind, style):
+    """One epoch of plain SGD of one net in one style: the per-step and per-epoch history."""
+    # every style starts from the same fixed weights (drawn by their own generator)
+    def model_fn():
+        return three_styles(kind, _params(cfg, kind), **_shape(cfg, kind))[style]
+
+    recipe = Recipe(epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
+                    lr=cfg.lr_fc if kind == "fc" else cfg.lr_conv, optimizer="sgd",
+                    momentum=0.0, monitor_test=True, channels_last=False)
+    r = train_cell(run, f"train/net={kind},style={style}", model_fn, data, spec, recipe,
+                   keep=("step_loss", "loss", "train_acc", "val_acc", "test_acc", "time"))
+    return {**r["history"], "correct": r["correct"], "weights": r["weights"]}
+
+
 @experiment("pytorch-apis", study="S3",
             title="one FC and one conv net in three PyTorch API styles: same outputs, same "
                   "training", estimate="6 min (busy 2-core machine)", config=ApisConfig,
             quick={"dataset": "builtin", "val": 100, "num_train": 256, "hidden": 64,
                    "equivalence_images": 16})
 def pytorch_apis(cfg, run):
-    data, (train, test) = cifar_channel_data(cfg.dataset, cfg.val, cfg.num_train, cfg.seed)
-    run.dataset(train)
-    run.dataset(test)
+    # pixels normalised per channel with the training part's mean and std
+    spec = data_spec(cfg.dataset, val=cfg.val, split_seed=cfg.seed,
+                     num_train=cfg.num_train or None, pixels="channel")
+    data = load_data(spec, run)
     x = data["X_val"][:cfg.equivalence_images]
 
     def equivalence(kind):
@@ -254,19 +131,11 @@ def pytorch_apis(cfg, run):
             out[str(dtype).removeprefix("torch.")] = max_output_difference(models, x.to(dtype))
         return out
 
-    def train_style(kind, style):
-        model = three_styles(kind, _params(cfg, kind), **_shape(cfg, kind))[style]
-        lr = cfg.lr_fc if kind == "fc" else cfg.lr_conv
-        opt = torch.optim.SGD(model.parameters(), lr=lr)
-        history = fit_cell(run, f"train/net={kind},style={style}", model, data, opt,
-                           cfg.epochs, cfg.batch_size, seed=cfg.seed)
-        return {k: history[k] for k in ("step_loss", "loss", "train_acc", "val_acc", "test_acc",
-                                        "time")}
-
     eq = grid(run, "equivalence", [{"net": k} for k in ("fc", "conv")],
               lambda c: equivalence(c["net"]))
     cells = [{"net": k, "style": s} for k in ("fc", "conv") for s in STYLES]
-    trained = grid(run, "train", cells, lambda c: train_style(c["net"], c["style"]))
+    trained = grid(run, "train", cells, lambda c: train_style(run, cfg, data, spec, c["net"],
+                                                              c["style"]))
     res = {(c["net"], c["style"]): r for c, r in zip(cells, trained, strict=True)}
 
     rows, worst32 = [], 0.0
@@ -326,44 +195,6 @@ def pytorch_apis(cfg, run):
 # --- the open model -------------------------------------------------------------------------
 
 
-class OpenModel(nn.Module):
-    """S3's open model. Input (N, 3, 32, 32), logits (N, 10).
-
-    conv1 (3 -> c1, k1, pad k1//2) - bn1 - ReLU - maxpool 2; conv2 (c1 -> c2, k2, pad k2//2) -
-    bn2 - ReLU - maxpool 2; flatten; [Linear - ReLU - Dropout] per FC width; Linear (10).
-    """
-
-    def __init__(self, kernels=(5, 3), fc=(256, 128), channels=(64, 32), dropout=0.5,
-                 in_channels=3, image_size=32, num_classes=10):
-        super().__init__()
-        (k1, k2), (c1, c2) = kernels, channels
-        self.config = dict(kernels=list(kernels), fc=list(fc), channels=list(channels),
-                           dropout=dropout, in_channels=in_channels, image_size=image_size,
-                           num_classes=num_classes)
-        self.features = nn.Sequential(
-            nn.Conv2d(in_channels, c1, k1, padding=k1 // 2), nn.BatchNorm2d(c1), nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, k2, padding=k2 // 2), nn.BatchNorm2d(c2), nn.ReLU(),
-            nn.MaxPool2d(2))
-        head, width = [], c2 * (image_size // 4) ** 2
-        for h in fc:
-            head += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
-            width = h
-        head.append(nn.Linear(width, num_classes))
-        self.head = nn.Sequential(*head)
-
-    def forward(self, x):
-        return self.head(self.features(x).flatten(1))
-
-    def count_params(self):
-        return sum(p.numel() for p in self.parameters() if p.requires_grad)
-
-
-# checkpoint.load (which torch_cells.train_cell uses to re-measure every saved cell) rebuilds
-# a model by class name from layerlab.pytorch.MODELS: the open model joins that table here.
-MODELS.setdefault("OpenModel", OpenModel)
-
-
 @dataclass
 class OpenModelConfig:
     """Base recipe = the study's model; the tuning factors vary one at a time around it.
@@ -416,15 +247,6 @@ def tuning_cells(cfg):
     return cells
 
 
-def _first_start(run, name) -> float:
-    """time.time() when grid `name` of this run first started, kept in the run folder so that
-    a resumed run measures from the first attempt (a pause counts: never an underestimate)."""
-    path = run.path / f"{name}.started"
-    if not path.exists():
-        atomic_write_bytes(path, repr(time.time()).encode())
-    return float(path.read_text())
-
-
 def _label(c):
     return (f"lr {c['lr']:g}, wd {c['weight_decay']:g}, kernels {tuple(c['kernels'])}, fc "
             f"{'-'.join(map(str, c['fc']))}-10")
@@ -434,11 +256,11 @@ def _open_cell(run, cfg, name, c, data, spec, epochs, final):
     def model_fn():
         return OpenModel(tuple(c["kernels"]), tuple(c["fc"]), dropout=cfg.dropout)
 
-    return train_cell(run, name, model_fn, data, spec, epochs=epochs,
-                      batch_size=cfg.batch_size, lr=c["lr"], seed=cfg.seed, optimizer="adam",
-                      weight_decay=c["weight_decay"], flip=cfg.flip, shift=cfg.shift,
-                      schedule=None if cfg.schedule == "none" else cfg.schedule,
-                      monitor_test=final, test=final)
+    return train_cell(run, name, model_fn, data, spec, Recipe(
+        epochs=epochs, batch_size=cfg.batch_size, lr=c["lr"], seed=cfg.seed, optimizer="adam",
+        weight_decay=c["weight_decay"], flip=cfg.flip, shift=cfg.shift,
+        schedule=None if cfg.schedule == "none" else cfg.schedule, monitor_test=final,
+        test=final))
 
 
 @experiment("open-model", study="S3",
@@ -457,15 +279,16 @@ def open_model(cfg, run):
                            num_train=cfg.final_num_train or None, num_test=cfg.num_test or None)
     tune_data = load_data(tune_spec, run)
     cells = tuning_cells(cfg)
-    grid_start = _first_start(run, "tune")
     tuned = grid(run, "tune", [{"recipe": _label(c)} for c in cells],
                  lambda cell: _open_cell(run, cfg, "tune/" + cell["recipe"],
                                          cells[[_label(c) for c in cells].index(cell["recipe"])],
                                          tune_data, tune_spec, cfg.tune_epochs, final=False),
                  objective="best_val_acc")
-    # wall time of the whole table: with `layerlab sweep --workers K` the cells run K at a
-    # time, so this is less than their summed training time
-    grid_minutes = (time.time() - grid_start) / 60
+    # wall time of the whole table, from its first cell's start to its last cell's end (each
+    # cell returns both, so a rebuild from the stored cells gives the same figure): with
+    # `layerlab sweep --workers K` the cells run K at a time, so this is less than their
+    # summed training time
+    grid_minutes = (max(r["ended"] for r in tuned) - min(r["started"] for r in tuned)) / 60
     train_minutes = sum(r["train_time"] for r in tuned) / 60
     scores = [r["final"]["val"] for r in tuned]
     best = int(np.argmax(scores))
@@ -481,7 +304,7 @@ def open_model(cfg, run):
     rows = []
     for c, r in zip(cells, tuned, strict=True):
         varied = [k for k in ("lr", "weight_decay", "kernels", "fc") if c[k] != base[k]]
-        low, high = binomial_ci(*r["correct"]["val"])
+        low, high = wilson(*r["correct"]["val"])
         rows.append([", ".join(varied) or "base", c["lr"], c["weight_decay"],
                      str(tuple(c["kernels"])), "-".join(map(str, c["fc"])) + "-10",
                      r["params"], r["final"]["val"], f"[{100 * low:.1f}, {100 * high:.1f}]",
@@ -534,15 +357,15 @@ def open_model(cfg, run):
     h = final["history"]
     test_acc = final["final"]["test"]
     full_grid_h = len(cells) * 10 * final["epoch_time"] / 3600
-    base_ci = binomial_ci(*tuned[0]["correct"]["val"])
+    base_ci = wilson(*tuned[0]["correct"]["val"])
     reached = next((e for e, a in zip(h["epoch"], h["test_acc"], strict=True)
                     if a >= S3_OPEN_MODEL_TEST_ACC), None)
     run.claim(f"tuning grid ({len(cells)} cells, {cfg.tune_epochs} epoch(s) each on "
               f"{tune_n:,} images): wall time, minutes", round(grid_minutes, 2),
               S3_GRID_MINUTES, better="lower", source="issue 7 must-show (the full tuning grid "
               "on this machine in under an hour)",
-              note=f"from the table's first start to its last cell (a resumed run counts its "
-                   f"pause); the cells' training times add up to "
+              note=f"from the first cell's start to the last cell's end (a resumed run counts "
+                   f"its pause); the cells' training times add up to "
                    f"{train_minutes:.1f} min; the study's budget, "
                    f"10 epochs per cell on {len(final_data['y_train']):,} images, would take "
                    f"{full_grid_h:.1f} h of training at the final run's "

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from layerlab.analysis import mean_std, paired_difference
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid
 from layerlab.references import (
@@ -41,8 +42,7 @@ from layerlab.references import (
     S4_STUDY_RECIPE_EPOCH_SECONDS,
     S4_TARGET_TEST_ACC,
 )
-from layerlab.trainers.solver_cell import mean_std, paired_difference
-from layerlab.trainers.torch_cell import data_spec, load_data, train_cell
+from layerlab.trainers.torch_cell import Recipe, data_spec, load_data, train_cell
 
 SOURCE = "shared/STUDIES.md S4"
 ISSUE = "issue 6 (goal set for this repository, not a figure of the study)"
@@ -114,7 +114,7 @@ QUICK_BEST = {**QUICK_DATA, "recipe_epochs": 1, "fast_epochs": 1}
 
 
 def variant_settings(cfg, variant):
-    """(LeNet5 keyword arguments, train_cell recipe keywords) of one study variant, or of
+    """(LeNet5 keyword arguments, Recipe keyword arguments) of one study variant, or of
     the best recipe (variant 'recipe', cfg a LeNetBestConfig) or its short form ('fast')."""
     if variant in ("recipe", "fast"):
         fast = variant == "fast"
@@ -176,9 +176,9 @@ def lenet_fashion(cfg, run):
     def one(c):
         model_kw, recipe = variant_settings(cfg, c["variant"])
         return train_cell(run, f"variants/variant={c['variant']},seed={c['seed']}",
-                          lambda: LeNet5(**model_kw), data, spec, seed=c["seed"],
-                          monitor_test=True, eval_train=True, channels_last=cfg.channels_last,
-                          **recipe)
+                          lambda: LeNet5(**model_kw), data, spec,
+                          Recipe(seed=c["seed"], monitor_test=True, eval_train=True,
+                                 channels_last=cfg.channels_last, **recipe))
 
     results = grid(run, "variants", cells, one, objective="best_val_acc")
     by = {}
@@ -203,8 +203,9 @@ def lenet_fashion_best(cfg, run):
 
         def one(c, variant=variant, model_kw=model_kw, recipe=recipe):
             return train_cell(run, f"{variant}/seed={c['seed']}", lambda: LeNet5(**model_kw),
-                              data, spec, seed=c["seed"], monitor_test=True, eval_train=True,
-                              channels_last=cfg.channels_last, **recipe)
+                              data, spec, Recipe(seed=c["seed"], monitor_test=True,
+                                                 eval_train=True,
+                                                 channels_last=cfg.channels_last, **recipe))
 
         by[variant] = grid(run, variant, [{"seed": s} for s in cfg.seeds], one,
                            objective="best_val_acc")

@@ -26,76 +26,28 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
 
-from layerlab.data import load, transforms
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid
-from layerlab.pytorch import Probes, as_tensors, set_seed
+from layerlab.pytorch import Probes, VanishingNet
 from layerlab.references import (
     S5_DEEP_SIGMOID_EARLY_GRAD,
     S5_FIXED_MAX_SPREAD,
     S5_ORDER,
     S5_SEVERAL_ORDERS,
 )
-from layerlab.trainers.torch_fit import epoch_time_summary, fit_cell
+from layerlab.trainers.torch_cell import (
+    Recipe,
+    data_spec,
+    datasets,
+    epoch_time_summary,
+    load_data,
+    train_cell,
+)
 
 SOURCE = "shared/STUDIES.md S5 (vanishing gradients on CIFAR-10)"
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 SETTINGS = ("plain", "deep", "fixed")
-_ACT = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
-
-
-class VanishingNet(nn.Module):
-    """[Linear - [BatchNorm1d] - activation] per hidden width, then Linear(widths[-1], C).
-
-    Input (N, 3, 32, 32) or (N, 3072), flattened in forward; output logits (N, C). Linear
-    layers are `fc1`, `fc2`, ... (the last one is the output layer), batchnorms `bn1`, ...
-    init: 'default' (PyTorch's), 'he' (Kaiming normal, fan-in, ReLU gain) or 'xavier'
-    (Glorot normal with the activation's gain); 'he' and 'xavier' zero the biases.
-    """
-
-    def __init__(self, widths, activation="relu", batchnorm=False, init="default",
-                 in_features=3072, num_classes=10):
-        super().__init__()
-        if activation not in _ACT:
-            raise ValueError(f"activation must be one of {sorted(_ACT)}, not {activation!r}")
-        if init not in ("default", "he", "xavier"):
-            raise ValueError(f"init must be 'default', 'he' or 'xavier', not {init!r}")
-        self.config = dict(widths=list(widths), activation=activation, batchnorm=batchnorm,
-                           init=init, in_features=in_features, num_classes=num_classes)
-        layers, width = [], in_features
-        for i, h in enumerate([*widths, num_classes], start=1):
-            fc = nn.Linear(width, h)
-            self._init(fc, init, activation if i <= len(widths) else None)
-            layers.append((f"fc{i}", fc))
-            if i <= len(widths):
-                if batchnorm:
-                    layers.append((f"bn{i}", nn.BatchNorm1d(h)))
-                layers.append((f"act{i}", _ACT[activation]()))
-            width = h
-        self.net = nn.Sequential()
-        for name, layer in layers:
-            self.net.add_module(name, layer)
-
-    @staticmethod
-    def _init(fc, init, activation):
-        if init == "default":
-            return
-        if init == "he":
-            nn.init.kaiming_normal_(fc.weight, nonlinearity="relu")
-        else:  # xavier; the output layer (activation None) gets gain 1
-            gain = nn.init.calculate_gain(activation) if activation else 1.0
-            nn.init.xavier_normal_(fc.weight, gain=gain)
-        nn.init.zeros_(fc.bias)
-
-    def forward(self, x):
-        return self.net(x.flatten(1))
-
-    def linear_names(self):
-        """Module names of the Linear layers, first to last (as Probes names them)."""
-        return [f"net.{n}" for n, m in self.net.named_children() if isinstance(m, nn.Linear)]
 
 
 def build(setting, activation, widths, extra_layers, extra_width):
@@ -129,18 +81,12 @@ class VanishingConfig:
     per_run_plots: bool = True  # one plot per run besides the grid (quick runs skip them)
 
 
-def cifar_tensors(cfg):
-    """CIFAR-10 as tensors: pixels (x/255 - 0.5)/0.5, X (N, 3, 32, 32); train/val/test."""
-    train, test = load(cfg.dataset, "train"), load(cfg.dataset, "test")
-    data = transforms.solver_data(train, test, val=cfg.val, num_train=cfg.num_train or None,
-                                  seed=cfg.seed, center=None)
-    if cfg.num_test:
-        idx = np.sort(np.random.default_rng(cfg.seed).choice(len(data["y_test"]), cfg.num_test,
-                                                             replace=False))
-        data["X_test"], data["y_test"] = data["X_test"][idx], data["y_test"][idx]
-    for k in ("X_train", "X_val", "X_test"):
-        data[k] = transforms.normalise(data[k], 0.5, 0.5)
-    return as_tensors(data), (train, test)
+def cifar_spec(cfg):
+    """CIFAR-10's description for load_data: pixels (x/255 - 0.5)/0.5, X (N, 3, 32, 32);
+    train/val/test, the test subset (quick runs) drawn with the split's seed."""
+    return data_spec(cfg.dataset, val=cfg.val, split_seed=cfg.seed,
+                     num_train=cfg.num_train or None, num_test=cfg.num_test or None,
+                     pixels="half", test_seed=cfg.seed)
 
 
 def per_epoch(values, epochs):
@@ -149,18 +95,25 @@ def per_epoch(values, epochs):
     return v.reshape(epochs, -1).mean(axis=1).tolist()
 
 
-def train_run(run, cfg, data, activation, setting):
+def train_run(run, cfg, data, spec, activation, setting):
     """One of the nine runs: the history and the per-layer gradient norms."""
-    set_seed(cfg.seed)
-    model = build(setting, activation, cfg.widths, cfg.extra_layers, cfg.extra_width)
-    names = model.linear_names()
-    probes = Probes(model, every="step", layers=names)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    history = fit_cell(run, f"runs/activation={activation},setting={setting}", model, data,
-                       optimizer, cfg.epochs, cfg.batch_size, probes=probes, seed=cfg.seed)
-    grads = {n.removeprefix("net."): probes.history[n]["grad_norm"] for n in names}
+    probed = []
+
+    def probes(model):  # every Linear layer's weight-gradient norm at every step
+        probed.append(Probes(model, every="step", layers=model.linear_names()))
+        return probed[0]
+
+    recipe = Recipe(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.learning_rate,
+                    seed=cfg.seed, monitor_test=True, channels_last=False)
+    r = train_cell(run, f"runs/activation={activation},setting={setting}",
+                   lambda: build(setting, activation, cfg.widths, cfg.extra_layers,
+                                 cfg.extra_width), data, spec, recipe, probes=probes,
+                   keep=("epoch", "loss", "train_acc", "val_loss", "val_acc", "test_loss",
+                         "test_acc", "time"))
+    history, layers = r["history"], probed[0].layers
+    grads = {n.removeprefix("net."): r["probes"][n]["grad_norm"] for n in layers}
     epochs = len(history["epoch"])
-    fc1 = grads[names[0].removeprefix("net.")]
+    fc1 = next(iter(grads.values()))
     return {"activation": activation, "setting": setting,
             **{k: history[k] for k in ("loss", "train_acc", "val_loss", "val_acc", "test_loss",
                                        "test_acc", "time")},
@@ -169,8 +122,8 @@ def train_run(run, cfg, data, activation, setting):
             # fc1's every step of the first epoch: how fast its first large norms fall
             "fc1_first_epoch": fc1[:len(fc1) // epochs],
             "grad_min_step": {n: float(np.min(g)) for n, g in grads.items()},
-            "numel": {n.removeprefix("net."): probes.layers[n].weight.numel() for n in names},
-            "params": sum(p.numel() for p in model.parameters())}
+            "numel": {n.removeprefix("net."): m.weight.numel() for n, m in layers.items()},
+            "params": r["params"], "correct": r["correct"], "weights": r["weights"]}
 
 
 def _log10(x):
@@ -185,12 +138,11 @@ def _log10(x):
                    "val": 100, "extra_layers": 3, "widths": (64, 32, 32, 16, 16, 16),
                    "per_run_plots": False})
 def vanishing_gradients(cfg, run):
-    data, (train, test) = cifar_tensors(cfg)
-    run.dataset(train)
-    run.dataset(test)
+    spec = cifar_spec(cfg)
+    data = load_data(spec, run)
     cells = [{"activation": a, "setting": s} for a in cfg.activations for s in cfg.settings]
-    results = grid(run, "runs", cells, lambda c: train_run(run, cfg, data, c["activation"],
-                                                           c["setting"]))
+    results = grid(run, "runs", cells, lambda c: train_run(run, cfg, data, spec,
+                                                           c["activation"], c["setting"]))
     res = {(r["activation"], r["setting"]): r for r in results}
     epochs = list(range(1, cfg.epochs + 1))
 
@@ -381,6 +333,6 @@ def vanishing_gradients(cfg, run):
         "(x/255 - 0.5)/0.5. Gradient norms are of the weights only (not biases), read every "
         "step before the update; plots show each epoch's mean. Epoch wall time (training "
         "only, one torch thread): " + epoch_time_summary(results) + "."))
-    run.note("The CIFAR-10 copy", f"{train.describe()}. The CIFAR-10 here is the JPEG copy "
-             "when the official batches are absent (lossy, mean PSNR 30.5 dB): see "
+    run.note("The CIFAR-10 copy", f"{datasets(spec)[0].describe()}. The CIFAR-10 here is the "
+             "JPEG copy when the official batches are absent (lossy, mean PSNR 30.5 dB): see "
              "docs/data.md.")

@@ -29,9 +29,9 @@ cross-validation on the training images alone, the best trained on all of them o
 seeds and tested once per seed (issue 7's 97% asks for more than the study's recipe gives).
 
 Dropout probability: the study says only "dropout"; 0.2 is used (the config's `dropout`).
-Training goes through `torch_studies.fit_cell` (fit, checkpointed in the run), not issue 6's
-`torch_cells.train_cell`: that one scales pixels to [0, 1], splits off a validation set and
-keeps only part of fit's history (no penalty, no test loss), none of which fits this study.
+Every cell trains through `layerlab.trainers.torch_cell.train_cell` (the data description:
+pixels in [-1, 1], no validation split, or a cross-validation fold as the validation split),
+which saves its weights under the run for `layerlab eval`.
 """
 
 from __future__ import annotations
@@ -42,30 +42,23 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from layerlab.data import load
+from layerlab.analysis import mean_std, paired_difference, wilson
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell, grid
-from layerlab.pytorch import (
-    BudgetMLP,
-    Probes,
-    l1_penalty,
-    l2_penalty,
-    random_elastic,
-    set_seed,
-)
+from layerlab.pytorch import BudgetMLP, Probes, l1_penalty, l2_penalty, set_seed
+from layerlab.pytorch.gradcheck import gradient_check
 from layerlab.references import (
     S6_DUPLICATES_IN_TRAIN,
     S6_GRADCHECK_ERROR,
     S6_MUST_DROPOUT_ACC,
     S6_TEST_ACC,
 )
-from layerlab.trainers.solver_cell import mean_std, paired_difference
-from layerlab.trainers.torch_fit import (
-    binomial_ci,
+from layerlab.trainers.torch_cell import (
+    Recipe,
+    data_spec,
     epoch_time_summary,
-    fit_cell,
-    gradient_check,
-    total_grad_norms,
+    load_data,
+    train_cell,
 )
 
 SOURCE = "shared/STUDIES.md S6 (Gurmukhi digits, regularisation by hand)"
@@ -106,45 +99,24 @@ class GurmukhiRegConfig:
     gradcheck_eps: float = 1e-4  # float64 round-off dominates below
 
 
-def gurmukhi_tensors(num_train=0, seed=0, dataset="gurmukhi"):
-    """{'X_train','y_train','X_test','y_test'} tensors, pixels in [-1, 1], X (N, 1, 32, 32).
-
+def gurmukhi_spec(cfg, fold=None):
+    """The data description: pixels in [-1, 1], X (N, 1, 32, 32), no validation split;
     num_train > 0 keeps a seeded random subset of the training images (rows are ordered by
-    class, so never the first rows). Also returns the two Datasets (for the report).
+    class, so never the first rows). fold: that fold of `tune_folds` stratified folds of the
+    training images is the validation split (the cross-validation cells; no test split)."""
+    return data_spec(cfg.dataset, val=None, split_seed=0, num_train=cfg.num_train or None,
+                     pixels="signed",
+                     folds=None if fold is None else (cfg.tune_folds, fold, 0))
+
+
+def total_grad_norms(probes):
+    """Per probe entry, the 2-norm over every probed layer's weight gradient.
+
+    probes: a Probes' history {layer: {'grad_norm': [...]}}. sqrt(sum over layers of
+    grad_norm**2): the norm of all weight gradients as one vector.
     """
-    train, test = load(dataset, "train"), load(dataset, "test")
-    idx = np.arange(len(train))
-    if num_train:
-        idx = np.sort(np.random.default_rng(seed).choice(idx, num_train, replace=False))
-
-    def scale(images):  # 0..255 -> [-1, 1]
-        return torch.from_numpy(images.astype(np.float32) / 127.5 - 1.0)
-
-    data = {"X_train": scale(train.images[idx]), "y_train": torch.from_numpy(train.labels[idx]),
-            "X_test": scale(test.images), "y_test": torch.from_numpy(test.labels)}
-    return data, (train, test)
-
-
-def stratified_folds(labels, k, seed=0):
-    """(N,) fold number in 0..k-1 of every row; each class is dealt round-robin over the folds
-    in a seeded random order, so every fold holds about 1/k of every class."""
-    if k < 2:
-        raise ValueError(f"cross-validation needs at least 2 folds, not {k}")
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    folds = np.zeros(len(labels), dtype=int)
-    for c in np.unique(labels):
-        rows = np.flatnonzero(labels == c)
-        folds[rng.permutation(rows)] = np.arange(len(rows)) % k
-    return folds
-
-
-def ink_elastic(alpha, sigma):
-    """`random_elastic` for these images, whose background is +1 (white) and ink -1:
-    it distorts (1 - x) / 2, whose background is 0, so that the pixels moved in from beyond
-    the border are background, not grey. (N, 1, H, W) -> (N, 1, H, W)."""
-    elastic = random_elastic(alpha, sigma)
-    return lambda xb: 1 - 2 * elastic((1 - xb) / 2)
+    per_layer = np.array([h["grad_norm"] for h in probes.values()], dtype=float)
+    return np.sqrt((per_layer ** 2).sum(axis=0)).tolist()
 
 
 def penalties_of(setting, cfg):
@@ -164,47 +136,44 @@ def epoch_means(values, steps_per_epoch):
     return v.reshape(-1, steps_per_epoch).mean(axis=1).tolist()
 
 
-def train_setting(run, cfg, data, setting, seed, name=None, dropout=None, penalties=None,
-                  epochs=None, transform=None):
+def train_setting(run, cfg, data, spec, setting, seed, name=None, dropout=None,
+                  penalties=None, epochs=None, elastic=0.0):
     """One cell: train one setting with one seed; the per-epoch log and the final test score.
 
-    dropout, penalties, epochs: override the setting's (the sensitivity grid); transform:
-    the training batches' augmentation (the tuned recipe)."""
-    set_seed(seed)
-    model = build_model(cfg, in_features=data["X_train"][0].numel(), dropout=dropout)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    probes = Probes(model, every="step")
-    name = name or f"reg/setting={setting},seed={seed}"
-    history = fit_cell(run, name, model, data, optimizer, epochs or cfg.epochs, cfg.batch_size,
-                       penalties=penalties_of(setting, cfg) if penalties is None else penalties,
-                       probes=probes, seed=seed, transform=transform)
+    dropout, penalties, epochs: override the setting's (the sensitivity grid); elastic: the
+    training batches' elastic distortion alpha in pixels (the tuned recipe)."""
+    recipe = Recipe(epochs=epochs or cfg.epochs, batch_size=cfg.batch_size,
+                    lr=cfg.learning_rate, seed=seed, monitor_test=True, channels_last=False,
+                    penalties=penalties_of(setting, cfg) if penalties is None else penalties,
+                    elastic=elastic, elastic_sigma=cfg.tune_sigma, ink=True)
+    r = train_cell(run, name or f"reg/setting={setting},seed={seed}",
+                   lambda: build_model(cfg, in_features=data["X_train"][0].numel(),
+                                       dropout=dropout), data, spec, recipe,
+                   probes=lambda model: Probes(model, every="step"),
+                   keep=("loss", "penalty", "train_acc", "test_acc", "test_loss", "time"))
     steps = -(-len(data["y_train"]) // cfg.batch_size)
-    n_test = len(data["y_test"])
-    correct = int(round(history["test_acc"][-1] * n_test))
-    return {"setting": setting, "seed": seed,
-            **{k: history[k] for k in ("loss", "penalty", "train_acc", "test_acc", "test_loss",
-                                       "time")},
-            "grad_norm": epoch_means(total_grad_norms(probes), steps),
+    correct, n_test = r["correct"]["test"]
+    return {"setting": setting, "seed": seed, **r["history"],
+            "grad_norm": epoch_means(total_grad_norms(r["probes"]), steps),
             "test_correct": correct, "n_test": n_test,
-            "test_ci": binomial_ci(correct, n_test)}
+            "test_ci": wilson(correct, n_test), "weights": r["weights"]}
 
 
-def cv_score(run, cfg, data, folds, epochs, elastic, fold):
+def cv_score(run, cfg, epochs, elastic, fold):
     """One cross-validation cell of the tuned recipe: dropout only, trained on every training
     image outside `fold` and scored on those inside it (the test images are not used).
 
     Returns {'val_acc': final accuracy on the held-out fold, 'n_val', 'time': per epoch}."""
-    inside = torch.from_numpy(folds == fold)
-    split = {"X_train": data["X_train"][~inside], "y_train": data["y_train"][~inside],
-             "X_val": data["X_train"][inside], "y_val": data["y_train"][inside]}
-    set_seed(0)
-    model = build_model(cfg, in_features=split["X_train"][0].numel())
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    history = fit_cell(run, f"tune/epochs={epochs},elastic={elastic},fold={fold}", model, split,
-                       optimizer, epochs, cfg.batch_size, seed=0,
-                       transform=ink_elastic(elastic, cfg.tune_sigma) if elastic else None)
-    return {"val_acc": history["val_acc"][-1], "n_val": int(inside.sum()),
-            "time": history["time"]}
+    spec = gurmukhi_spec(cfg, fold)
+    split = load_data(spec)
+    recipe = Recipe(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.learning_rate, seed=0,
+                    test=False, channels_last=False, elastic=elastic,
+                    elastic_sigma=cfg.tune_sigma, ink=True)
+    r = train_cell(run, f"tune/epochs={epochs},elastic={elastic},fold={fold}",
+                   lambda: build_model(cfg, in_features=split["X_train"][0].numel()), split,
+                   spec, recipe, keep=("val_acc", "time"))
+    return {"val_acc": r["history"]["val_acc"][-1], "n_val": len(split["y_val"]),
+            "time": r["history"]["time"], "weights": r["weights"]}
 
 
 def gradient_checks(cfg, data):
@@ -267,9 +236,8 @@ def _fmt_acc(mean, std):
                    "epochs_sweep": (2,), "tune_epochs": (1, 2), "tune_folds": 2,
                    "sensitivity_seeds": (0,)})
 def gurmukhi_reg(cfg, run):
-    data, (train, test) = gurmukhi_tensors(cfg.num_train, dataset=cfg.dataset)
-    run.dataset(train)
-    run.dataset(test)
+    spec = gurmukhi_spec(cfg)
+    data = load_data(spec, run)
     n_test = len(data["y_test"])
 
     # --- the gradient check ----------------------------------------------------------------
@@ -301,8 +269,8 @@ def gurmukhi_reg(cfg, run):
 
     # --- the four settings over seeds -------------------------------------------------------
     cells = [{"setting": s, "seed": int(seed)} for s in SETTINGS for seed in cfg.seeds]
-    results = grid(run, "reg", cells, lambda c: train_setting(run, cfg, data, c["setting"],
-                                                              c["seed"]))
+    results = grid(run, "reg", cells, lambda c: train_setting(run, cfg, data, spec,
+                                                              c["setting"], c["seed"]))
     by = {s: [r for r in results if r["setting"] == s] for s in SETTINGS}
     finals = {s: [r["test_acc"][-1] for r in by[s]] for s in SETTINGS}
     seeds = [int(s) for s in cfg.seeds]
@@ -346,7 +314,7 @@ def gurmukhi_reg(cfg, run):
     for s in SETTINGS:
         mean, std = mean_std(finals[s])
         k = int(round(mean * n_test))
-        low, high = binomial_ci(k, n_test)
+        low, high = wilson(k, n_test)
         row = [LABELS[s], 100 * S6_TEST_ACC[s], _fmt_acc(mean, std),
                f"{100 * min(finals[s]):.2f}-{100 * max(finals[s]):.2f}",
                f"[{100 * low:.1f}, {100 * high:.1f}]"]
@@ -400,11 +368,13 @@ def gurmukhi_reg(cfg, run):
     def sens_one(c):
         key = f"sensitivity/kind={c['kind']},value={c['value']},seed={c['seed']}"
         if c["kind"] == "dropout":
-            return train_setting(run, cfg, data, "dropout", c["seed"], key, dropout=c["value"])
+            return train_setting(run, cfg, data, spec, "dropout", c["seed"], key,
+                                 dropout=c["value"])
         if c["kind"] == "epochs":
-            return train_setting(run, cfg, data, "dropout", c["seed"], key,
+            return train_setting(run, cfg, data, spec, "dropout", c["seed"], key,
                                  epochs=int(c["value"]))
-        return train_setting(run, cfg, data, "l1", c["seed"], key, penalties={"l1": c["value"]})
+        return train_setting(run, cfg, data, spec, "l1", c["seed"], key,
+                             penalties={"l1": c["value"]})
 
     sens = grid(run, "sensitivity", sens_cells, sens_one) if sens_cells else []
 
@@ -448,12 +418,11 @@ def gurmukhi_reg(cfg, run):
     # --- a tuned dropout-only recipe, chosen by cross-validation on the training images -------
     tuned = None
     if cfg.tune_epochs and cfg.tune_elastic:
-        folds = stratified_folds(data["y_train"].numpy(), cfg.tune_folds)
         cv_cells = [{"epochs": int(e), "elastic": float(a), "fold": f}
                     for e in cfg.tune_epochs for a in cfg.tune_elastic
                     for f in range(cfg.tune_folds)]
-        cv = grid(run, "tune", cv_cells, lambda c: cv_score(run, cfg, data, folds, c["epochs"],
-                                                           c["elastic"], c["fold"]))
+        cv = grid(run, "tune", cv_cells, lambda c: cv_score(run, cfg, c["epochs"], c["elastic"],
+                                                           c["fold"]))
         candidates = []
         for e in cfg.tune_epochs:
             for a in cfg.tune_elastic:
@@ -467,11 +436,11 @@ def gurmukhi_reg(cfg, run):
                                    "epoch_s": float(np.median([t for r in scores
                                                                for t in r["time"]]))})
         pick = max(candidates, key=lambda c: c["cv_acc"])  # first listed wins a tie
-        transform = ink_elastic(pick["elastic"], cfg.tune_sigma) if pick["elastic"] else None
         tuned_runs = grid(run, "tuned", [{"seed": int(sd)} for sd in cfg.seeds],
-                          lambda c: train_setting(run, cfg, data, "dropout", c["seed"],
+                          lambda c: train_setting(run, cfg, data, spec, "dropout", c["seed"],
                                                   f"tuned/seed={c['seed']}",
-                                                  epochs=pick["epochs"], transform=transform))
+                                                  epochs=pick["epochs"],
+                                                  elastic=pick["elastic"]))
         tuned_finals = [r["test_acc"][-1] for r in tuned_runs]
         tuned = {"pick": pick, "finals": tuned_finals}
         run.table("tuning", ["epochs", "elastic alpha (pixels)",
@@ -492,7 +461,7 @@ def gurmukhi_reg(cfg, run):
                        "out (seed 0); the accuracy is pooled over the folds. The test images "
                        "play no part in the choice.")
         mean, std = mean_std(tuned_finals)
-        low, high = binomial_ci(int(round(mean * n_test)), n_test)
+        low, high = wilson(int(round(mean * n_test)), n_test)
         study_same = finals["dropout"]  # the main grid's, the same seeds
         d, se = paired_difference(tuned_finals, study_same)
         run.table("tuned", ["recipe", "epochs", f"test acc % (mean ± std, {len(seeds)} seeds)",
@@ -524,7 +493,7 @@ def gurmukhi_reg(cfg, run):
     half_width = {}
     for s in SETTINGS:
         mean, std = mean_std(finals[s])
-        low, high = binomial_ci(int(round(mean * n_test)), n_test)
+        low, high = wilson(int(round(mean * n_test)), n_test)
         half_width[s] = (high - low) / 2
         run.claim(f"{LABELS[s]}: mean final test accuracy over {len(seeds)} seeds",
                   mean, S6_TEST_ACC[s], better="higher", tolerance=half_width[s], unit="",

@@ -47,6 +47,7 @@ from layerlab.references import (
 )
 from layerlab.studies.arch_search import search_architectures, within_budget
 from layerlab.trainers.torch_cell import (
+    Recipe,
     augmentation_text,
     data_spec,
     load_data,
@@ -147,7 +148,7 @@ def mnist_mlp(cfg, run):
 
         def train(cand, cell):
             return train_cell(run, cell, lambda c=cand: build(c), data, spec,
-                              epochs=cfg.search_epochs, test=False, **recipe)
+                              Recipe(epochs=cfg.search_epochs, test=False, **recipe))
 
         best, rows = search_architectures(run, f"search/budget={max_hidden}", cands, build,
                                           budget, train)
@@ -163,7 +164,7 @@ def mnist_mlp(cfg, run):
         name = f"final/budget={max_hidden}"
         final = grid(run, name, [{"hidden": hidden}],
                      lambda c, name=name: train_cell(run, name, lambda: build(c), data, spec,
-                                                     epochs=cfg.epochs, test=True, **recipe),
+                                                     Recipe(epochs=cfg.epochs, **recipe)),
                      objective=None)[0]
         test = final["final"]["test"]
         layers = S8_MLP_BUDGETS[max_hidden]
@@ -252,9 +253,10 @@ def mnist_cnn(cfg, run):
     if summary is None:
         raise ValueError(f"the configured CNN is outside S8's rules: {reason}")
     result = grid(run, "cnn", [{"seed": cfg.seed}], lambda c: train_cell(
-        run, "cnn", build, data, spec, epochs=cfg.epochs, batch_size=cfg.batch_size,
-        lr=cfg.max_lr, schedule="onecycle", shift=cfg.shift, degrees=cfg.degrees,
-        scale=cfg.scale, seed=c["seed"], test=True), objective=None)[0]
+        run, "cnn", build, data, spec, Recipe(
+            epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.max_lr, schedule="onecycle",
+            shift=cfg.shift, degrees=cfg.degrees, scale=cfg.scale, seed=c["seed"])),
+        objective=None)[0]
     test = result["final"]["test"]
     desc = (f"channels {list(cfg.channels)}, fc {list(cfg.fc)}, dropout {cfg.dropout:g}, "
             f"{summary['params']:,} parameters")
@@ -330,8 +332,8 @@ def mnist_dropout_sweep(cfg, run):
     results = grid(run, "sweep", cells, lambda c: train_cell(
         run, f"sweep/p={c['p']},seed={c['seed']}",
         lambda: SmallCNN(channels=cfg.channels, fc=cfg.fc, dropout=c["p"], batchnorm=True),
-        data, spec, epochs=1, batch_size=cfg.batch_size, lr=cfg.lr, seed=c["seed"],
-        test=False), objective=None)
+        data, spec, Recipe(epochs=1, batch_size=cfg.batch_size, lr=cfg.lr, seed=c["seed"],
+                           test=False)), objective=None)
     val = {p: [r["final"]["val"] for c, r in zip(cells, results, strict=True) if c["p"] == p]
            for p in ps}
     mean = {p: float(np.mean(v)) for p, v in val.items()}

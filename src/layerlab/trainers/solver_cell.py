@@ -83,26 +83,3 @@ def train_solver(run, cell, model, data, keep_checkpoint=False, **solver_kwargs)
         "stopped_early": solver.stopped_early,
     }
     return summary, solver
-
-
-def mean_std(values):
-    """(mean, sample std) of a list of numbers; std is 0 for a single value."""
-    values = np.asarray(values, dtype=float)
-    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
-
-
-def paired_difference(a, b):
-    """(mean, standard error) of a[i] - b[i] over paired repeats (e.g. the same seeds)."""
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
-    return float(d.mean()), se
-
-
-def downsample(ys, points=500):
-    """(xs, ys) with at most `points` points, averaging neighbours (for long loss curves)."""
-    ys = np.asarray(ys, dtype=float)
-    if len(ys) <= points:
-        return list(range(1, len(ys) + 1)), ys.tolist()
-    edges = np.linspace(0, len(ys), points + 1).astype(int)
-    xs = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    return xs, [float(ys[a:b].mean()) for a, b in zip(edges[:-1], edges[1:], strict=True)]

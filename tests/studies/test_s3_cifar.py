@@ -115,3 +115,26 @@ def test_layerlab_eval_rebuilds_the_open_model(quick_run):
                           "final"], capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "every split matches to the last image" in out.stdout
+
+
+@pytest.mark.parametrize("name", ["pytorch-apis", "open-model"])
+def test_rebuild_loads_no_data(quick_run, tmp_path, monkeypatch, name):
+    """Every dataset is read inside a cell: a rebuild from cells.json (the data loaders made to
+    fail) writes the same claims and tables."""
+    import json
+    import shutil
+
+    from layerlab.lab.runner import rebuild
+    from layerlab.studies import s3_cifar
+
+    run, results = quick_run(name)
+    copy = shutil.copytree(run.path, tmp_path / "copy")
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("a rebuild read data")
+
+    monkeypatch.setattr(s3_cifar, "load_data", no_data)
+    monkeypatch.setattr(s3_cifar, "datasets", no_data)
+    rebuild(copy)
+    rebuilt = json.loads((copy / "results.json").read_text())
+    assert rebuilt["claims"] == results["claims"] and rebuilt["tables"] == results["tables"]

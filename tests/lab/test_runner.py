@@ -226,6 +226,9 @@ def test_publish_keeps_what_the_report_needs_and_catalog_links_it(tmp_path):
     assert "(results/quickstart/report.md)" in text
     assert "## `quickstart`" in text and "| figure | ours | reference |" in text
     assert "| `layer-checks` | S1.1 |" in text and "not published yet" in text
+    verdict = json.loads((dest / "results.json").read_text())["claims"]
+    counts = [c["verdict"] for c in verdict.values()]
+    assert f"(results/quickstart/report.md) | {len(counts)} {counts[0]} |" in text
     # a page in another folder links to the results with ../ (this crashed before)
     other = tmp_path / "elsewhere" / "experiments.md"
     other.parent.mkdir()

@@ -60,12 +60,7 @@ def _run(args):
 
 
 def _report(args):
-    from layerlab.report.build import build_report
-
-    if args.rebuild:
-        path = runner.rebuild(args.run_dir)
-    else:
-        path = build_report(args.run_dir)
+    path = runner.rebuild(args.run_dir) if args.rebuild else runner.report(args.run_dir)
     print(path.with_suffix(".html") if args.html else path.read_text())
     return 0
 

@@ -20,6 +20,8 @@ import os
 import time
 from pathlib import Path
 
+from layerlab.runfiles import dumps
+
 LEDGER_NAME = "test_ledger.jsonl"
 
 
@@ -74,7 +76,7 @@ def record_look(run, *, dataset: str, cell: str, recipe: dict, accuracy: float, 
              "date": time.strftime("%Y-%m-%d %H:%M:%S"),
              "revision": environment().get("source_revision"),
              "run_id": run.meta.get("run_id"), "quick": bool(run.quick)}
-    line = json.dumps(entry)
+    line = dumps(entry)
     _append(run.path / "test_looks.jsonl", line)
     ledger = ledger if ledger is not None else active_ledger()
     if ledger is not None and not run.quick:

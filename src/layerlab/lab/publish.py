@@ -17,7 +17,7 @@ from pathlib import Path
 
 from layerlab.atomic import atomic_write_bytes
 from layerlab.lab import registry
-from layerlab.runfiles import read_json
+from layerlab.runfiles import NotARunError, RunError, read_json
 
 KEPT = ("config.json", "env.json", "status.json", "results.json", "cells.json", "report.md")
 
@@ -27,13 +27,14 @@ def publish(run_dir, dest=None, results_root="docs/results", allow_quick=False):
     run_dir = Path(run_dir)
     meta = read_json(run_dir / "config.json")
     if meta is None:
-        raise FileNotFoundError(f"{run_dir} is not a run folder (no config.json)")
+        raise NotARunError(f"{run_dir} is not a run folder (no config.json)")
     state = read_json(run_dir / "status.json", {}).get("state")
     if state != "finished":
-        raise ValueError(f"{run_dir} is {state or 'not started'}, not finished: finish it with "
+        raise RunError(f"{run_dir} is {state or 'not started'}, not finished: finish it with "
                          f"`layerlab run --resume {run_dir}` first")
     if meta.get("quick") and not allow_quick:
-        raise ValueError(f"{run_dir} is a --quick run; publish full runs only")
+        raise RunError(f"{run_dir} is a --quick run; publish full runs only (--allow-quick "
+                       "for a test)")
     dest = Path(dest) if dest else Path(results_root) / meta["experiment"]
     if dest.exists():
         shutil.rmtree(dest)
@@ -56,8 +57,8 @@ def catalog(results_root="docs/results", link_prefix="results/"):
              "`layerlab list` prints this list; `--quick` runs a reduced version. This page is "
              "written by `layerlab catalog --write docs/experiments.md` from the published "
              "runs in `docs/results/` (`layerlab publish RUN_DIR`).", "",
-             "| experiment | study | what it reproduces | estimate | last full run |",
-             "| --- | --- | --- | --- | --- |"]
+             "| experiment | study | what it reproduces | estimate | last full run | verdicts |",
+             "| --- | --- | --- | --- | --- | --- |"]
     experiments = sorted(registry.all_experiments().values(), key=lambda e: (e.study, e.name))
     details = []
     for exp in experiments:
@@ -69,12 +70,19 @@ def catalog(results_root="docs/results", link_prefix="results/"):
                     f"({link_prefix}{exp.name}/report.md)")
         else:
             when = "not published yet"
-        lines.append(f"| `{exp.name}` | {exp.study} | {exp.title} | ~{exp.estimate} | {when} |")
         results = read_json(folder / "results.json")
+        lines.append(f"| `{exp.name}` | {exp.study} | {exp.title} | ~{exp.estimate} | {when} | "
+                     f"{verdict_counts(results)} |")
         if results and results.get("claims"):
             details += [f"## `{exp.name}` ({exp.study})", "",
                         md_table(CLAIM_HEADER, claim_rows(results["claims"])), ""]
     return "\n".join(lines + [""] + details)
+
+
+def verdict_counts(results) -> str:
+    """'9 reproduced, 2 beaten, 3 measured': the claims of a results dict by verdict."""
+    verdicts = [c["verdict"] for c in (results or {}).get("claims", {}).values()]
+    return ", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(verdicts)) or "-"
 
 
 def write_catalog(path, results_root="docs/results"):

@@ -18,11 +18,20 @@ Everything in the report is rebuilt from the folder by `layerlab report RUN_DIR`
 
 from __future__ import annotations
 
-import json
+import fcntl
+import os
+import tempfile
 import time
 from pathlib import Path
 
-from layerlab.runfiles import empty_results, jsonable, read_json, write_json
+from layerlab.runfiles import (
+    NotARunError,
+    RunError,
+    dumps,
+    empty_results,
+    read_json,
+    write_json,
+)
 
 
 class Run:
@@ -38,10 +47,14 @@ class Run:
         self.replay = replay  # grids return the stored results of cells.json, nothing trains
         self.storage = storage
         self.stream = stream
+        self._lock = None
+        self._clock = None  # (wall time of earlier attempts, perf_counter at this start)
+        if self.path.is_file() or (self.path.exists() and not self.path.is_dir()):
+            raise NotARunError(f"{self.path} is a file, not a run folder")
         self.meta = read_json(self.path / "config.json")
         if self.meta is None:
-            raise FileNotFoundError(f"{self.path} is not a run folder (no config.json): "
-                                    "start one with `layerlab run NAME`")
+            raise NotARunError(f"{self.path} is not a run folder (no config.json): start one "
+                               "with `layerlab run NAME`")
         self.config = self.meta["config"]
         self.quick = self.meta.get("quick", False)
         self._results = read_json(self.path / "results.json", empty_results())
@@ -53,14 +66,76 @@ class Run:
 
     @classmethod
     def create(cls, path, meta, **kwargs):
-        """Make the folder and write config.json; refuses a folder that holds a run."""
+        """Make the folder and write config.json; refuses a folder that holds a run.
+
+        config.json appears at once, whole (written aside, then hard-linked into place, which
+        fails if it exists), so of two processes creating one folder exactly one succeeds.
+        """
         path = Path(path)
+        exists = RunError(f"{path} already holds a run: continue it with "
+                          f"`layerlab run --resume {path}` or pick another --out")
         if (path / "config.json").exists():
-            raise FileExistsError(f"{path} already holds a run: continue it with "
-                                  f"`layerlab run --resume {path}` or pick another --out")
-        path.mkdir(parents=True, exist_ok=True)
-        write_json(path / "config.json", meta)
+            raise exists
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise RunError(f"--out {path}: a file is in the way; pick another folder") from None
+        except PermissionError:
+            raise RunError(f"--out {path}: not allowed to write there; pick another folder") \
+                from None
+        fd, tmp = tempfile.mkstemp(dir=path, prefix=".config.", suffix=".tmp")
+        os.close(fd)
+        try:
+            write_json(tmp, meta)
+            os.link(tmp, path / "config.json")
+        except FileExistsError:
+            raise exists from None
+        finally:
+            Path(tmp).unlink(missing_ok=True)
         return cls(path, **kwargs)
+
+    # --- one process per run ----------------------------------------------------------------
+
+    def lock(self):
+        """Hold the run's lock (run.lock) for the life of this process: a second process that
+        would train or judge the same run stops with a message. The lock dies with its holder
+        (a killed run leaves no stale lock). Workers of a sweep do not take it."""
+        handle = open(self.path / "run.lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise RunError(f"{self.path} is in use by {holder}: wait for it to end (or stop "
+                           "it); several processes share one run only as the workers of "
+                           "`layerlab sweep`") from None
+        handle.truncate(0)
+        handle.write(f"process {os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def unlock(self):
+        """Let go of the run's lock (see `lock`)."""
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    def start_clock(self):
+        """Start timing this attempt; its time adds to the wall time of earlier attempts."""
+        self._clock = (self.status.get("wall_time", 0.0), time.perf_counter())
+
+    def wall_time(self):
+        """Seconds over all attempts so far (earlier attempts' plus this one's)."""
+        before, start = self._clock or (self.status.get("wall_time", 0.0), time.perf_counter())
+        return before + time.perf_counter() - start
+
+    def heartbeat(self):
+        """Record the wall time so far (after every cell), so a killed attempt's time is not
+        lost with it."""
+        if self._clock is not None and not self.worker and not self.replay:
+            self.set_status("running", wall_time=self.wall_time())
 
     # --- cells: what every grid trained and measured --------------------------------------
 
@@ -87,7 +162,7 @@ class Run:
 
     def log(self, cell, kind, **values):
         """Append one metrics line, e.g. log('lr=0.1', 'epoch', epoch=3, val_acc=0.41)."""
-        line = json.dumps({"cell": cell, "kind": kind, **values}, default=jsonable)
+        line = dumps({"cell": cell, "kind": kind, **values})
         with open(self.path / "metrics.jsonl", "a") as f:
             f.write(line + "\n")
 

@@ -31,38 +31,75 @@ def create(name, overrides=(), seed=None, quick=False, out=None, run_id=None, **
 
 
 def execute(run):
-    """Run the experiment's function in `run`; on success build the report (main process).
+    """Run the experiment's function in `run`; then (main process) build the report, and only
+    then mark the run finished.
 
     Ctrl-C or an error leaves every finished cell and checkpoint in place and marks the
-    status; `layerlab run --resume RUN_DIR` continues.
+    status; `layerlab run --resume RUN_DIR` continues. A report that fails to build leaves the
+    status 'report failed' (the training is kept); `layerlab report RUN_DIR` completes it.
     """
     exp = registry.get(run.meta["experiment"])
     cfg = configs.build(exp, run.config)
-    if not run.worker:  # the environment of the latest attempt (a resume may run newer code)
-        write_json(run.path / "env.json", environment())
-    previous = run.status.get("wall_time", 0.0)
+    if not run.worker:
+        run.lock()
+    try:
+        return _execute(exp, cfg, run)
+    finally:
+        run.unlock()
+
+
+def _execute(exp, cfg, run):
+    if not run.worker:
+        write_json(run.path / "env.json", environment())  # the latest attempt's environment
+    run.start_clock()
     run.set_status("running")
-    start = time.perf_counter()
-    stream = run.stream or sys.stdout
     try:
         exp.fn(cfg, run)
     except KeyboardInterrupt:
-        run.set_status("interrupted", wall_time=previous + time.perf_counter() - start)
+        run.set_status("interrupted", wall_time=run.wall_time())
         print(f"\ninterrupted; finished work is kept. Continue with: "
               f"layerlab run --resume {run.path}", file=sys.stderr)
         raise
     except Exception as err:
         run.set_status("failed", error=f"{type(err).__name__}: {err}",
-                       wall_time=previous + time.perf_counter() - start)
+                       wall_time=run.wall_time())
         raise
-    run.set_status("finished", wall_time=previous + time.perf_counter() - start)
     if run.worker:
         return None
+    run.set_status("reporting", wall_time=run.wall_time())
+    return finish_report(run)
+
+
+def finish_report(run):
+    """Build the report of a trained run, then mark it finished; on failure mark it 'report
+    failed' (with the error) and raise. Returns the path of report.md."""
     from layerlab.report.build import build_report
 
-    report = build_report(run.path)
-    print(f"report: {report} (and report.html)", file=stream)
+    try:
+        report = build_report(run.path, state="finished")
+    except Exception as err:
+        run.set_status("report failed", error=f"{type(err).__name__}: {err}")
+        print(f"the report of {run.path} failed to build; the training is kept. After the "
+              f"cause is fixed: layerlab report {run.path}", file=sys.stderr)
+        raise
+    run.set_status("finished")
+    print(f"report: {report} (and report.html)", file=run.stream or sys.stdout)
     return report
+
+
+def report(run_dir):
+    """Rebuild a run's report from its folder; a run whose report had failed (or was cut off)
+    is marked finished once it builds. Returns the path of report.md."""
+    from layerlab.report.build import build_report
+
+    run = Run(run_dir)
+    if run.status.get("state") not in ("report failed", "reporting"):
+        return build_report(run.path)
+    run.lock()
+    try:
+        return finish_report(run)
+    finally:
+        run.unlock()
 
 
 def rebuild(run_dir, stream=None):
@@ -73,9 +110,13 @@ def rebuild(run_dir, stream=None):
     from layerlab.report.build import build_report
 
     run = Run(run_dir, replay=True, stream=stream)
-    exp = registry.get(run.meta["experiment"])
-    exp.fn(configs.build(exp, run.config), run)
-    return build_report(run.path)
+    run.lock()
+    try:
+        exp = registry.get(run.meta["experiment"])
+        exp.fn(configs.build(exp, run.config), run)
+        return build_report(run.path)
+    finally:
+        run.unlock()
 
 
 def resume(run_dir, worker=False, storage=None, stream=None):

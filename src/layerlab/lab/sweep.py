@@ -181,6 +181,8 @@ def grid(run, grid_name, cells, fn, objective=None):
         trial.set_user_attr("result", result)
         value = float(result.get(objective, 0.0)) if objective else 0.0
         study.tell(trial, value)
+        if hasattr(run, "heartbeat"):
+            run.heartbeat()
         progress.update(1)
         summary = f" {objective}={value:.4f}" if objective else ""
         progress.write(f"[{grid_name}] cell {attrs['cell_key']} done{summary}")

@@ -10,10 +10,16 @@ from layerlab.report.markdown import markdown
 from layerlab.runfiles import read_run
 
 
-def build_report(run_dir):
-    """Render plots, write report.md and report.html; returns the path of report.md."""
+def build_report(run_dir, state=None):
+    """Render plots, write report.md and report.html; returns the path of report.md.
+
+    state: the run's state the report shows, when it differs from status.json's (a run is
+    marked finished only once its report is written, so that report says "finished").
+    """
     run_dir = Path(run_dir)
     doc = read_run(run_dir)
+    if state:
+        doc["status"] = {**doc["status"], "state": state}
     for name, spec in doc["results"]["plots"].items():
         plots.render(spec, run_dir / "plots" / f"{name}.png")
     text = markdown(doc)

@@ -1,12 +1,14 @@
 """What benchmarks record about the machine (layerlab.timing.machine) and the warning when
-OPENBLAS_CORETYPE forces an older BLAS kernel than the CPU supports."""
+OPENBLAS_CORETYPE forces an older BLAS kernel than the CPU supports; the timers."""
 
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from layerlab.timing import (
@@ -15,6 +17,7 @@ from layerlab.timing import (
     describe_machine,
     kernel_level,
     machine,
+    time_interleaved,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,3 +152,11 @@ def test_measure_passes_setup_and_keeps_each_result_until_the_next_call():
     last.clear()
     measure(fn, repeats=5, warmup=1, setup=lambda: 7)
     assert not any(alive_at_call)  # by default a result is dropped as soon as it returns
+
+
+def test_time_interleaved_orders_a_slow_and_a_fast_function():
+    stats, ratios = time_interleaved([lambda: time.sleep(0.004), lambda: time.sleep(0.001)],
+                                     repeats=5, warmup=1)
+    assert [s["n"] for s in stats] == [5, 5] and len(ratios[0]) == 5
+    assert stats[0]["median"] > stats[1]["median"]
+    assert np.median(ratios[0]) > 1.5

@@ -1,7 +1,6 @@
 """batchnorm (S1.6) and layernorm (S1.7): the measurements, and what a quick run promises."""
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -9,15 +8,14 @@ import pytest
 from layerlab.analysis import log_grid
 from layerlab.scratch.models import FullyConnectedNet
 from layerlab.scratch.norm import BatchNorm, LayerNorm
-from layerlab.studies.s1_norm import (
-    BatchnormConfig,
+from layerlab.studies.s1_norm.batchnorm import BatchnormConfig
+from layerlab.studies.s1_norm.common import (
     ClosedFormBatchNorm,
-    batch_dependence,
     count_within,
     final_loss,
     use_closed_form_backward,
 )
-from layerlab.timing import time_interleaved
+from layerlab.studies.s1_norm.layernorm import batch_dependence
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +58,6 @@ def test_layernorm_output_does_not_depend_on_the_batch_but_batchnorms_does(rng):
     assert max(ln.values()) < 1e-12
     assert min(bn.values()) > 1e-2
     assert batch_dependence(BatchNorm, x, (20,))[20] == 0.0  # one batch: the whole set
-
-
-def test_time_interleaved_orders_a_slow_and_a_fast_function():
-    stats, ratios = time_interleaved([lambda: time.sleep(0.004), lambda: time.sleep(0.001)],
-                                     repeats=5, warmup=1)
-    assert [s["n"] for s in stats] == [5, 5] and len(ratios[0]) == 5
-    assert stats[0]["median"] > stats[1]["median"]
-    assert np.median(ratios[0]) > 1.5
 
 
 def test_closed_form_model_has_the_same_gradients_and_uses_backward_alt(rng):

@@ -1,10 +1,7 @@
-"""S1.8 dropout (scratch engine), one experiment `dropout`; p is the probability of DROPPING a unit.
-
-(a) train/test statistics of dropout on randn + 10 against the course's figures; (b) gradient
-checks with dropout over seeds, and what actually makes the course's error fall with p; (c)
-vanilla vs inverted dropout: where the scaling happens; (d) regularisation of a two-layer net
-on 500 CIFAR-10 images over seeds, and a hidden size x p grid of the train-val gap.
-"""
+"""S1.8 `dropout` (scratch engine; p is the probability of DROPPING a unit): (a) train/test
+statistics on randn + 10 against the course's figures; (b) gradient checks over seeds, and what
+makes the course's error fall with p; (c) vanilla vs inverted: where the scaling happens; (d)
+regularisation of a two-layer net on 500 CIFAR-10 images, and a hidden size x p grid."""
 
 from __future__ import annotations
 
@@ -12,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from layerlab import references as ref
 from layerlab.analysis import (
     epoch_series,
     mean_std,
@@ -23,34 +21,25 @@ from layerlab.analysis import (
 )
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell_key, grid
-from layerlab.references import (
-    S1_8_DROPOUT_ZERO_FRACTION,
-    S1_8_GRADCHECK_ERROR,
-    S1_8_INITIAL_LOSS,
-    S1_8_MEAN,
-    S1_8_TEST_ZERO_FRACTION,
-    S1_8_TRAIN_ACC_NO_DROPOUT,
-)
 from layerlab.scratch.dropout import Dropout
 from layerlab.scratch.gradcheck import norm_error, numerical_gradient, rel_error
 from layerlab.scratch.models import FullyConnectedNet
-from layerlab.studies.s1_norm import solver_data
+from layerlab.studies.s1_fc.common import cifar_data, record_data
 from layerlab.trainers.solver_cell import train_solver
 
 SOURCE = "shared/STUDIES.md S1.8 (course notebook Dropout)"
 SIGMAS = 4  # tolerance of a sampled statistic, in standard errors
+MEDIANS = ("rel_error", "norm_error", "max_abs_diff", "worst_entry", "floored_rel_error",
+           "nonzero")  # the gradient-check figures reported as medians over seeds
 
 
 # --- (a) and (c): statistics --------------------------------------------------------------
 
 
 def dropout_statistics(x, p, inverted, seed):
-    """Train- and test-time statistics of Dropout on x for drop probability p.
-
-    Returns a dict: train_mean, test_mean, train_zero_fraction, test_zero_fraction,
-    train_scale (median out / x over kept units at train time) and test_scale (median out / x
-    at test time).
-    """
+    """Train- and test-time statistics of Dropout on x (any shape) for drop probability p: a
+    dict of train_mean, test_mean, train_zero_fraction, test_zero_fraction, train_scale (median
+    out / x over kept units at train time) and test_scale (median out / x at test time)."""
     param = {"p": p, "inverted": inverted, "seed": seed}
     train, _ = Dropout.forward(x, {**param, "mode": "train"})
     test, _ = Dropout.forward(x, {**param, "mode": "test"})
@@ -79,16 +68,15 @@ def train_mean_std(mu, p, n, inverted=True):
 
 
 def _statistics(cfg, run):
+    """(a) and (c): dropout on randn + stats_mean: table, the course's figures, the scaling."""
     x = np.random.default_rng(cfg.seed).standard_normal(tuple(cfg.stats_shape)) + cfg.stats_mean
     n, ps, worst = x.size, cfg.stats_ps, max(cfg.stats_ps)
     stats = {(inv, p): dropout_statistics(x, p, inv, cfg.seed) for inv in (True, False)
              for p in ps}
-    cols = ("train_mean", "test_mean", "train_zero_fraction", "test_zero_fraction",
-            "train_scale", "test_scale")
     run.table("a_statistics", ["variant", "p (drop)", "train mean", "test mean",
                                "fraction zero (train)", "fraction zero (test)",
                                "train: kept unit x", "test: unit x"],
-              [["inverted" if inv else "vanilla", p, *(s[c] for c in cols)]
+              [["inverted" if inv else "vanilla", p, *s.values()]
                for (inv, p), s in stats.items()],
               title=f"(a, c) Dropout on {cfg.stats_shape[0]}x{cfg.stats_shape[1]} of randn + "
                     f"{cfg.stats_mean:g}",
@@ -98,21 +86,21 @@ def _statistics(cfg, run):
                    "over masks equals the test-time output.")
     inverted = {p: stats[(True, p)] for p in ps}  # the course's figures are inverted dropout
     for p in ps:
-        ref, se = S1_8_DROPOUT_ZERO_FRACTION.get(p, p), zero_fraction_std(p, n)
+        want, se = ref.S1_8_DROPOUT_ZERO_FRACTION.get(p, p), zero_fraction_std(p, n)
         run.claim(f"(a) fraction zeroed at train time, p={p:g}",
-                  inverted[p]["train_zero_fraction"], ref, better="equal",
+                  inverted[p]["train_zero_fraction"], want, better="equal",
                   tolerance=SIGMAS * se, source=SOURCE,
                   note=f"tolerance {SIGMAS} binomial standard errors of {n} units; the course's "
-                       f"own figure is {abs(ref - p) / se:.1f} standard errors from p")
+                       f"own figure is {abs(want - p) / se:.1f} standard errors from p")
     run.claim("(a) fraction zeroed at test time (largest over p)",
-              max(s["test_zero_fraction"] for s in inverted.values()), S1_8_TEST_ZERO_FRACTION,
+              max(s["test_zero_fraction"] for s in inverted.values()), ref.S1_8_TEST_ZERO_FRACTION,
               better="equal", source=SOURCE)
     for when, se in (("train", train_mean_std(cfg.stats_mean, worst, n)),
                      ("test", 1 / np.sqrt(n))):
         means = [inverted[p][f"{when}_mean"] for p in ps]
-        i = int(np.argmax([abs(m - S1_8_MEAN) for m in means]))
-        run.claim(f"(a) {when}-time mean, farthest from {S1_8_MEAN:g} over p", means[i],
-                  S1_8_MEAN, better="equal", tolerance=SIGMAS * se, source=SOURCE,
+        i = int(np.argmax([abs(m - ref.S1_8_MEAN) for m in means]))
+        run.claim(f"(a) {when}-time mean, farthest from {ref.S1_8_MEAN:g} over p", means[i],
+                  ref.S1_8_MEAN, better="equal", tolerance=SIGMAS * se, source=SOURCE,
                   note=f"at p={ps[i]:g}; per p: " + ", ".join(
                       f"{p:g}: {m:.4f}" for p, m in zip(ps, means, strict=True))
                   + f"; tolerance {SIGMAS} standard errors")
@@ -126,13 +114,11 @@ def _statistics(cfg, run):
                       f"p={p:g}: {stats[(inv, p)]['train_mean']:.3f} / "
                       f"{stats[(inv, p)]['test_mean']:.3f}" for p in ps)
                   + f" (train / test); tolerance {SIGMAS} standard errors")
-    expected = {True: lambda p: (1 / (1 - p), 1), False: lambda p: (1, 1 - p)}
     run.claim("(c) inverted scales kept units by 1/(1-p) at train time, vanilla scales by (1-p) "
-              "at test time", all(
-                  abs(stats[(inv, p)][f"{when}_scale"] - want) < 1e-6
-                  for inv in (True, False) for p in ps
-                  for when, want in zip(("train", "test"), expected[inv](p), strict=True)),
-              True, better="equal", source=SOURCE,
+              "at test time", all(abs(s["train_scale"] - (1 / (1 - p) if inv else 1)) < 1e-6
+                                  and abs(s["test_scale"] - (1 if inv else 1 - p)) < 1e-6
+                                  for (inv, p), s in stats.items()), True, better="equal",
+              source=SOURCE,
               note="read off the outputs (last two columns of the statistics table)")
 
 
@@ -142,14 +128,12 @@ def _statistics(cfg, run):
 def gradient_check(p, seed, dims=(2, 15, 20, 30, 10), weight_scale=5e-2, h=1e-5, floor=1e-3):
     """Check a FullyConnectedNet with dropout p in float64 (the mask fixed by `seed`).
 
-    dims: (N, D, H1, H2, C). Returns a dict: loss (initial), rel_error (the course's figure:
-    per parameter the largest element-wise relative error; here the largest over the
-    parameters), rel_errors (per parameter), norm_error (largest over parameters),
-    max_abs_diff (largest |analytic - numerical| over every entry), worst_entry (|analytic|
-    at the entry with the largest relative error), largest_entry (the largest |analytic|),
-    floored_rel_error (the largest relative error over entries whose |gradient| is at least
-    `floor` times the largest one), nonzero (entries where either gradient is non-zero) and
-    entries (all entries).
+    dims: (N, D, H1, H2, C). Returns a dict: loss (initial); rel_error (the course's figure,
+    the largest element-wise relative error, largest over the parameters), rel_errors (per
+    parameter), norm_error (largest over parameters); over all entries a = analytic, n =
+    numerical: max_abs_diff (max |a - n|), worst_entry (|a| where the relative error peaks),
+    largest_entry (max |a|), floored_rel_error (relative error over entries with |a| >= floor
+    x max |a|), nonzero (entries where a or n is non-zero), entries (all).
     """
     N, D, H1, H2, C = dims
     rng = np.random.default_rng(seed)
@@ -174,6 +158,7 @@ def gradient_check(p, seed, dims=(2, 15, 20, 30, 10), weight_scale=5e-2, h=1e-5,
 
 
 def _gradient_checks(cfg, run):
+    """(b) gradient checks over p and seeds: table, plot, the course's error."""
     seeds, ps = [cfg.seed + i for i in range(cfg.check_seeds)], cfg.check_ps
     cells = [{"p": p, "seed": s} for p in ps for s in seeds]
     results = grid(run, "b_gradcheck", cells, lambda c: gradient_check(
@@ -183,30 +168,25 @@ def _gradient_checks(cfg, run):
     def col(p, key):
         return [by[(p, s)][key] for s in seeds]
 
-    med = {p: {k: float(np.median(col(p, k))) for k in (
-        "rel_error", "norm_error", "max_abs_diff", "worst_entry", "floored_rel_error",
-        "nonzero")} for p in ps}
-    eps_floor = np.finfo(np.float64).eps * S1_8_INITIAL_LOSS / 1e-5
+    med = {p: {k: float(np.median(col(p, k))) for k in MEDIANS} for p in ps}
+    eps_floor = np.finfo(np.float64).eps * ref.S1_8_INITIAL_LOSS / 1e-5
     run.table("b_gradcheck", ["p (drop)", "initial loss (mean ± std)",
                               "course error: max rel error (median)", "range over seeds",
                               "normwise error (median)", "max abs(analytic - numerical) (median)",
                               "abs(gradient) at the worst entry (median)",
                               "rel error, entries >= 1e-3 x max (median)",
                               "non-zero gradient entries (median)"],
-              [[p, pm(np.mean(col(p, "loss")), np.std(col(p, "loss"), ddof=1), digits=4)
-                if len(seeds) > 1 else by[(p, seeds[0])]["loss"], med[p]["rel_error"],
+              [[p, pm(*mean_std(col(p, "loss")), digits=4), med[p]["rel_error"],
                 f"{min(col(p, 'rel_error')):.1e} - {max(col(p, 'rel_error')):.1e}",
-                *(med[p][k] for k in ("norm_error", "max_abs_diff", "worst_entry",
-                                      "floored_rel_error")),
+                *(med[p][k] for k in MEDIANS[1:5]),
                 f"{med[p]['nonzero']:.0f} of {by[(p, seeds[0])]['entries']}"] for p in ps],
               title=f"(b) Gradient check of a three-layer net with dropout, {len(seeds)} seeds "
                     "per p (float64, h = 1e-5)",
-              note="Each seed draws the data (N=2), the initial weights (scale "
-                   f"{cfg.check_weight_scale:g}) and the dropout mask. The course's figure is "
-                   "the largest element-wise relative error. Compare the largest absolute "
-                   "difference with the rounding floor of a centred difference, eps x loss / h "
-                   f"~ {eps_floor:.1e}, and the size of the gradient entry where the relative "
-                   "error is largest with the largest entry (median over every check: "
+              note=f"Each seed draws the data (N={cfg.check_dims[0]}), the initial weights "
+                   f"(scale {cfg.check_weight_scale:g}) and the mask. Compare the largest "
+                   "absolute difference with the rounding floor of a centred difference, eps x "
+                   f"loss / h ~ {eps_floor:.1e}, and abs(gradient) at the worst entry with the "
+                   "largest entry (median over every check: "
                    f"{np.median([r['largest_entry'] for r in results]):.2f}).")
     run.plot("b_gradcheck", "curves", title="(b) Gradient-check errors by seed and dropout",
              xlabel="seed", panels=[{"ylabel": label, "logy": True, "series": {
@@ -215,48 +195,45 @@ def _gradient_checks(cfg, run):
                      ("max_abs_diff", "max abs(analytic - numerical)"))])
     for p in ps:
         run.claim(f"(b) initial loss, p={p:g} (mean over seeds)", float(np.mean(col(p, "loss"))),
-                  S1_8_INITIAL_LOSS, better="equal", tolerance=0.05, source=SOURCE,
+                  ref.S1_8_INITIAL_LOSS, better="equal", tolerance=0.05, source=SOURCE,
                   note="about ln 10 = 2.3026 for small weights")
     for p in ps:
         errs = col(p, "rel_error")
         run.claim(f"(b) course error (largest element-wise relative error), p={p:g}, median "
-                  "over seeds", med[p]["rel_error"], S1_8_GRADCHECK_ERROR, better="lower",
+                  "over seeds", med[p]["rel_error"], ref.S1_8_GRADCHECK_ERROR, better="lower",
                   source=SOURCE, note=f"range {min(errs):.1e} to {max(errs):.1e}; "
-                  f"{sum(e <= S1_8_GRADCHECK_ERROR for e in errs)} of {len(errs)} seeds at or "
-                  f"below {S1_8_GRADCHECK_ERROR:g}; normwise error (median) "
+                  f"{sum(e <= ref.S1_8_GRADCHECK_ERROR for e in errs)} of {len(errs)} seeds at or "
+                  f"below {ref.S1_8_GRADCHECK_ERROR:g}; normwise error (median) "
                   f"{med[p]['norm_error']:.1e}")
     run.claim("(b) normwise error, largest over every p and seed",
-              max(r["norm_error"] for r in results), S1_8_GRADCHECK_ERROR, better="lower",
+              max(r["norm_error"] for r in results), ref.S1_8_GRADCHECK_ERROR, better="lower",
               source=SOURCE, note="the criterion layerlab's own model checks use")
-    _why_the_error_falls(run, seeds, col, med, eps_floor, min(ps), max(ps))
+    _why_the_error_falls(run, col, med, eps_floor, min(ps), max(ps))
 
 
-def _why_the_error_falls(run, seeds, col, med, eps_floor, lo, hi):
+def _why_the_error_falls(run, col, med, eps_floor, lo, hi):
     """(b): does the course error fall with dropout, and is the check then more precise?"""
     gap, se = welch(np.log10(col(lo, "rel_error")), np.log10(col(hi, "rel_error")))[:2]
     run.claim(f"(b) the course error falls from p={lo:g} to p={hi:g}", gap > 2 * se, True,
               better="equal", source=SOURCE,
               note=f"mean log10 error drops by {gap:.2f} ± {se:.2f} decades (standard error "
                    "over seeds); criterion: more than 2 standard errors")
-    seed_sd = (float(np.std(np.log10(col(lo, "rel_error")), ddof=1)) if len(seeds) > 1
-               else 0.0)
-    m0, m1 = med[lo], med[hi]
+    seed_sd, m0, m1 = mean_std(np.log10(col(lo, "rel_error"))).std, med[lo], med[hi]
     # If dropout made the derivative genuinely more precise, the error would fall on the
     # entries that matter too, and so would the absolute difference.
     run.claim("(b) the error falls because dropout makes the check more precise "
               "('because dropout regularises')", bool(
                   m1["floored_rel_error"] / m0["floored_rel_error"] < 0.5
                   and m1["max_abs_diff"] / m0["max_abs_diff"] < 0.5), True, better="equal",
-              source=SOURCE,
-              note="a gradient check compares two derivatives of one fixed function (the mask "
-                   "is frozen): generalisation does not enter it. Criterion: the absolute "
-                   "difference AND the relative error over entries >= 1e-3 x the largest both "
-                   f"fall by more than 2x. Medians over seeds, p={lo:g} -> p={hi:g}: " + "; ".join(
-                       f"{label} {m0[k]:{f}} -> {m1[k]:{f}}" for label, k, f in (
-                           ("largest absolute difference", "max_abs_diff", ".1e"),
-                           ("relative error over those entries", "floored_rel_error", ".1e"),
-                           ("abs(gradient) where the relative error peaks", "worst_entry",
-                            ".1e"), ("non-zero gradient entries", "nonzero", ".0f")))
+              source=SOURCE, note="a gradient check compares two derivatives of one fixed "
+              "function (the mask is frozen): generalisation does not enter it. Criterion: the "
+              "absolute difference AND the relative error over entries >= 1e-3 x the largest "
+              f"both fall by more than 2x. Medians over seeds, p={lo:g} -> p={hi:g}: " + "; ".join(
+                  f"{label} {m0[k]:{f}} -> {m1[k]:{f}}" for label, k, f in (
+                      ("largest absolute difference", "max_abs_diff", ".1e"),
+                      ("relative error over those entries", "floored_rel_error", ".1e"),
+                      ("abs(gradient) where the relative error peaks", "worst_entry", ".1e"),
+                      ("non-zero gradient entries", "nonzero", ".0f")))
               + f". The rounding floor eps x loss / h is ~ {eps_floor:.1e}; dropped units zero "
                 "whole rows and columns of the gradient, removing candidates for the maximum; "
                 f"the mean log10 course error changes by {-gap:+.2f} decades against a "
@@ -267,31 +244,31 @@ def _why_the_error_falls(run, seeds, col, med, eps_floor, lo, hi):
 
 
 def _regularisation(cfg, run):
+    """(d) two-layer net with and without dropout over seeds, then the hidden x p grid."""
     seeds = [cfg.seed + i for i in range(cfg.seeds)]
     main = [{"hidden": cfg.hidden, "p": p, "seed": s} for p in cfg.ps for s in seeds]
     heat = [{"hidden": h, "p": p, "seed": s} for h in cfg.grid_hidden for p in cfg.grid_ps
             for s in seeds[:cfg.grid_seeds]]
     cells = main + [c for c in heat if c not in main]  # shared cells are trained once
+    split = {"val": cfg.val, "num_train": cfg.num_train, "seed": cfg.seed}
+    record_data(run, cfg.dataset, **split)
 
     def one(c):
-        data = solver_data(run, cfg)
-        model = FullyConnectedNet([c["hidden"]], input_dim=data["X_train"][0].size,
-                                  num_classes=10, dropout=c["p"],
-                                  weight_scale=cfg.weight_scale, seed=c["seed"])
+        data = cifar_data(cfg.dataset, **split)
+        model = FullyConnectedNet([c["hidden"]], input_dim=data["X_train"][0].size, num_classes=10,
+                                  dropout=c["p"], weight_scale=cfg.weight_scale, seed=c["seed"])
         summary, _ = train_solver(
             run, cell_key("d_regularisation", c), model, data, update_rule="adam",
             optim_config={"learning_rate": cfg.learning_rate}, num_epochs=cfg.epochs,
             batch_size=cfg.batch_size, num_train_samples=None, print_every=0, verbose=False,
             seed=c["seed"])
-        return {k: summary[k] for k in ("train_acc_history", "val_acc_history",
-                                        "best_val_acc", "train_time")}
+        return {k: summary[k] for k in ("train_acc_history", "val_acc_history", "best_val_acc")}
 
     results = grid(run, "d_regularisation", cells, one, objective="best_val_acc")
     by = {(c["hidden"], c["p"], c["seed"]): r for c, r in zip(cells, results, strict=True)}
     k = cfg.tail_epochs
 
-    def tails(h, p, ss, key):
-        """Per seed: the mean accuracy of the last k epochs ('train' or 'val')."""
+    def tails(h, p, ss, key):  # per seed: the mean accuracy of the last k epochs
         return [tail_mean(by[(h, p, s)][f"{key}_acc_history"], k) for s in ss]
 
     run.plot("d_curves", "curves", title=f"(d) Two-layer net, hidden {cfg.hidden}, "
@@ -310,7 +287,7 @@ def _regularisation(cfg, run):
     best0, best1 = ([by[(cfg.hidden, p, s)]["best_val_acc"] for s in seeds] for p in (p0, p1))
     m, sd = mean_std(tr0)
     run.claim(f"(d) train accuracy without dropout (last {k} epochs, mean over seeds)", m,
-              S1_8_TRAIN_ACC_NO_DROPOUT, better="higher", tolerance=0.05, source=SOURCE,
+              ref.S1_8_TRAIN_ACC_NO_DROPOUT, better="higher", tolerance=0.05, source=SOURCE,
               note=f"std over seeds {sd:.3f}; 'near 1.0' read as within 0.05")
     for what, a, b, ref_text in (
             ("train accuracy is lower with dropout", tr0, tr1, "lower train accuracy"),
@@ -328,37 +305,36 @@ def _regularisation(cfg, run):
 def _hidden_by_dropout(cfg, run, acc):
     """(d) the hidden size x dropout grid; acc(hidden, p, 'train' or 'val') -> the mean over
     seeds of the last epochs' accuracy."""
-    train = [[acc(h, p, "train") for p in cfg.grid_ps] for h in cfg.grid_hidden]
-    val = [[acc(h, p, "val") for p in cfg.grid_ps] for h in cfg.grid_hidden]
-    gap = [[t - v for t, v in zip(tr, va, strict=True)] for tr, va in zip(train, val,
-                                                                           strict=True)]
+    train, val = ([[acc(h, p, w) for p in cfg.grid_ps] for h in cfg.grid_hidden]
+                  for w in ("train", "val"))
+    gap = (np.asarray(train) - np.asarray(val)).tolist()
     k, n = cfg.tail_epochs, cfg.grid_seeds
-    labels = {"row_labels": list(cfg.grid_hidden), "col_labels": list(cfg.grid_ps),
-              "xlabel": "dropout p (drop probability)", "ylabel": "hidden units"}
-    run.plot("d_gap", "heatmap", values=gap, **labels,
-             title=f"(d) Train - val accuracy gap (last {k} epochs, mean over {n} seeds)")
-    run.plot("d_val", "heatmap", values=val, **labels,
-             title=f"(d) Val accuracy (last {k} epochs, mean over {n} seeds)")
+    for name, values, what in (("d_gap", gap, "Train - val accuracy gap"),
+                               ("d_val", val, "Val accuracy")):
+        run.plot(name, "heatmap", values=values, row_labels=list(cfg.grid_hidden),
+                 col_labels=list(cfg.grid_ps), xlabel="dropout p (drop probability)",
+                 ylabel="hidden units", title=f"(d) {what} (last {k} epochs, mean over {n} seeds)")
     run.table("d_grid", ["hidden", "p (drop)", "train acc", "val acc", "gap"],
               [[h, p, train[i][j], val[i][j], gap[i][j]]
                for i, h in enumerate(cfg.grid_hidden) for j, p in enumerate(cfg.grid_ps)],
               title=f"(d) Hidden size x dropout (last {k} epochs, mean over {n} seeds)")
     rhos = [spearman(cfg.grid_ps, row) for row in gap]
+
+    def per_hidden(values, fmt):  # "hidden: value" for every hidden size
+        return ", ".join(f"{h}: {v:{fmt}}" for h, v in zip(cfg.grid_hidden, values, strict=True))
+
     run.claim("(d) the train-val gap shrinks as dropout grows, at every hidden size",
               all(row[-1] < row[0] for row in gap) and float(np.mean(rhos)) <= -0.8, True,
               better="equal", source=SOURCE,
-              note="Spearman correlation of gap with p per hidden size: " + ", ".join(
-                  f"{h}: {r:+.2f}" for h, r in zip(cfg.grid_hidden, rhos, strict=True))
-              + "; gap at p=0 -> p=max: " + ", ".join(
-                  f"{row[0]:.3f} -> {row[-1]:.3f}" for row in gap)
+              note=f"Spearman correlation of gap with p per hidden size: {per_hidden(rhos, '+.2f')}"
+              "; gap at p=0 -> p=max: " + ", ".join(f"{r[0]:.3f} -> {r[-1]:.3f}" for r in gap)
               + "; criterion: smaller at the largest p than at p=0 for every hidden size and "
                 "mean correlation <= -0.8")
     val_change = [row[-1] - row[0] for row in val]
     run.claim(f"(d) how the gap shrinks from p=0 to p={max(cfg.grid_ps):g}: change of val "
               "accuracy, largest over hidden sizes", max(val_change, key=abs), None,
-              source=SOURCE, note="val change per hidden size: " + ", ".join(
-                  f"{h}: {v:+.3f}" for h, v in zip(cfg.grid_hidden, val_change, strict=True))
-              + "; train accuracy falls by " + ", ".join(
+              source=SOURCE, note=f"val change per hidden size: {per_hidden(val_change, '+.3f')}"
+              "; train accuracy falls by " + ", ".join(
                   f"{row[0] - row[-1]:.3f}" for row in train)
               + f"; range of val accuracy over the whole grid {np.min(val):.3f}-"
                 f"{np.max(val):.3f}")
@@ -397,10 +373,10 @@ class DropoutConfig:
 
 @experiment("dropout", study="S1.8", title="dropout: statistics, gradient checks, vanilla vs "
             "inverted, regularisation", estimate="4 min", config=DropoutConfig,
-            quick={"stats_shape": (100, 100), "check_seeds": 2,
-                   "dataset": "builtin", "val": 100, "num_train": 100, "hidden": 50,
-                   "seeds": 2, "epochs": 3, "tail_epochs": 2, "grid_hidden": (20, 50),
-                   "grid_ps": (0.0, 0.75), "grid_seeds": 1})
+            quick={"stats_shape": (100, 100), "check_seeds": 2, "dataset": "builtin",
+                   "val": 100, "num_train": 100, "hidden": 50, "seeds": 2, "epochs": 3,
+                   "tail_epochs": 2, "grid_hidden": (20, 50), "grid_ps": (0.0, 0.75),
+                   "grid_seeds": 1})
 def dropout(cfg, run):
     """S1.8 (a)-(d); see the module docstring."""
     _statistics(cfg, run)
@@ -414,10 +390,9 @@ def dropout(cfg, run):
         f"D={cfg.check_dims[1]}, C={cfg.check_dims[4]}, float64, centred differences with "
         f"h=1e-5, {cfg.check_seeds} seeds per p.",
         f"- (d), the course notebook's settings: one hidden layer of {cfg.hidden}, "
-        f"{cfg.num_train} CIFAR-10 training images (a seeded draw, fixed; a lossy JPEG copy, "
-        f"see Data), {cfg.val} validation images, mean image subtracted, Adam lr "
+        f"{cfg.num_train} CIFAR-10 training images (a fixed seeded draw; a lossy JPEG copy, see "
+        f"Data), {cfg.val} validation images, mean image subtracted, Adam lr "
         f"{cfg.learning_rate:g}, batch {cfg.batch_size}, {cfg.epochs} epochs, weight scale "
-        f"{cfg.weight_scale:g}, {cfg.seeds} seeds (weights, minibatch order, masks). "
-        f"Accuracies: mean over the last {cfg.tail_epochs} epochs (less noisy than the last). "
-        f"Grid: hidden {list(cfg.grid_hidden)} x p {list(cfg.grid_ps)}, {cfg.grid_seeds} seeds "
-        "per cell."]))
+        f"{cfg.weight_scale:g}, {cfg.seeds} seeds (weights, minibatch order, masks); accuracies "
+        f"are the mean over the last {cfg.tail_epochs} epochs. Grid: hidden "
+        f"{list(cfg.grid_hidden)} x p {list(cfg.grid_ps)}, {cfg.grid_seeds} seeds per cell."]))

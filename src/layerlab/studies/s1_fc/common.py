@@ -25,11 +25,11 @@ def _train_split(dataset):
 
 @lru_cache(maxsize=2)  # a grid's cells share one copy (an experiment uses at most two)
 def cifar_data(dataset, *, val, num_train=None, seed=0, pixel_scale=1.0):
-    """The Solver dict of `dataset` ('cifar10' or 'builtin'), loaded once per process and
-    shared (do not change it): [0, 1] pixels minus the training mean image, times
-    `pixel_scale`; `val` images held out of the training split at random, then `num_train`
-    random training images (None: all). {'X_train': (N, 3, 32, 32) float32, 'y_train': (N,)
-    int64, 'X_val', 'y_val'}."""
+    """The Solver dict of `dataset` ('cifar10' or 'builtin') for every S1 study (S1.2-S1.8),
+    loaded once per process and shared (do not change it): [0, 1] pixels minus the training
+    mean image, times `pixel_scale`; `val` images held out of the training split at random,
+    then `num_train` random training images (None: all). {'X_train': (N, 3, 32, 32) float32,
+    'y_train': (N,) int64, 'X_val', 'y_val'}."""
     data = transforms.solver_data(_train_split(dataset), None, val=val, num_train=num_train,
                                   seed=seed)
     for key in ("X_train", "X_val") if pixel_scale != 1.0 else ():

@@ -1,0 +1,215 @@
+"""S1.6 `batchnorm`: (a) convergence of a six-layer net with and without batchnorm over seeds;
+(b) sensitivity to 20 weight scales from 1e-4 to 1; (c) batch sizes 5, 10, 50: does the gain
+over the baseline grow with the batch; (d) the two backward passes (step by step, closed form):
+agreement, speed timed in the run, and two training runs that differ only in the backward."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+import numpy as np
+
+from layerlab.analysis import (
+    downsample,
+    epoch_series,
+    first_epoch_reaching,
+    mean_curve,
+    mean_std,
+    pm,
+)
+from layerlab.lab.registry import experiment
+from layerlab.lab.sweep import cell
+from layerlab.references import S1_6_BACKWARD_AGREEMENT, S1_6_CLAIMS
+from layerlab.scratch.gradcheck import norm_error
+from layerlab.scratch.norm import BatchNorm
+from layerlab.studies.s1_fc.common import record_data
+from layerlab.studies.s1_norm import common
+from layerlab.timing import time_interleaved
+
+SOURCE = common.SOURCE["batchnorm"]
+
+
+def _convergence(cfg, run):
+    """(a) baseline vs batchnorm over seeds: per-seed table, loss-area and epochs claims."""
+    seeds, norms = [cfg.seed + i for i in range(cfg.seeds)], ("none", "batchnorm")
+    cells = [{"norm": n, "seed": s} for n in norms for s in seeds]
+    by = common.train(cfg, run, "a_convergence", cells, cfg.hidden_dims, cfg.learning_rate,
+                      weight_scale=cfg.weight_scale, batch_size=cfg.batch_size)
+    rows, area, reach = [], {n: [] for n in norms}, {n: [] for n in norms}
+    for s in seeds:
+        target = by[("none", s)]["train_acc_history"][-1]
+        for n in norms:
+            r = by[(n, s)]
+            area[n].append(float(np.mean(r["loss_history"])))
+            reach[n].append(first_epoch_reaching(r["train_acc_history"], target))
+            rows.append([s, common.LABELS[n], r["final_train_acc"], r["best_val_acc"],
+                         area[n][-1], "never" if reach[n][-1] is None else reach[n][-1]])
+    faster = [a < a0 and e is not None and e < e0 for a, a0, e, e0 in zip(
+        area["batchnorm"], area["none"], reach["batchnorm"], reach["none"], strict=True)]
+    run.table("a_convergence", ["seed", "net", "final train acc", "best val acc",
+                                "mean training loss (area / iterations)",
+                                "epochs to reach the baseline's final train acc"], rows,
+              title=f"(a) Convergence per seed, {len(cfg.hidden_dims) + 1}-layer net",
+              note="Target of the last column: the baseline's train accuracy after the last "
+                   "epoch, same seed (the baseline's own entry: when it first got there).")
+    run.claim("(a) batchnorm converges faster than the baseline in every seed",
+              all(faster), True, better="equal", source=SOURCE,
+              note=f"{S1_6_CLAIMS['a']}. Criterion: a smaller area under the training-loss "
+                   "curve AND fewer epochs to reach the baseline's final train accuracy, in "
+                   f"each of {len(seeds)} seeds; held in {sum(faster)} of {len(seeds)}")
+    m, sd = mean_std([b / n for b, n in zip(area["batchnorm"], area["none"], strict=True)])
+    run.claim("(a) area under the training-loss curve, batchnorm / baseline", m, None,
+              source=SOURCE, note=f"mean ± std over seeds {pm(m, sd)} (baseline "
+              f"{pm(*mean_std(area['none']))}, batchnorm {pm(*mean_std(area['batchnorm']))})")
+    if any(e is not None for e in reach["batchnorm"]):
+        run.claim("(a) epochs batchnorm needs to reach the baseline's final train accuracy",
+                  float(np.mean([e for e in reach["batchnorm"] if e is not None])), None,
+                  unit=f"of {cfg.epochs}", source=SOURCE,
+                  note=f"per seed {reach['batchnorm']} (baseline: {reach['none']})")
+    runs = {common.LABELS[n]: [by[(n, s)] for s in seeds] for n in norms}
+    run.plot("a_loss", "curves", title="(a) Training loss per iteration (mean over seeds)",
+             xlabel="iteration", ylabel="loss", series={
+                 k: downsample(mean_curve([r["loss_history"] for r in rs]))
+                 for k, rs in runs.items()})
+    run.plot("a_accuracy", "curves", title="(a) Accuracy per epoch (mean over seeds)",
+             xlabel="epoch", panels=common.acc_panels(lambda key: {
+                 k: epoch_series([r[key] for r in rs]) for k, rs in runs.items()}))
+
+
+def _batch_claims(cfg, run, gains):
+    """(c) does the gain over the baseline grow from the smallest batch to the largest?"""
+    for key, label in common.ACCS:
+        g = gains("batchnorm", key)
+        m, se = common.growth(g, cfg.batch_sizes)
+        run.claim(f"(c) larger batches help batchnorm: gain over the baseline ({label}) at "
+                  f"batch {max(cfg.batch_sizes)} minus at batch {min(cfg.batch_sizes)}",
+                  m > 2 * se, True, better="equal", source=SOURCE,
+                  note=f"{S1_6_CLAIMS['c']}. Measured {pm(m, se, sign=True)} (paired by seed, "
+                       "standard error); criterion: above 0 by more than 2 standard errors. "
+                       "Gains per batch size: "
+                       + ", ".join(f"{b}: {np.mean(v):+.3f}" for b, v in g.items()))
+
+
+# --- (d) the two backward passes ---------------------------------------------------------
+
+
+def _backward_speed(cfg):
+    """Gradient agreement and timing of BatchNorm.backward vs backward_alt on cfg.bn_shapes."""
+    rng, rows = np.random.default_rng(cfg.seed), []
+    for dtype in (np.float64, np.float32):
+        for N, D in cfg.bn_shapes:
+            x = (rng.standard_normal((N, D)) * 3 + 1).astype(dtype)
+            gamma, beta = (rng.standard_normal(D).astype(dtype) for _ in range(2))
+            _, cache = BatchNorm.forward(x, gamma, beta, {"mode": "train"})
+            dout = rng.standard_normal((N, D)).astype(dtype)
+            graph, closed = BatchNorm.backward(dout, cache), BatchNorm.backward_alt(dout, cache)
+            (t_graph, t_closed), (ratios,) = time_interleaved(
+                [lambda d=dout, c=cache: BatchNorm.backward(d, c),
+                 lambda d=dout, c=cache: BatchNorm.backward_alt(d, c)],
+                repeats=cfg.timing_repeats, min_time=cfg.timing_min_time)
+            q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+            rows.append({
+                "shape": [N, D], "dtype": np.dtype(dtype).name,
+                "max_abs_diff": [float(np.max(np.abs(g.astype(np.float64) - c.astype(np.float64))))
+                                 for g, c in zip(graph, closed, strict=True)],
+                "norm_error_dx": norm_error(graph[0], closed[0]),
+                "graph_ms": t_graph["median"] * 1e3, "closed_ms": t_closed["median"] * 1e3,
+                "speedup": t_graph["median"] / t_closed["median"], "speedup_q1": q[0],
+                "speedup_q3": q[2], "speedup_median_round": statistics.median(ratios),
+                "closed_faster_rounds": float(np.mean(np.asarray(ratios) > 1)),
+                "spread": max(t_graph["spread"], t_closed["spread"])})
+    return {"rows": rows}
+
+
+def _backward_passes(cfg, run):
+    """(d) agreement and speed of the two backward passes, then training with either."""
+    speed = cell(run, "d_backward_speed", lambda: _backward_speed(cfg))["rows"]
+    run.table("d_backward", ["shape (N, D)", "dtype", "max abs diff dx", "max abs diff dgamma",
+                             "max abs diff dbeta", "normwise error dx", "backward ms",
+                             "backward_alt ms", "closed-form speed-up", "per-round ratio IQR",
+                             "rounds closed form faster", "timing spread"],
+              [[f"{r['shape'][0]}x{r['shape'][1]}", r["dtype"], *r["max_abs_diff"],
+                r["norm_error_dx"], r["graph_ms"], r["closed_ms"], r["speedup"],
+                f"{r['speedup_q1']:.2f}-{r['speedup_q3']:.2f}",
+                f"{r['closed_faster_rounds']:.0%}", f"{r['spread']:.0%}"] for r in speed],
+              title="(d) BatchNorm.backward (step by step) vs backward_alt (closed form)",
+              note=f"Timed in this run, interleaved round by round (at least {cfg.timing_repeats} "
+                   f"calls each and {cfg.timing_min_time:g} s after a warm-up); speed-up: ratio "
+                   "of the median times. A timing spread (IQR / median) above ~20% marks a "
+                   "shape disturbed by other processes.")
+
+    def per_shape(fmt):
+        return ", ".join(fmt(r) for r in speed)
+
+    run.claim("(d) closed-form backward speed-up (geometric mean over shapes and dtypes)",
+              float(np.exp(np.mean(np.log([r["speedup"] for r in speed])))), None, unit="x",
+              source=SOURCE, note="per shape " + per_shape(
+                  lambda r: f"{r['shape'][0]}x{r['shape'][1]} {r['dtype']}: {r['speedup']:.2f}x"))
+    run.claim("(d) the closed form is faster on every shape (faster in most timing rounds)",
+              all(r["speedup_median_round"] > 1 for r in speed), True, better="equal",
+              source=SOURCE, note=f"{S1_6_CLAIMS['d']}; median per-round ratio per shape: "
+              + per_shape(lambda r: f"{r['speedup_median_round']:.2f}")
+              + "; share of rounds the closed form was faster: "
+              + per_shape(lambda r: f"{r['closed_faster_rounds']:.0%}"))
+    worst = {t: max(max(r["max_abs_diff"]) for r in speed if r["dtype"] == t)
+             for t in ("float64", "float32")}
+    run.claim("(d) largest gradient difference between the two backward passes (float64)",
+              worst["float64"], S1_6_BACKWARD_AGREEMENT, better="lower",
+              source="tested bound in benchmarks/batchnorm_backward.py",
+              note=f"the same function in exact arithmetic; float32: {worst['float32']:.2e}")
+    # Training with either backward: same seed, same data, same everything else.
+    cells = [{"norm": "batchnorm", "backward": b, "seed": cfg.seed} for b in ("graph", "closed")]
+    by = common.train(cfg, run, "d_training", cells, cfg.hidden_dims, cfg.learning_rate,
+                      weight_scale=cfg.weight_scale, batch_size=cfg.batch_size)
+    graph, closed = by.values()
+    acc_diff = max(abs(a - b) for key in ("train_acc_history", "val_acc_history")
+                   for a, b in zip(graph[key], closed[key], strict=True))
+    param_diff = max(float(np.max(np.abs(np.asarray(graph["params"][k])
+                                         - np.asarray(closed["params"][k]))))
+                     for k in graph["params"])
+    run.table("d_training", ["backward", "final train acc", "best val acc", "final loss"],
+              [[c[1], r["final_train_acc"], r["best_val_acc"], r["final_loss"]]
+               for c, r in by.items()],
+              title=f"(d) The {len(cfg.hidden_dims) + 1}-layer batchnorm net of (a) trained "
+                    "with either backward (float64, same seed)")
+    run.claim("(d) largest accuracy difference over all epochs, trained with either backward",
+              acc_diff, 0.0, better="equal", tolerance=0.0, source=SOURCE,
+              note=f"largest parameter difference after training {param_diff:.2e} (first "
+                   "2,000 entries of every parameter): the backward choice changes rounding "
+                   "only, so it cannot change what the net learns")
+
+
+@dataclass
+class BatchnormConfig(common.NormStudyConfig):
+    """S1.6: the shared settings, plus (d)'s timing of the two backward passes."""
+
+    bn_shapes: tuple = ((64, 100), (256, 512), (1024, 1024), (4096, 256))
+    timing_repeats: int = 20
+    timing_min_time: float = 0.5
+
+
+@experiment("batchnorm", study="S1.6", title="batch normalisation: convergence, weight scale, "
+            "batch size, the two backward passes", estimate="3 min", config=BatchnormConfig,
+            quick={**common.QUICK, "bn_shapes": ((16, 10), (64, 32)), "timing_repeats": 5,
+                   "timing_min_time": 0.0})
+def batchnorm(cfg, run):
+    """S1.6 (a)-(d); see the module docstring."""
+    record_data(run, cfg.dataset, **common.split(cfg))
+    _convergence(cfg, run)
+    common.weight_scale_sweep(cfg, run, "batchnorm")
+    _batch_claims(cfg, run, common.batch_size_sweep(
+        cfg, run, ("none", "batchnorm"),
+        "(c) What batchnorm adds over the baseline, by batch size (mean over seeds)")[1])
+    _backward_passes(cfg, run)
+    common.settings_note(
+        cfg, run, f"- (a), (c), (d): {len(cfg.hidden_dims) + 1}-layer net, hidden "
+        f"{list(cfg.hidden_dims)}, weight scale {cfg.weight_scale:g}, {cfg.epochs} epochs; "
+        f"learning rate {cfg.learning_rate:g} and batch {cfg.batch_size} in (a) and (d), "
+        f"{cfg.batch_learning_rate:.3g} (the course's 10^-3.5) and batches "
+        f"{list(cfg.batch_sizes)} in (c), the baseline trained at every batch size too (the "
+        "course trained it at one).",
+        "- (d): both backward passes compute the same gradient (differences at rounding "
+        "level), so their speed cannot change accuracy; two training runs that differ only in "
+        "the backward used are compared directly. Timings are the one part of a run that a "
+        "repeat does not reproduce exactly.")

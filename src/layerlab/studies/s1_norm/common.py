@@ -1,0 +1,254 @@
+"""What S1.6 batchnorm and S1.7 layernorm share: the nets (Adam, the Solver's CIFAR-10 data
+loaded inside the cells), (b) the weight-scale sweep, (c) the batch-size sweep, the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from layerlab.analysis import epoch_series, log_grid, mean_std, paired_difference, pm
+from layerlab.lab.sweep import cell, cell_key, grid
+from layerlab.references import S1_6_CLAIMS, S1_7_CLAIMS
+from layerlab.scratch.models import FullyConnectedNet
+from layerlab.scratch.norm import BatchNorm
+from layerlab.scratch.sandwich import Sandwich, Stage
+from layerlab.studies.s1_fc.common import cifar_data
+from layerlab.trainers.solver_cell import train_solver
+
+SOURCE = {"batchnorm": "shared/STUDIES.md S1.6 (course notebook BatchNormalization)",
+          "layernorm": "shared/STUDIES.md S1.7 (course notebook BatchNormalization, layernorm "
+                       "part)"}
+CLAIMS = {"batchnorm": S1_6_CLAIMS, "layernorm": S1_7_CLAIMS}
+LABELS = {"none": "baseline", "batchnorm": "batchnorm", "layernorm": "layernorm"}
+ACCS = (("final_train_acc", "final train acc"), ("best_val_acc", "best val acc"))
+CHANCE = 0.1  # ten classes
+
+
+def count_within(values, tolerance):
+    """How many values are within `tolerance` of the largest (NaN counts as not within)."""
+    values = np.asarray(values, dtype=float)
+    return int(np.sum(values >= np.nanmax(values) - tolerance))
+
+
+def final_loss(loss_history, iterations_per_epoch):
+    """Mean training loss over the last epoch's iterations (inf if training diverged)."""
+    tail = np.asarray(loss_history[-iterations_per_epoch:], dtype=float)
+    return float(tail.mean()) if len(tail) and np.all(np.isfinite(tail)) else float("inf")
+
+
+class ClosedFormBatchNorm(BatchNorm):
+    """BatchNorm whose `backward` is the closed form `BatchNorm.backward_alt`."""
+
+    backward = staticmethod(BatchNorm.backward_alt)
+
+
+def use_closed_form_backward(model):
+    """Make a FullyConnectedNet's batchnorm layers use the closed-form backward."""
+    model.hidden = Sandwich([Stage(ClosedFormBatchNorm, s.params, s.option)
+                             if s.layer is BatchNorm else s for s in model.hidden.stages])
+    return model
+
+
+def split(cfg):
+    """cifar_data's keywords for cfg (the data is loaded inside the cells, cached per process)."""
+    return {"val": cfg.val, "num_train": cfg.num_train, "seed": cfg.seed}
+
+
+def train(cfg, run, grid_name, cells, hidden_dims, learning_rate, **fixed):
+    """Train a FullyConnectedNet per cell of `grid_name`; returns {cell values: summary}. A cell
+    holds 'norm' ('none', 'batchnorm', 'layernorm'), 'seed', and whichever of 'weight_scale' and
+    'batch_size' `fixed` does not; with 'backward' ('graph' or 'closed') it trains in float64
+    and keeps the first 2,000 entries of every parameter."""
+
+    def one(c):
+        s, data = {**fixed, **c}, cifar_data(cfg.dataset, **split(cfg))
+        model = FullyConnectedNet(
+            list(hidden_dims), input_dim=data["X_train"][0].size, num_classes=10,
+            weight_scale=s["weight_scale"], seed=s["seed"],
+            dtype=np.float64 if "backward" in s else np.float32,
+            normalization=None if s["norm"] == "none" else s["norm"])
+        if s.get("backward") == "closed":
+            use_closed_form_backward(model)
+        summary, solver = train_solver(
+            run, cell_key(grid_name, c), model, data, update_rule="adam",
+            optim_config={"learning_rate": learning_rate}, num_epochs=cfg.epochs,
+            batch_size=s["batch_size"], num_train_samples=None, print_every=0, verbose=False,
+            seed=s["seed"])
+        per_epoch, train_acc = solver.iterations_per_epoch, summary["train_acc_history"]
+        summary.update(final_loss=final_loss(summary["loss_history"], per_epoch),
+                       best_train_acc=max(train_acc), final_train_acc=train_acc[-1])
+        if "backward" in s:
+            summary["params"] = {k: v.ravel()[:2000].tolist() for k, v in model.params.items()}
+        return summary
+
+    results = grid(run, grid_name, cells, one, objective="best_val_acc")
+    return {tuple(c.values()): r for c, r in zip(cells, results, strict=True)}
+
+
+def acc_panels(series_of):
+    """Train and val accuracy panels; series_of(history key) -> {label: [x, y]}."""
+    return [{"ylabel": f"{what} accuracy", "series": series_of(f"{what}_acc_history")}
+            for what in ("train", "val")]
+
+
+# --- (b) weight-scale sensitivity ---------------------------------------------------------
+
+
+def weight_scale_sweep(cfg, run, norm):
+    """(b) weight scale x {baseline, norm} x seeds: table, plot, sensitivity claims."""
+    seeds, norms = [cfg.seed + i for i in range(cfg.scale_seeds)], ("none", norm)
+    scales = list(log_grid(cfg.scale_low, cfg.scale_high, count=cfg.num_scales))
+    by = train(cfg, run, "b_weight_scale", [{"norm": n, "weight_scale": w, "seed": s}
+                                            for n in norms for w in scales for s in seeds],
+               cfg.scale_hidden_dims, cfg.learning_rate, batch_size=cfg.batch_size)
+    keys = ("best_train_acc", "best_val_acc", "final_loss")
+    per = {(n, k): [[by[(n, w, s)][k] for s in seeds] for w in scales] for n in norms
+           for k in keys}
+    mean = {nk: [float(np.mean(v)) for v in vs] for nk, vs in per.items()}
+
+    def series(k):  # a diverged net's inf loss is left out of the plot
+        return {LABELS[n]: [scales, [v if np.isfinite(v) else float("nan") for v in mean[(n, k)]]]
+                for n in norms}
+
+    run.table("b_weight_scale", ["weight scale"] + [f"{LABELS[n]} {k.replace('_', ' ')}"
+                                                    for n in norms for k in keys],
+              [[w] + [x for n in norms for x in (*(pm(*mean_std(per[(n, k)][i]))
+                                                    for k in keys[:2]), mean[(n, keys[2])][i])]
+               for i, w in enumerate(scales)],
+              title=f"(b) Weight-scale sweep, with and without {norm} (mean ± std over "
+                    f"{len(seeds)} seeds)", note="Final loss: mean training loss over the "
+              "last epoch, mean over seeds (inf: training diverged).")
+    run.plot("b_weight_scale", "curves", title=f"(b) Weight scale, with and without {norm} "
+             "(mean over seeds)", xlabel="weight scale", logx=True, panels=[
+                 {"ylabel": "best train accuracy", "series": series("best_train_acc")},
+                 {"ylabel": "best val accuracy", "series": series("best_val_acc")},
+                 {"ylabel": "final training loss", "logy": True, "series": series(keys[2])}])
+    tol, src, n_scales = cfg.scale_tolerance, SOURCE[norm], len(scales)
+    val = {n: np.asarray(mean[(n, "best_val_acc")]) for n in norms}
+    good = {n: count_within(val[n], tol) for n in norms}
+    span = {n: float(np.max(val[n]) - np.min(val[n])) for n in norms}
+    decades = np.log10(cfg.scale_high / cfg.scale_low) / max(cfg.num_scales - 1, 1)
+    for n in norms:
+        run.claim(f"(b) {LABELS[n]}: weight scales (of {n_scales}) whose best val acc is "
+                  f"within {tol:g} of its best", good[n], None, source=src,
+                  note=f"best {float(np.max(val[n])):.3f}; about {good[n] * decades:.1f} "
+                       f"decades of scale; range of best val acc over scales {span[n]:.3f}")
+    for criterion, holds, measured in (
+            (f"at least twice as many scales within {tol:g} of its own best as the baseline",
+             good[norm] >= 2 * good["none"], f"{good[norm]} vs {good['none']} of {n_scales} "
+             "scales"),
+            ("at most half the baseline's range of best val acc over scales",
+             span[norm] <= span["none"] / 2, f"Range (best minus worst scale) "
+             f"{span[norm]:.3f} vs {span['none']:.3f}; worst scale {np.min(val[norm]):.3f} vs "
+             f"{np.min(val['none']):.3f}. The baseline's range is bounded by chance "
+             f"({CHANCE:g}) below")):
+        run.claim(f"(b) {norm} is much less sensitive: {criterion}", holds, True,
+                  better="equal", source=src, note=f"{CLAIMS[norm]['b']}. {measured}")
+    learns = {n: int(np.sum(val[n] >= CHANCE + tol)) for n in norms}
+    run.claim(f"(b) scales (of {n_scales}) where the net learns at all (best val acc >= "
+              f"{CHANCE + tol:g}), {norm} vs baseline", learns[norm], None, source=src,
+              note=f"baseline {learns['none']}")
+
+    def input_power():  # E[|x|^2] over the training images sets the first layer's variance
+        x = np.asarray(cifar_data(cfg.dataset, **split(cfg))["X_train"], np.float64)
+        return {"x2": float(np.mean(np.sum(x.reshape(len(x), -1) ** 2, axis=1)))}
+
+    x2, width = cell(run, "b_input_power", input_power)["x2"], cfg.scale_hidden_dims[0]
+    run.note(f"(b) {norm} at small weight scales", "The normalisation divides by "
+             "sqrt(var + eps), eps = 1e-5, so it undoes the weight scale only while a layer's "
+             f"pre-activation variance is well above 1e-5: about scale^2 x {x2:.0f} (E[|x|^2]) "
+             f"in the first layer, 1e-5 at scale {np.sqrt(1e-5 / x2):.1e}; scale^2 x {width} / "
+             f"2 in a later one fed by {width} unit-variance ReLU outputs, 1e-5 at scale "
+             f"{np.sqrt(1e-5 / (width / 2)):.1e}. Below, the outputs shrink with the scale.")
+
+
+# --- (c) batch size ----------------------------------------------------------------------
+
+
+def batch_size_sweep(cfg, run, norms, gain_title):
+    """(c) batch size x norms x seeds: curves, table and the gain plot. Returns vals(norm,
+    batch, key) -> per-seed values and gains(norm, key) -> {batch: per-seed norm - baseline}."""
+    seeds, sizes = [cfg.seed + i for i in range(cfg.seeds)], cfg.batch_sizes
+    by = train(cfg, run, "c_batch_size", [{"norm": n, "batch_size": b, "seed": s}
+                                          for n in norms for b in sizes for s in seeds],
+               cfg.hidden_dims, cfg.batch_learning_rate, weight_scale=cfg.weight_scale)
+
+    def vals(n, b, key):
+        return [by[(n, b, s)][key] for s in seeds]
+
+    def gains(n, key):
+        return {b: [x - y for x, y in zip(vals(n, b, key), vals("none", b, key), strict=True)]
+                for b in sizes}
+
+    run.plot("c_batch_size", "curves", title="(c) Accuracy per epoch by batch size (mean over "
+             "seeds)", xlabel="epoch", panels=acc_panels(lambda key: {
+                 f"{LABELS[n]} batch {b}": epoch_series(vals(n, b, key))
+                 for n in norms for b in sizes}))
+    run.table("c_batch_size", ["batch size", "net", "final train acc", "gain over baseline",
+                               "best val acc", "gain over baseline"],
+              [[b, LABELS[n]] + [x for key, _ in ACCS for x in (
+                  pm(*mean_std(vals(n, b, key))), "" if n == "none" else pm(*paired_difference(
+                      vals(n, b, key), vals("none", b, key)), sign=True))]
+               for b in sizes for n in norms],
+              title=f"(c) Batch size (mean ± std over {len(seeds)} seeds; gains are paired by "
+                    "seed, mean ± standard error)",
+              note="With a fixed number of epochs a smaller batch makes more updates, which "
+                   "changes every net; the gain over the baseline at the same batch size "
+                   "isolates what the normalisation adds.")
+    run.plot("c_gain", "curves", title=gain_title, xlabel="batch size", logx=True, panels=[
+        {"ylabel": f"gain over baseline, {label}", "series": {LABELS[n]: [list(sizes), [
+            float(np.mean(g)) for g in gains(n, key).values()]] for n in norms[1:]}}
+        for key, label in ACCS])
+    return vals, gains
+
+
+def growth(gains, sizes):
+    """(mean, standard error) of gain(largest batch) - gain(smallest batch), paired by seed."""
+    return paired_difference(gains[max(sizes)], gains[min(sizes)])
+
+
+@dataclass
+class NormStudyConfig:
+    """S1.7's settings, and S1.6's but (d): the study's, the course's where it is silent."""
+
+    dataset: str = "cifar10"
+    val: int = 1000
+    num_train: int = 1000
+    seed: int = 0
+    seeds: int = 3  # seed repeats for (a) and (c)
+    epochs: int = 10
+    batch_size: int = 50
+    learning_rate: float = 1e-3
+    # (a), (c), (d): the six-layer net
+    hidden_dims: tuple = (100, 100, 100, 100, 100)
+    weight_scale: float = 2e-2
+    # (b): the course's eight-layer net, 20 scales from 1e-4 to 1
+    scale_hidden_dims: tuple = (50, 50, 50, 50, 50, 50, 50)
+    scale_low: float = 1e-4
+    scale_high: float = 1.0
+    num_scales: int = 20
+    scale_seeds: int = 3
+    scale_tolerance: float = 0.05  # "within this of the best" counts as a good scale
+    # (c)
+    batch_sizes: tuple = (5, 10, 50)
+    batch_learning_rate: float = 10 ** -3.5
+
+
+QUICK = {"dataset": "builtin", "val": 100, "num_train": 100, "seeds": 2, "epochs": 2,
+         "num_scales": 3, "scale_seeds": 1, "scale_hidden_dims": (20, 20, 20),
+         "hidden_dims": (20, 20, 20), "batch_sizes": (10, 50)}
+
+
+def settings_note(cfg, run, *parts):
+    """The report's 'Settings and choices': data, (b), then `parts` (markdown list items)."""
+    run.note("Settings and choices", "\n".join([
+        f"- Data: {cfg.num_train} CIFAR-10 training images (a seeded random draw; the "
+        f"CIFAR-10 here is a lossy JPEG copy, see Data) and {cfg.val} validation images, mean "
+        "image subtracted. Adam throughout. The training images are fixed by seed "
+        f"{cfg.seed}; the seed repeats change the initial weights and the minibatch order.",
+        f"- (b): the course's {len(cfg.scale_hidden_dims) + 1}-layer net (hidden "
+        f"{list(cfg.scale_hidden_dims)}; the study names no net), {cfg.num_scales} scales "
+        f"from {cfg.scale_low:g} to {cfg.scale_high:g}, learning rate {cfg.learning_rate:g}, "
+        f"batch {cfg.batch_size}, {cfg.epochs} epochs, {cfg.scale_seeds} seeds. Best "
+        f"accuracies are the best over epochs 0..{cfg.epochs}.", *parts]))

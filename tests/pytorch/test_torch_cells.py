@@ -1,4 +1,6 @@
-"""torch_cells: a model trained as a grid cell saves weights that reload to the same counts."""
+"""torch_cell: a model trained as a grid cell saves weights that reload to the same counts."""
+
+import json
 
 import pytest
 
@@ -44,16 +46,22 @@ def test_weights_reload_to_the_same_counts_and_test_is_measured_once(run, mnist_
     epochs = [r for r in read_metrics(run.path / "metrics.jsonl") if r["kind"] == "epoch"]
     assert [r["epoch"] for r in epochs] == [1, 2] and all("test_acc" not in r for r in epochs)
     assert not list((run.path / "checkpoints").glob("*"))  # the training state is removed
+    # the one score on the test split is written down in the run's ledger of looks
+    looks = [json.loads(x) for x in (run.path / "test_looks.jsonl").read_text().splitlines()]
+    assert len(looks) == 1 and looks[0]["cell"] == "cell/a" and looks[0]["dataset"] == "mnist"
+    assert looks[0]["accuracy"] == result["final"]["test"] and looks[0]["n"] == n
 
 
 def test_search_cells_never_see_the_test_split(run, mnist_small):
     result = train_cell(run, "search/b", lambda: BudgetMLP([20]), mnist_small, SPEC,
                         Recipe(epochs=1, batch_size=100, lr=1e-3, seed=0, test=False))
     assert set(result["final"]) == {"val"} and set(result["correct"]) == {"val"}
+    assert not (run.path / "test_looks.jsonl").exists()  # no test score, no look
     monitored = train_cell(run, "monitor/c", lambda: BudgetMLP([20]), mnist_small, SPEC,
                            Recipe(epochs=2, batch_size=100, lr=1e-3, seed=0,
                                   monitor_test=True))
     assert len(monitored["history"]["test_acc"]) == 2
+    assert len((run.path / "test_looks.jsonl").read_text().splitlines()) == 1
 
 
 def test_channels_last_training_gives_the_same_model_as_nchw(run, mnist_small):

@@ -29,11 +29,23 @@ def md_table(header, rows):
 CLAIM_HEADER = ["figure", "ours", "reference", "verdict", "why", "reference source"]
 
 
+def ours(claim):
+    """Our figure as the claims table shows it: the value and, for a claim judged against
+    noise, its interval and how it was made."""
+    est = claim.get("estimate")
+    if est:
+        text = (f"{fmt(est['value'])} (exact)" if est["how"] == "exact" and est["low"] ==
+                est["high"] else f"{fmt(est['value'])} [{fmt(est['low'])}, {fmt(est['high'])}]"
+                f" ({est['how']}, n={est['n']})")
+    else:
+        text = fmt(claim["ours"])
+    return text + (f" {claim['unit']}" if claim.get("unit") else "")
+
+
 def claim_rows(claims):
-    return [[c["name"], fmt(c["ours"]) + (f" {c['unit']}" if c.get("unit") else ""),
-             fmt(c["reference"]), c["verdict"], c["reason"] + (f"; {c['note']}"
-                                                               if c.get("note") else ""),
-             c.get("source", "")] for c in claims.values()]
+    return [[c["name"], ours(c), fmt(c["reference"]), c["verdict"],
+             c["reason"] + (f"; {c['note']}" if c.get("note") else ""), c.get("source", "")]
+            for c in claims.values()]
 
 
 def quick_banner(results):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache, partial
@@ -32,6 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from layerlab.lab import ledger
 from layerlab.lab.rundir import safe_name
 
 FORMAT_NOTE = "weights/<cell>.pt: layerlab.pytorch.checkpoint with config {cell, data, recipe}"
@@ -391,6 +393,11 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, recipe: Recipe,
     cpu_time, load = time.process_time() - cpu_start, os.getloadavg()[0]
     model = model.to(memory_format=torch.contiguous_format)
     measured, correct, identical, path = _save_and_measure(run, cell, model, data, spec, recipe)
+    if "test" in measured:  # every score on a test split is written down (lab.ledger)
+        ledger.record_look(run, dataset=spec["dataset"], cell=cell,
+                           recipe={"cell": re.sub(r"seed=\d+", "", cell), "data": spec,
+                                   **asdict(recipe)},
+                           accuracy=measured["test"]["acc"], n=correct["test"][1])
     state.unlink(missing_ok=True)  # the result now lives in the sweep database
     result = {"history": {k: history[k] for k in keep if k in history},
               "final": {s: m["acc"] for s, m in measured.items()}, "correct": correct,

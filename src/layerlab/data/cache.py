@@ -1,10 +1,12 @@
 """The decoded-array cache: decode an image tree once, load the arrays in a fraction of a second.
 
 Entries live in `<user cache>/decoded/<key>.npz` (uncompressed, so loading is a plain read).
-The key names the dataset and split and carries a digest of the source (its md5 for an archive,
-its file list with sizes and modification times for a folder) and of the decoder version, so a
-changed source or a new Pillow is noticed and decoded afresh. Entries are written to a temporary
-file and moved into place with `os.replace`, so a reader never sees half an entry.
+The key names the dataset and split and carries a digest of the source's *content* and of the
+decoder version: for an archive its md5; for a folder the tree md5 of the split (the md5s of
+every image file's bytes, `imagefolder.scan_folder`) and the class list. Sizes and modification
+times are never trusted, so an edit that keeps both is still decoded afresh. Entries are
+written to a temporary file and moved into place with `os.replace`, so a reader never sees half
+an entry.
 """
 
 from __future__ import annotations
@@ -24,23 +26,13 @@ FORMAT_VERSION = 1
 
 
 def cache_dir() -> Path:
-    """Folder of decoded entries: `<user cache>/decoded`."""
+    """Returns the folder of decoded entries, `<user cache>/decoded`."""
     return user_cache() / "decoded"
 
 
-def folder_fingerprint(folder: Path) -> str:
-    """md5 of every file's relative path, size and mtime under `folder` (cheap change detector)."""
-    lines = []
-    for dirpath, _, files in os.walk(folder):
-        for name in files:
-            st = os.stat(os.path.join(dirpath, name))
-            rel = os.path.relpath(os.path.join(dirpath, name), folder)
-            lines.append(f"{rel}\t{st.st_size}\t{st.st_mtime_ns}\n")
-    return md5_bytes("".join(sorted(lines)).encode())
-
-
 def make_key(dataset: str, split: str, source_digest: str) -> str:
-    """Cache key: dataset, split, and a digest of the source digest and decoder version."""
+    """Returns the cache key "<dataset>-<split>-<tag>", the tag a digest of `source_digest`
+    (the content digest of the source) and the decoder version."""
     import PIL
 
     tag = md5_bytes(f"{source_digest}|pillow {PIL.__version__}|v{FORMAT_VERSION}".encode())
@@ -62,7 +54,8 @@ def load(key: str) -> dict[str, np.ndarray] | None:
 
 
 def store(key: str, arrays: dict[str, np.ndarray]) -> None:
-    """Cache `arrays` under `key`; a cache folder that cannot be written only costs speed."""
+    """Cache `arrays` under `key` (returns None); a cache folder that cannot be written only
+    costs speed."""
     path = cache_dir() / f"{key}.npz"
     try:
         save_atomic(path, arrays)
@@ -72,7 +65,8 @@ def store(key: str, arrays: dict[str, np.ndarray]) -> None:
 
 
 def save_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write `arrays` as an uncompressed .npz at `path` via a temporary file and os.replace."""
+    """Write `arrays` as an uncompressed .npz at `path` via a temporary file and os.replace
+    (returns None; on an error the temporary file is removed and the error raised)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -44,15 +44,18 @@ def add_parser(subparsers) -> None:
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
+    """Print the help of `layerlab data`; returns exit status 0."""
     parser.print_help()
     return 0
 
 
 def _size(n: int) -> str:
+    """Returns `n` bytes as a human size ("1.2 MB", "45.0 kB")."""
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
 
 def _where(s: Survey) -> str:
+    """Returns where a found copy is: path, place and form."""
     return f"{s.found.path}  [{s.found.place.label}; {s.found.form}]"
 
 

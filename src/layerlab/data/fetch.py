@@ -39,6 +39,7 @@ class IncompleteDownload(OSError):
 
 
 def _stderr(message: str) -> None:
+    """Print a progress or retry message to stderr (returns None)."""
     print(message, file=sys.stderr, flush=True)
 
 
@@ -54,6 +55,7 @@ def mirror_list(spec: registry.Spec, override: Sequence[str] | None = None) -> l
 
 
 def _base(url: str) -> str:
+    """Returns the mirror URL with exactly one trailing slash."""
     return url if url.endswith("/") else url + "/"
 
 
@@ -136,6 +138,8 @@ def download(remote: RemoteFile, mirrors: Sequence[str], dest: Path, *, retries:
 
 def _failure_message(remote: RemoteFile, final: Path, part: Path, tried: list[str],
                      manual: str) -> str:
+    """Returns the error text when every mirror failed: each URL tried, the expected
+    md5 and the manual alternative."""
     lines = [f"could not fetch {remote.name}: every mirror failed. Tried:"]
     lines += [f"  - {t}" for t in tried] or ["  (no mirrors given)"]
     if part.exists():

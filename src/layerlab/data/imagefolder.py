@@ -5,7 +5,8 @@ asked for), in natural order ("2" before "10"); images within a class are in nat
 order too, so a tree reads the same from a folder and from an archive. Grayscale and 1-bit
 images give one channel (1-bit pixels become 0 or 255); colour images give three. Files that
 are not images by their extension (README, .DS_Store) are skipped; an image that cannot be
-decoded is an error naming the file.
+decoded is an error naming the file. `scan_folder` hashes a folder split without decoding it
+(the tree md5 that verification and the decoded cache's key are based on).
 """
 
 from __future__ import annotations
@@ -53,18 +54,44 @@ def is_archive(path: Path) -> bool:
 
 
 def is_image(name: str) -> bool:
+    """Returns True when `name` is an image file by its extension (hidden files are not)."""
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
+def _folder_files(source: Path) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Yields (path parts relative to `source`, path) of every image file under the folder.
+
+    Plain strings, not Path objects: a scan of 60,000 files is about twice as fast."""
+    base = os.fspath(source)
+    for dirpath, _, files in os.walk(base):
+        rel = () if dirpath == base else tuple(os.path.relpath(dirpath, base).split(os.sep))
+        for name in files:
+            if is_image(name):
+                yield (*rel, name), os.path.join(dirpath, name)
+
+
+def _read_file(path: str) -> bytes:
+    """Returns the bytes of the file at `path` (os.open/os.read: for small images about twice
+    as fast as open(), which sets up a buffered reader per file)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)
+        if len(data) <= size:
+            return data  # the usual case: the whole file in one read
+        chunks = [data]
+        while chunk := os.read(fd, 1 << 20):  # the file grew since fstat: read to its end
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _entries(source: Path) -> Iterator[tuple[tuple[str, ...], Callable[[], bytes]]]:
-    """(path parts, read-bytes function) of every image file in a folder or archive."""
+    """Yields (path parts, read-bytes function) of every image file in a folder or archive."""
     if source.is_dir():
-        for dirpath, _, files in os.walk(source):
-            rel = Path(dirpath).relative_to(source).parts
-            for name in files:
-                if is_image(name):
-                    path = Path(dirpath, name)
-                    yield (*rel, name), path.read_bytes
+        for parts, path in _folder_files(source):
+            yield parts, lambda path=path: _read_file(path)
     elif source.name.lower().endswith(".zip"):
         with zipfile.ZipFile(source) as z:
             for info in z.infolist():
@@ -95,12 +122,8 @@ def read_trees(source: Path, splits: tuple[str, ...],
                classes: tuple[str, ...] | None = None) -> dict[str, Tree]:
     """Decode several splits in one pass over the source (an archive is read once, not per
     split). Returns {split: Tree}; the first split must exist, the others are optional."""
-    if source.is_dir() and not (source / splits[0]).is_dir():
-        found = sorted(p.name for p in source.iterdir() if p.is_dir())
-        raise DataError(
-            f"{source} has no {splits[0]!r} folder (found folders: {', '.join(found) or 'none'})."
-            " An image folder is laid out as <root>/<split>/<class>/<image>."
-        )
+    if source.is_dir():
+        _require_split_folder(source, splits[0])
     picked: dict[str, list[tuple[str, str, bytes]]] = {s: [] for s in splits}
     seen_classes: set[str] = set()
     seen_splits: set[str] = set()
@@ -125,6 +148,54 @@ def read_trees(source: Path, splits: tuple[str, ...],
     if classes is None:
         classes = tuple(sorted(seen_classes, key=natural_key))
     return {s: _build(source, s, entries, classes) for s, entries in picked.items() if entries}
+
+
+def _require_split_folder(source: Path, split: str) -> None:
+    """Raise DataError (listing the folders found) when the folder `source` has no `split/`."""
+    if not (source / split).is_dir():
+        found = sorted(p.name for p in source.iterdir() if p.is_dir())
+        raise DataError(
+            f"{source} has no {split!r} folder (found folders: {', '.join(found) or 'none'})."
+            " An image folder is laid out as <root>/<split>/<class>/<image>."
+        )
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One split of a folder tree, read and hashed but not decoded.
+
+    tree_md5: as `Tree.tree_md5` (the md5s of the files' bytes). counts: images per class
+    folder found in the split. classes: the label order a decode of this split uses (the
+    `classes` given, else the class folders of every split folder, in natural order).
+    """
+
+    tree_md5: str
+    counts: dict[str, int]
+    classes: tuple[str, ...]
+
+
+def scan_folder(source: Path, split: str, classes: tuple[str, ...] | None = None) -> Scan:
+    """Hash the image files of `source/<split>/<class>/` exactly as `read_trees` picks them.
+
+    Every file's bytes are read and hashed (content, not sizes or times), nothing is decoded.
+    Returns a Scan whose tree_md5 equals the Tree.tree_md5 a decode of the same files gives.
+    """
+    _require_split_folder(source, split)
+    entries: list[tuple[str, str]] = []
+    counts: dict[str, int] = {}
+    seen: set[str] = set()
+    for parts, path in _folder_files(source):
+        if len(parts) < 3:
+            continue
+        member_split, cls = parts[-3], parts[-2]
+        if member_split in SPLIT_FOLDERS or member_split == split:
+            seen.add(cls)
+        if member_split == split:
+            entries.append((f"{cls}/{parts[-1]}", md5_bytes(_read_file(path))))
+            counts[cls] = counts.get(cls, 0) + 1
+    if classes is None:
+        classes = tuple(sorted(seen, key=natural_key))
+    return Scan(tree_md5(entries), counts, tuple(classes))
 
 
 def _build(source: Path, split: str, picked: list[tuple[str, str, bytes]],

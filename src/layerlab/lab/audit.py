@@ -18,7 +18,7 @@ from pathlib import Path
 
 from layerlab.analysis.fmt import count
 from layerlab.analysis.verdict import Estimate, judge
-from layerlab.lab import ledger
+from layerlab import ledger
 from layerlab.runfiles import read_run
 
 RESULTS_ROOT = Path("docs/results")

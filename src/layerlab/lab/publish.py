@@ -53,7 +53,7 @@ def catalog(results_root="docs/results", link_prefix="results/"):
 
     results_root = Path(results_root)
     lines = ["# Experiments", "",
-             "Every study of `shared/STUDIES.md` is one command: `layerlab run NAME`. "
+             "Every study layerlab reproduces is one command: `layerlab run NAME`. "
              "`layerlab list` prints this list; `--quick` runs a reduced version. This page is "
              "written by `layerlab catalog --write docs/experiments.md` from the published "
              "runs in `docs/results/` (`layerlab publish RUN_DIR`).", "",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 class Experiment:
     """A named, runnable study.
 
-    name: what `layerlab run NAME` takes. study: the id in shared/STUDIES.md (e.g. 'S1.2').
+    name: what `layerlab run NAME` takes. study: the study's id (e.g. 'S1.2').
     title: one line. estimate: wall time of the full run on the reference machine (2 cores).
     config: dataclass type; its defaults are the study's settings. quick: overrides for --quick.
     fn: fn(config, run) does the work through the `Run` it is given.

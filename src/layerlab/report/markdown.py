@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from layerlab import ledger
+from layerlab.analysis.fmt import count
+
 
 def fmt(value):
     """A table cell: numbers to 4 significant digits, everything else as text."""
@@ -65,11 +68,19 @@ def markdown(doc, image_prefix="plots/"):
     if meta.get("quick"):
         out += [f"> **Quick run**: {quick_banner(results)}", ""]
     wall = status.get("wall_time")
-    out += [f"- study: {meta.get('study', '')} (see shared/STUDIES.md)",
+    out += [f"- study: {meta.get('study', '')}",
             f"- run: `{meta.get('run_id')}`, created {meta.get('created', '')}, "
             f"status **{status.get('state', 'unknown')}**"
             + (f", wall time {wall:.1f} s" if wall is not None else ""),
-            f"- seed: {meta['config'].get('seed', 'n/a')}", ""]
+            f"- seed: {meta['config'].get('seed', 'n/a')}"]
+    looks = [] if meta.get("quick") else [e for e in ledger.read()
+                                          if e["experiment"] == meta["experiment"]]
+    if looks:
+        recipes = len({e["recipe"] for e in looks})
+        out.append(f"- test split: scored {count(len(looks), 'time')} in this repository "
+                   f"(over {count(recipes, 'recipe')}; every score is listed under Looks at "
+                   "the test split)")
+    out.append("")
     if results["claims"]:
         out += ["## Reference figures and verdicts", "", md_table(CLAIM_HEADER,
                                                                    claim_rows(results["claims"])),
@@ -84,6 +95,15 @@ def markdown(doc, image_prefix="plots/"):
             out += [spec["note"], ""]
     for name, text in results["notes"].items():
         out += [f"## {name}", "", text, ""]
+    if looks:
+        out += ["## Looks at the test split", "",
+                "Every score of this experiment's test split in this repository's ledger "
+                "(`docs/results/test_ledger.jsonl`), oldest first; scores published before the "
+                "ledger existed are read from the history of `docs/results/` (runs scored but "
+                "never published left no trace).", "",
+                md_table(["date", "revision", "what", "test accuracy", "recipe"],
+                         [[e["date"], e["revision"] or "", e["cell"], e["accuracy"],
+                           e["recipe"]] for e in looks]), ""]
     if results["datasets"]:
         out += ["## Data", ""] + [f"- {d['description']}" for d in results["datasets"].values()]
         out += [""]

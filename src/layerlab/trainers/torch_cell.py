@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from layerlab.lab import ledger
+from layerlab import ledger
 from layerlab.lab.rundir import safe_name
 
 FORMAT_NOTE = "weights/<cell>.pt: layerlab.pytorch.checkpoint with config {cell, data, recipe}"
@@ -393,7 +393,7 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, recipe: Recipe,
     cpu_time, load = time.process_time() - cpu_start, os.getloadavg()[0]
     model = model.to(memory_format=torch.contiguous_format)
     measured, correct, identical, path = _save_and_measure(run, cell, model, data, spec, recipe)
-    if "test" in measured:  # every score on a test split is written down (lab.ledger)
+    if "test" in measured:  # every score on a test split is written down (layerlab.ledger)
         ledger.record_look(run, dataset=spec["dataset"], cell=cell,
                            recipe={"cell": re.sub(r"seed=\d+", "", cell), "data": spec,
                                    **asdict(recipe)},

@@ -27,7 +27,7 @@ LEDGER_NAME = "test_ledger.jsonl"
 
 def repository_ledger() -> Path | None:
     """<checkout>/docs/results/test_ledger.jsonl when layerlab runs from a source checkout."""
-    checkout = Path(__file__).resolve().parents[3]
+    checkout = Path(__file__).resolve().parents[2]
     if (checkout / "pyproject.toml").is_file() and (checkout / "docs" / "results").is_dir():
         return checkout / "docs" / "results" / LEDGER_NAME
     return None

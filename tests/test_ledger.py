@@ -6,7 +6,7 @@ import sys
 
 from needs import missing
 
-from layerlab.lab import ledger
+from layerlab import ledger
 from layerlab.lab.rundir import Run
 
 
@@ -57,7 +57,7 @@ def test_look_count_per_experiment(tmp_path):
 
 def test_two_processes_appending_at_once_lose_no_line(tmp_path):
     book = tmp_path / "test_ledger.jsonl"
-    script = ("import sys\nfrom layerlab.lab import ledger\nfrom pathlib import Path\n"
+    script = ("import sys\nfrom layerlab import ledger\nfrom pathlib import Path\n"
               "for i in range(300):\n"
               "    ledger._append(Path(sys.argv[1]), '{\"i\": %d, \"who\": \"%s\"}' "
               "% (i, sys.argv[2]) + ' ' * 2000)\n")

@@ -45,6 +45,24 @@ def test_each_epoch_visits_every_sample_once_in_a_new_order():
     assert epochs[0] != epochs[1]
 
 
+def test_a_last_batch_of_one_joins_the_one_before_so_batchnorm_trains(rng):
+    # a batchnorm net crashed on a last batch of one sample (21 = 4 * 5 + 1)
+    X = np.arange(21, dtype=float)
+    data = {"X_train": X, "y_train": np.zeros(21, int), "X_val": X, "y_val": np.zeros(21, int)}
+    model = RecordingModel()
+    solver = Solver(model, data, batch_size=5, num_epochs=2, verbose=False, seed=0)
+    solver.train()
+    assert solver.iterations_per_epoch == 4
+    assert [len(b) for b in model.seen] == [5, 5, 5, 6] * 2
+    assert sorted(sum(model.seen[:4], [])) == list(range(21))
+    X, y = rng.standard_normal((101, 10)), rng.integers(3, size=101)
+    bn_data = {"X_train": X[:81], "y_train": y[:81], "X_val": X[81:], "y_val": y[81:]}
+    net = FullyConnectedNet([8], input_dim=10, num_classes=3, normalization="batchnorm", seed=0)
+    solver = Solver(net, bn_data, batch_size=40, num_epochs=1, verbose=False, seed=0)
+    solver.train()  # 81 = 2 * 40 + 1: it raised "needs at least 2 samples per batch" before
+    assert solver.iterations_per_epoch == 2 and len(solver.loss_history) == 2
+
+
 def test_learning_rate_decays_per_epoch_and_best_params_are_kept(rng):
     data = blob_data(rng)
     model = FullyConnectedNet([20], input_dim=10, num_classes=3, seed=0)

@@ -169,10 +169,10 @@ def against_goal(est: Estimate, goal: float, better="higher", diverged=False) ->
     worst, best = (est.low, est.high) if better == "higher" else (est.high, est.low)
     span = f"[{est.low:.4g}, {est.high:.4g}]"
     if clears(worst):
-        return _judgement("met", f"all of {span} clears layerlab's goal {goal:.4g}")
+        return _judgement("met", f"all of {span} clears the goal {goal:.4g}")
     if not clears(best):
-        return _judgement("not met", f"none of {span} reaches layerlab's goal {goal:.4g}")
-    return _judgement("within noise", f"{span} straddles layerlab's goal {goal:.4g}")
+        return _judgement("not met", f"none of {span} reaches the goal {goal:.4g}")
+    return _judgement("within noise", f"{span} straddles the goal {goal:.4g}")
 
 
 def comparison(diff: Estimate, better="higher", diverged=False) -> dict:

@@ -6,7 +6,8 @@
     model.params = solver.best_params   # the params with the best validation accuracy
 
 Each epoch visits every training sample once, in a fresh random order (minibatches drawn
-without replacement; the last batch may be smaller). After every epoch the learning rate of
+without replacement; the last batch may be smaller, and a last batch of one sample joins the
+one before it). After every epoch the learning rate of
 every parameter is multiplied by `lr_decay`, accuracy is measured, and, with a
 `checkpoint_name`, a checkpoint is written atomically. A new Solver continues from one with
 `resume_from=PATH`, to the same weights an uninterrupted run reaches.
@@ -101,7 +102,16 @@ class Solver:
 
     @property
     def iterations_per_epoch(self):
-        return max(math.ceil(len(self.X_train) / self.batch_size), 1)
+        """Batches per epoch. A last batch of a single sample joins the one before it: batch
+        statistics (batchnorm in train mode) need at least two samples."""
+        n = len(self.X_train)
+        batches = max(math.ceil(n / self.batch_size), 1)
+        return batches - 1 if batches > 1 and n % self.batch_size == 1 else batches
+
+    def _batch(self, order, b):
+        """The indices of batch b of an epoch in `order` (the last batch takes the rest)."""
+        end = None if b == self.iterations_per_epoch - 1 else (b + 1) * self.batch_size
+        return order[b * self.batch_size:end]
 
     def _step(self, X_batch, y_batch):
         loss, grads = self.model.loss(X_batch, y_batch)
@@ -146,7 +156,7 @@ class Solver:
         while self.epoch < self.num_epochs and self.stopped_early is None:
             order = self.rng.permutation(len(self.X_train))
             for b in range(self.iterations_per_epoch):
-                idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+                idx = self._batch(order, b)
                 loss = self._step(self.X_train[idx], self.y_train[idx])
                 progress.update(1, f"loss {loss:.4f}")
                 it = len(self.loss_history)

@@ -3,9 +3,9 @@
     python scripts/ledger_from_history.py [--write]
 
 Walks the git history of docs/results/*/results.json (oldest first). In every published version,
-each claim whose name speaks of a test accuracy ("test acc..." in its name, a value in [0, 1]) is a look
-at that experiment's test split; a figure that a later version repeats unchanged (a republish for
-wording) is not a new look. Prints the entries; `--write` appends them to
+each claim whose name speaks of a test accuracy ("test acc..." in its name, a value in [0, 1]) is
+a look at that experiment's test split; a figure that a later version repeats unchanged (a
+republish for wording) is not a new look. Prints the entries; `--write` appends them to
 docs/results/test_ledger.jsonl, marked `"source": "git history"` with the commit and its date.
 Runs scored on the test split but never published left no trace and are not counted.
 """

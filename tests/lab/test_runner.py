@@ -34,12 +34,14 @@ def results(run_dir):
     return json.loads((run_dir / "results.json").read_text())
 
 
-def cell_trials(run_dir):
+def cell_trials(run_dir, grid="lr"):
+    """The trials of the cells of one grid (quickstart's learning rates by default)."""
     storage = f"sqlite:///{run_dir / 'sweep.db'}"
     trials = []
     for summary in optuna.get_all_study_summaries(storage):
         study = optuna.load_study(study_name=summary.study_name, storage=storage)
-        trials += [t for t in study.get_trials() if "cell_key" in t.user_attrs]
+        trials += [t for t in study.get_trials()
+                   if t.user_attrs.get("cell_key", "").startswith(grid + "/")]
     return trials
 
 

@@ -14,6 +14,7 @@ from layerlab.pytorch.api_styles import (  # noqa: E402
     three_styles,
 )
 from layerlab.studies.s3_cifar import OpenModelConfig, tuning_cells  # noqa: E402
+from layerlab.studies.s3_picks import best_vs_runner_up, pick_claims  # noqa: E402
 
 
 @pytest.mark.parametrize("kind,shape", [("fc", {"hidden": 50}),
@@ -75,6 +76,63 @@ def test_quick_reports(quick_run):
     assert any(n.startswith("open model: test accuracy") for n in open_["claims"])
     wall = [c for n, c in open_["claims"].items() if n.startswith("tuning grid")]
     assert len(wall) == 1 and 0 < wall[0]["ours"] < 60 and wall[0]["better"] == "lower"
+    assert wall[0]["kind"] == "goal" and wall[0]["verdict"] == "met"
+    test = next(c for n, c in open_["claims"].items() if n.startswith("open model: test"))
+    assert test["kind"] == "goal" and test["estimate"]["how"] == "seeds+images"
+    assert test["estimate"]["n"] == 2 and len(open_["tables"]["final"]["rows"]) == 2
+    for name, c in apis["claims"].items():  # equal outputs and losses: exact, met; the rest
+        assert (c["kind"], c["verdict"]) == (("measured", "measured") if "validation" in name
+                                             else ("goal", "met")), name
+        assert c["estimate"]["how"] == ("images" if "validation" in name else "exact")
+
+
+def _cells(scores, n=5000):
+    """Fake tuning cells: {candidate: [val acc per seed]} -> {candidate: [cell result]}."""
+    return {k: [{"final": {"val": v}, "correct": {"val": [round(v * n), n]}} for v in vs]
+            for k, vs in scores.items()}
+
+
+def test_a_pick_on_one_seed_is_not_judged_and_names_its_ties():
+    """The published case: lr 3e-3 over 1e-3 by 0.58 points on one seed, +-1.3 intervals."""
+    best, second, diff, tied, _ = best_vs_runner_up(
+        _cells({"lr 0.0003": [0.6412], "lr 0.001": [0.6796], "lr 0.003": [0.6854]}))
+    assert (best, second, tied) == ("lr 0.003", "lr 0.001", ["lr 0.001"])
+    assert diff.n == 1 and not diff.judgeable
+
+
+def test_a_pick_over_seeds_is_a_paired_comparison():
+    runs = _cells({"a": [0.70, 0.71, 0.72], "b": [0.68, 0.69, 0.70], "c": [0.60, 0.61, 0.62]})
+    best, second, diff, tied, _ = best_vs_runner_up(runs)
+    assert (best, second) == ("a", "b") and diff.how == "paired" and diff.n == 3
+    assert diff.low == pytest.approx(0.02) and diff.high == pytest.approx(0.02)  # no spread
+    assert tied == ["b"]  # within the validation images' noise of the best
+    even = best_vs_runner_up(_cells({"x": [0.7, 0.6], "y": [0.6, 0.7]}))[2]
+    assert even.value == 0 and even.low < 0 < even.high  # an exact tie: not shown
+
+
+class _Claims:
+    def __init__(self):
+        self.claims = {}
+
+    def judge(self, name, kind, estimate, reference=None, **kw):
+        from layerlab.analysis.verdict import judge
+
+        self.claims[name] = judge(kind, estimate, reference, better=kw.get("better", "higher"))
+
+
+def test_pick_claims_judge_the_study_s_picks_as_comparisons():
+    seeds = lambda *m: [m[0] + d for d in (0.0, 0.004, -0.003)]  # noqa: E731
+    by = {"lr": _cells({"lr 0.0003": seeds(0.64), "lr 0.001": seeds(0.68),
+                        "lr 0.003": seeds(0.685)}),
+          "fc": _cells({"256-128-10": [0.68, 0.69, 0.70], "128-64-10": [0.66, 0.66, 0.68]}),
+          "kernels": _cells({"(5, 3)": [0.68, 0.69, 0.70], "(3, 1)": [0.67, 0.69, 0.71],
+                             "(5, 1)": [0.65, 0.66, 0.67]})}
+    run = _Claims()
+    pick_claims(run, by, "test")
+    verdicts = {n: c["verdict"] for n, c in run.claims.items()}
+    assert verdicts == {"best learning rate (validation) beats the runner-up": "holds",
+                        "best FC widths (validation) beats the runner-up": "holds",
+                        "kernel pairs (5,3) and (3,1) both beat (5,1) (validation)": "holds"}
 
 
 @pytest.mark.parametrize("kind,shape", [("fc", {"hidden": 50}),

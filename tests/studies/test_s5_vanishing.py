@@ -70,8 +70,34 @@ def test_quick_report_spread_table_is_the_plotted_norms_per_epoch(quick_run):
             column = [n[e] for n in norms]
             assert value == pytest.approx(math.log10(max(column) / min(column)), rel=1e-9)
         assert within == f"{sum(v <= 1 for v in spread)} of {len(spread)}"
+        seeds = [r for r in results["tables"]["per_seed"]["rows"] if r[:2] == [activation,
+                                                                               setting]]
+        assert seeds[0][2] == 0 and seeds[0][5] == pytest.approx(max(spread), rel=1e-12)
         if setting == "fixed":
             claim = results["claims"][f"{activation}, fixed: every layer's gradient norm within "
                                       "one order of magnitude of every other's, in every epoch"]
-            assert claim["ours"] is all(v <= 1 for v in spread)
+            assert claim["kind"] == "goal" and claim["estimate"]["n"] == len(seeds) == 2
+            assert claim["ours"] == pytest.approx(sum(r[5] for r in seeds) / 2, rel=1e-12)
     assert "fc1's gradient norm is" in results["notes"]["The first epoch of the fixed ReLU net"]
+
+
+def test_quick_claims_are_judged_over_seeds(quick_run):
+    """The study's 1e-14 is a figure, the thresholds layerlab's goals, the orderings
+    comparisons paired by seed: every interval from the per-seed table, no bare claim."""
+    from layerlab.analysis import verdict
+
+    _, results = quick_run("vanishing-gradients")
+    claims, rows = results["claims"], results["tables"]["per_seed"]["rows"]
+    assert len(rows) == 18 and all("kind" in c for c in claims.values())
+    col = {(a, s): [r for r in rows if r[:2] == [a, s]] for a, s, *_ in rows}
+    early = claims["deep sigmoid net: smallest early-layer (fc1) gradient norm, log10"]
+    assert early["kind"] == "figure" and early["reference"] == -14.0
+    assert early["estimate"] == verdict.from_seeds([r[3] for r in col[("sigmoid", "deep")]]
+                                                   ).as_dict()
+    several = claims["deep sigmoid net: fc1's gradient norm at least 3 orders of magnitude "
+                     "below the last layer's"]
+    assert several["kind"] == "goal" and "layerlab's goal" in several["source"]
+    order = claims["plain nets: relu's final test accuracy above tanh's"]
+    assert order["kind"] == "comparison" and order["estimate"] == verdict.from_pairs(
+        [r[7] for r in col[("relu", "plain")]], [r[7] for r in col[("tanh", "plain")]]).as_dict()
+    assert {c["verdict"] for c in claims.values()} <= set(verdict.VERDICTS) - {"not judged"}

@@ -5,7 +5,12 @@ import pytest
 pytest.importorskip("torch")
 
 from layerlab.runfiles import read_metrics  # noqa: E402
-from layerlab.studies.s8_mnist import cnn_budget, dropout_grid, mlp_budget  # noqa: E402
+from layerlab.studies.s8_mnist import (  # noqa: E402
+    cnn_budget,
+    dropout_grid,
+    mlp_budget,
+    sweep_picks,
+)
 
 
 def test_budgets_are_the_studys():
@@ -42,10 +47,50 @@ def test_mlp_search_rejects_and_test_is_measured_once(quick_run):
         assert splits == ({"val", "test"} if path.name.startswith("final") else {"val"})
 
 
+def test_sweep_pick_is_a_comparison_and_an_exact_tie_is_not_a_winner():
+    from layerlab.analysis.verdict import comparison, from_pairs
+
+    # p = 1/9 and 2/9 tie exactly on every seed: max() would name the first; the comparison
+    # of the two is 'not shown', and the tie is listed
+    val = {0.0: [0.980, 0.981, 0.979], 0.1111: [0.982, 0.983, 0.981],
+           0.2222: [0.982, 0.983, 0.981], 1.0: [0.14, 0.11, 0.10]}
+    pick = sweep_picks(val)
+    assert (pick["best"], pick["runner_up"]) == (0.1111, 0.2222)
+    assert 0.2222 in pick["tied"] and 1.0 not in pick["tied"]
+    diff = from_pairs(val[pick["best"]], val[pick["runner_up"]])
+    assert comparison(diff)["verdict"] == "not shown"
+    # a clear winner over seeds holds
+    val[0.1111] = [0.990, 0.992, 0.991]
+    pick = sweep_picks(val)
+    assert pick["best"] == 0.1111 and pick["tied"] == []
+    assert comparison(from_pairs(val[0.1111], val[pick["runner_up"]]))["verdict"] == "holds"
+    # one seed: no intervals, so no ties can be named
+    assert sweep_picks({0.0: [0.5], 0.5: [0.4]})["tied"] == []
+
+
+def test_claims_are_judged_against_noise(quick_run):
+    _, mlp = quick_run("mnist-mlp")
+    for name, claim in mlp["claims"].items():
+        kind, how = ("goal", "seeds+images") if "layerlab's goal" in name else ("figure", "seeds")
+        assert (claim["kind"], claim["estimate"]["how"]) == (kind, how), name
+        assert claim["estimate"]["n"] == 2 and claim["figure_n"] is None  # quick: seeds (0, 1)
+
+
 def test_cnn_and_sweep_reports(quick_run):
     _, cnn = quick_run("mnist-cnn")
     params = [c for n, c in cnn["claims"].items() if n.startswith("CNN parameters")][0]
-    assert params["ours"] < 1_000_000 and params["verdict"] in ("beaten", "reproduced")
+    assert params["ours"] < 1_000_000 and params["kind"] == "goal"
+    assert params["estimate"]["how"] == "exact" and params["verdict"] == "met"
+    goal = cnn["claims"]["CNN: layerlab's goal"]
+    assert goal["kind"] == "goal" and goal["estimate"]["how"] == "seeds+images"
+    best_epoch = cnn["claims"]["CNN: best epoch (validation accuracy)"]
+    assert best_epoch["kind"] == "figure" and best_epoch["figure_n"] == 10_000
     _, sweep = quick_run("mnist-dropout-sweep")
     assert [float(r[0]) for r in sweep["tables"]["sweep"]["rows"]] == [0.0, 0.5, 1.0]
     assert "What one-epoch validation cannot show" in sweep["notes"]
+    claims = sweep["claims"]
+    beats = claims["best dropout p after one epoch (validation) beats the runner-up"]
+    assert beats["kind"] == "comparison" and beats["estimate"]["how"] == "paired"
+    # the quick grid (0, 0.5, 1) has no p = 1/9: that claim has no result
+    assert claims["the study's best p (0.1111) beats every other p after one epoch "
+                  "(validation)"]["verdict"] == "not judged"

@@ -16,9 +16,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from layerlab import ledger
 from layerlab.analysis.fmt import count
 from layerlab.analysis.verdict import Estimate, judge
-from layerlab import ledger
 from layerlab.runfiles import read_run
 
 RESULTS_ROOT = Path("docs/results")

@@ -1,14 +1,14 @@
 """S4 LeNet-5 variants on Fashion-MNIST (PyTorch).
 
 - `lenet-fashion`: the study's five variants (baseline, dropout 0.5, L2 0.01, "optimised L2"
-  0.001 for 20 epochs, batchnorm) of LeNet-5 with tanh and average pooling, Adam lr 1e-3,
-  batch 64, 12 epochs, over 3 seeds: final train/val/test accuracy beside the study's table,
-  each variant against the baseline paired by seed, per-epoch curves.
+  0.001 for 20 epochs, batchnorm) of LeNet-5 (tanh, average pooling, Adam lr 1e-3, batch 64,
+  12 epochs) over 3 seeds: val accuracy against the study's figures, test against its 88%
+  target, each variant against the baseline paired by seed, per-epoch curves.
 - `lenet-fashion-best`: a best recipe for layerlab's goal (>= 91.5% test; batchnorm, ReLU, max
-  pooling, Adam + one-cycle, flips) and a short one-cycle for the speed goal.
-- Both: every model saved, reloaded into a fresh model and re-evaluated (`layerlab eval RUN_DIR`
-  repeats it); the training time until the test accuracy first reaches 89% (the epochs are
-  fixed, so the per-epoch test accuracy selects nothing). Settings and reasons: the notes.
+  pooling, Adam + one-cycle, flips) and a short one-cycle for the speed goal, over 5 seeds.
+- Both: every model saved, reloaded and re-evaluated (`layerlab eval RUN_DIR` repeats it); the
+  training time until the test accuracy first reaches 89% (fixed epochs: it selects nothing),
+  a goal over seeds. Accuracy goals over seeds and test images (layerlab.analysis.verdict).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from functools import partial
 import numpy as np
 
 from layerlab import references as ref
-from layerlab.analysis import mean_curve, mean_std, paired_difference, pm
+from layerlab.analysis import mean_curve, mean_std, pm
+from layerlab.analysis import verdict as vd
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell_key, grid, record_datasets
 from layerlab.pytorch import LeNet5, time_to_accuracy
@@ -67,8 +68,10 @@ class LeNetFashionConfig(FashionData):
 
 @dataclass
 class LeNetBestConfig(FashionData):
-    """The best recipe: LeNet-5's layers with batchnorm, Adam + one-cycle, augmentation."""
+    """The best recipe: LeNet-5's layers with batchnorm, Adam + one-cycle, augmentation. Five
+    seeds: a short one-cycle cell trains in under a minute, and its goals are judged over seeds."""
 
+    seeds: tuple = (0, 1, 2, 3, 4)
     recipe_activation: str = "relu"
     recipe_pool: str = "max"
     recipe_epochs: int = 20
@@ -81,8 +84,8 @@ class LeNetBestConfig(FashionData):
     # accuracy in exploratory runs (2 epochs: peak 6e-3 beat 3e-3)
     fast_epochs: int = 2
     fast_max_lr: float = 6e-3
-    # label smoothing of the short run's loss: 0.1 beat 0, 0.05 and 0.2 on validation accuracy
-    # after its 2 epochs, on each of seeds 0-2 (mean 0.9004 vs 0.8979, 0.8997, 0.8996)
+    # label smoothing of the short run's loss, picked on validation accuracy after its 2 epochs
+    # in exploratory runs; 0.05 and 0.2 were tied with it (within 0.1 points)
     fast_label_smoothing: float = 0.1
 
 
@@ -147,9 +150,9 @@ def lenet_fashion(cfg, run):
 
 
 @experiment("lenet-fashion-best", study="S4", title="LeNet-5 on Fashion-MNIST: a best recipe "
-            "(batchnorm, one-cycle, augmentation) over 3 seeds, and a short one-cycle: time to "
+            "(batchnorm, one-cycle, augmentation) over 5 seeds, and a short one-cycle: time to "
             "89%",
-            estimate="15 min", config=LeNetBestConfig, quick=QUICK_BEST)
+            estimate="25 min", config=LeNetBestConfig, quick=QUICK_BEST)
 def lenet_fashion_best(cfg, run):
     """S4's best recipe (layerlab's goal: >= 91.5% test); see the module docstring."""
     _report(cfg, run, _train(cfg, run, {v: ([{"seed": s} for s in cfg.seeds], v)
@@ -175,17 +178,29 @@ def _per_seed(times):
     return ", ".join("never" if t is None else f"{t:.1f} s" for t in times)
 
 
+def _final(rs, split):
+    """Final accuracy on a split, per seed."""
+    return [r["final"][split] for r in rs]
+
+
+def _n(by, split):
+    """The number of images of a split (the same for every cell)."""
+    return next(iter(by.values()))[0]["correct"][split][1]
+
+
 def _report(cfg, run, by):
     """Tables, claims, notes and plots of {variant: [result per seed]}, from the results only."""
     _accuracy_table(cfg, run, by)
     _difference_table(cfg, run, by)
     _accuracy_claims(cfg, run, by)
+    _comparison_claims(run, by)
     _speed_claims(cfg, run, by)
-    identical = all(r["reload_identical"] for rs in by.values() for r in rs)
-    run.claim("saved weights reloaded into a fresh model give the same predictions (every "
-              "image, every split, every model)", identical, True, better="equal",
-              source=SOURCE, note=f"{sum(len(rs) for rs in by.values())} models; "
-              "`layerlab eval RUN_DIR` repeats the check from the files in weights/")
+    differ = sum(not r["reload_identical"] for rs in by.values() for r in rs)
+    run.judge("saved weights reloaded into a fresh model: models whose predictions differ (any "
+              "image, any split)", "goal", vd.exact(differ), 0, better="lower",
+              source=f"{SOURCE} asks for the reload check; 0 is layerlab's goal",
+              note=f"{sum(len(rs) for rs in by.values())} models; `layerlab eval RUN_DIR` "
+                   "repeats the check from the files in weights/")
     _underfit_note(run, by)
     _plots(run, by)
     _settings_note(cfg, run, by)
@@ -195,12 +210,12 @@ def _accuracy_table(cfg, run, by):
     rows = []
     for v, rs in by.items():
         study = ref.S4_REFERENCE_TRAIN_VAL.get(v, ("", ""))
-        final = {s: _fmt([r["final"][s] for r in rs]) for s in SPLITS}
+        final = {s: _fmt(_final(rs, s)) for s in SPLITS}
         rows.append([LABELS[v], final["train"], study[0], final["val"], study[1], final["test"],
                      _fmt([r["epoch_time"] for r in rs], 1), _seconds([_time_to(r) for r in rs]),
                      _fmt([r["cpu_time"] / len(r["history"]["epoch"]) for r in rs], 1),
                      " ".join(f"{r['load']:.1f}" for r in rs)])
-    n_train, n_test = (next(iter(by.values()))[0]["correct"][s][1] for s in ("train", "test"))
+    n_train, n_test = _n(by, "train"), _n(by, "test")
     run.table("accuracy", ["variant", "train (ours)", "train (study)", "val (ours)",
                            "val (study)", "test (ours)", "s / epoch (training)",
                            f"training time to {ref.S4_SPEED_TARGET_ACC:.0%} test",
@@ -221,86 +236,111 @@ def _difference_table(cfg, run, by):
         return
     rows = []
     for v in [v for v in by if v != "baseline"]:
-        pairs = [paired_difference(*([r["final"][split] for r in by[w]] for w in (v, "baseline")))
-                 for split in ("val", "test")]
-        rows.append([LABELS[v]] + [x for m, se in pairs for x in (
-            pm(m, se, digits=4, sign=True), "clear" if abs(m) > 2 * se else "within the noise")])
+        diffs = [vd.from_pairs(_final(by[v], s), _final(by["baseline"], s)) for s in SPLITS[1:]]
+        rows.append([LABELS[v]] + [x for d in diffs for x in (
+            f"{d.value:+.4f} [{d.low:+.4f}, {d.high:+.4f}]",
+            "excludes 0" if d.low > 0 or d.high < 0 else "includes 0")])
     run.table("differences", ["variant", "val minus baseline", "val", "test minus baseline",
                               "test"], rows,
-              title="Each variant against the baseline, paired by seed (mean ± standard error)",
-              note="'clear': more than two standard errors from 0. With 3 seeds the standard "
-                   "error is itself rough; the seed-to-seed std is in the table above.")
+              title="Each variant minus the baseline, paired by seed (mean [95% interval])",
+              note="Student t intervals over the per-seed differences (few seeds: wide ones). "
+                   "The claims judge the order of the study's val figures on val accuracy.")
 
 
 def _accuracy_claims(cfg, run, by):
-    seeds = list(cfg.seeds)
+    seeds, n_val, n_test = list(cfg.seeds), _n(by, "val"), _n(by, "test")
+    over = f"over seeds {seeds} and the {n_test:,} test images"
     for v, rs in by.items():
-        test, val = ([r["final"][s] for r in rs] for s in ("test", "val"))
-        m, s = mean_std(test)
-        if v == "recipe":
-            run.claim(f"best recipe: test accuracy >= {ref.S4_BEST_GOAL_TEST_ACC:.1%}", m,
-                      ref.S4_BEST_GOAL_TEST_ACC, source=GOAL,
-                      note=f"mean ± std over seeds {seeds}: {m:.4f} ± {s:.4f}; lowest seed "
-                           f"{min(test):.4f}; best val {_fmt(val)}")
+        test, val = _final(rs, "test"), _final(rs, "val")
+        per_seed = "per seed " + ", ".join(f"{t:.4f}" for t in test)
+        if v in ("recipe", "fast"):
+            goal = ref.S4_BEST_GOAL_TEST_ACC if v == "recipe" else ref.S4_SPEED_TARGET_ACC
+            what = "" if v == "recipe" else ", the accuracy of the speed goal"
+            run.judge(f"{LABELS[v]}: test accuracy >= {goal:.1%} (layerlab's goal{what})",
+                      "goal", vd.from_seeds_and_images(test, n_test), goal, source=GOAL,
+                      note=f"{over}; {per_seed}; val {_fmt(val)}")
         if v not in ref.S4_REFERENCE_TRAIN_VAL:
             continue
-        vm, vs = mean_std(val)
-        run.claim(f"{LABELS[v]}: final val accuracy", vm, ref.S4_REFERENCE_TRAIN_VAL[v][1],
-                  tolerance=round(max(2 * vs, 0.005), 4), source=SOURCE,
-                  note=f"mean ± std over seeds {seeds}: {vm:.4f} ± {vs:.4f}; tolerance: two "
-                       "seed stds, at least 0.005")
-        note = f"mean ± std {m:.4f} ± {s:.4f}; per seed " + ", ".join(f"{t:.4f}" for t in test)
-        if v in ref.S4_MEASURED_TEST_ACC:
-            note += (f"; {ref.S4_MEASURED_TEST_ACC[v]:.3f} measured on this machine with the "
-                     "study's recipe and a plain DataLoader")
-        run.claim(f"{LABELS[v]}: test accuracy >= {ref.S4_TARGET_TEST_ACC:.0%}", m,
-                  ref.S4_TARGET_TEST_ACC, source=SOURCE, note=note)
+        run.judge(f"{LABELS[v]}: final val accuracy", "figure",
+                  vd.from_seeds_and_images(val, n_val), ref.S4_REFERENCE_TRAIN_VAL[v][1],
+                  figure_n=ref.S4_REFERENCE_VAL_IMAGES, source=SOURCE,
+                  note=f"over seeds {seeds} and our {n_val:,} val images; the study's figure is "
+                       "one run on its own random split, whose sampling noise widens ours; "
+                       "per seed " + ", ".join(f"{a:.4f}" for a in val))
+        run.judge(f"{LABELS[v]}: test accuracy >= {ref.S4_TARGET_TEST_ACC:.0%} (the study's "
+                  "target)", "goal", vd.from_seeds_and_images(test, n_test),
+                  ref.S4_TARGET_TEST_ACC, source=f"{SOURCE}: the study's pass/fail target",
+                  note=f"{over}; {per_seed}")
+
+
+def _comparison_claims(run, by):
+    """Each variant against the baseline on val, in the order of the study's figures."""
+    if "baseline" not in by:
+        return
+    study = ref.S4_REFERENCE_TRAIN_VAL
+    for v in [v for v in by if v != "baseline" and v in study]:
+        a, b = sorted((v, "baseline"), key=lambda w: -study[w][1])
+        run.judge(f"{LABELS[a]} beats {LABELS[b]} on val accuracy (the study's order)",
+                  "comparison", vd.from_pairs(_final(by[a], "val"), _final(by[b], "val")),
+                  source=f"{SOURCE}: val {study[a][1]:.4f} vs {study[b][1]:.4f}, one run each",
+                  note="difference of final val accuracy, paired by seed")
+
+
+def _speed_goals(cfg, times):
+    """[(variant or None, goal seconds, whose goal, claim name, why)]: the speed claims."""
+    target = f"training time to {ref.S4_SPEED_TARGET_ACC:.0%} test"
+    any_model = (ref.S4_SPEED_GOAL_SECONDS, "any LeNet-5-sized model")
+    onecycle = (ref.S4_SPEED_GOAL_SECONDS_ONECYCLE, "a one-cycle schedule")
+    if "fast" in times:
+        short = f"short one-cycle ({cfg.fast_epochs} epochs): {target}"
+        return [("fast", *any_model, short, ""), ("fast", *onecycle, short, ""),
+                ("recipe", *onecycle, f"best recipe (one-cycle over {cfg.recipe_epochs} epochs): "
+                 f"{target}", "a one-cycle over more epochs keeps the rate high for longer: it "
+                 "reaches a given accuracy later than a short one")]
+    done = [v for v, ts in times.items() if None not in ts]
+    v = min(done, key=lambda w: float(np.mean(times[w]))) if done else None
+    return [(v, *any_model, f"{target}, the study variant with the lowest mean",
+             (LABELS[v] if v else "no variant") + ", picked as the lowest mean time among the "
+             "variants that reached the target on every seed (a pick that favours 'met')")]
 
 
 def _speed_claims(cfg, run, by):
-    target = f"{ref.S4_SPEED_TARGET_ACC:.0%} test"
     times = {v: [_time_to(r) for r in rs] for v, rs in by.items()}
-    reached = {v: min(t for t in ts if t is not None) for v, ts in times.items()
-               if any(t is not None for t in ts)}
-    speed = {"better": "lower", "unit": "s", "source": GOAL}
-    v = min(reached, key=reached.get) if reached else None
-    run.claim(f"training time of a LeNet-5-sized model to {target} accuracy (fastest model of "
-              "the run)" if v else f"training time to {target} accuracy", reached.get(v),
-              ref.S4_SPEED_GOAL_SECONDS, note=f"{LABELS[v]}; per seed: {_per_seed(times[v])}"
-              if v else "no model of the run reached it", **speed)
-    if "recipe" in by:
-        run.claim(f"best recipe (one-cycle over {cfg.recipe_epochs} epochs): training time to "
-                  f"{target}", reached.get("recipe"), ref.S4_SPEED_GOAL_SECONDS_ONECYCLE,
-                  note=f"fastest seed; per seed: {_per_seed(times['recipe'])}. A one-cycle over "
-                       "more epochs keeps the rate high for longer: it reaches a given accuracy "
-                       "later than a short one", **speed)
-    if "fast" in by:
-        worst = None if None in times["fast"] else max(times["fast"])
-        for goal, what in ((ref.S4_SPEED_GOAL_SECONDS, "any LeNet-5-sized model"),
-                           (ref.S4_SPEED_GOAL_SECONDS_ONECYCLE, "with a one-cycle schedule")):
-            run.claim(f"short one-cycle ({cfg.fast_epochs} epochs): training time to {target}, "
-                      f"slowest seed (goal {what})", worst, goal,
-                      note=f"per seed: {_per_seed(times['fast'])}; test accuracy "
-                           + _fmt([r["final"]["test"] for r in by["fast"]])
-                           + "; training seconds only (evaluation excluded)", **speed)
+    for v, goal, what, name, why in _speed_goals(cfg, times):
+        ts = times.get(v, [None])
+        note = (f"per seed: {_per_seed(ts)}; training wall seconds (evaluation excluded) on a "
+                "shared machine; " + (why + "; " if why else "") + "the target itself is "
+                "measured on the test images (see the test accuracy claims)")
+        if None in ts:
+            note += "; a seed that never reached it has no time, so the mean has no interval"
+        run.judge(f"{name} (layerlab's goal for {what}: {goal:g} s)", "goal",
+                  None if None in ts else vd.from_seeds(ts), goal, better="lower", unit="s",
+                  source=GOAL, note=note)
     if "baseline" in by:
-        m, s = mean_std([r["epoch_time"] for r in by["baseline"]])
-        run.claim("study recipe (baseline, Adam, batch 64): training seconds per epoch", m,
-                  ref.S4_STUDY_RECIPE_EPOCH_SECONDS,
-                  note=f"mean ± std over seeds {m:.2f} ± {s:.2f} s; ours: tensors in memory "
-                       "(layerlab.pytorch.fit); the reference: a plain DataLoader on this "
-                       "machine (benchmarks/train_loop.py times both on one machine)", **speed)
+        run.judge("study recipe (baseline, Adam, batch 64): training seconds per epoch, at most "
+                  "the plain DataLoader's on this machine (layerlab's goal)", "goal",
+                  vd.from_seeds([r["epoch_time"] for r in by["baseline"]]),
+                  ref.S4_STUDY_RECIPE_EPOCH_SECONDS, better="lower", unit="s", source=GOAL,
+                  note="ours: tensors in memory (layerlab.pytorch.fit); the goal: a plain "
+                       "DataLoader timed on this machine (benchmarks/train_loop.py times both)")
 
 
 def _underfit_note(run, by):
     if "l2" not in by or "baseline" not in by:
         return
-    tr, va, te = (float(np.mean([r["final"][s] for r in by["l2"]])) for s in SPLITS)
-    btr, bva = (float(np.mean([r["final"][s] for r in by["baseline"]])) for s in SPLITS[:2])
-    text = (f"With weight decay 0.01 the net ends at {tr:.4f} train, {va:.4f} val and {te:.4f} "
-            f"test accuracy (baseline: {btr:.4f} train, {bva:.4f} val); its train-val gap is "
-            f"{tr - va:+.4f} (baseline {btr - bva:+.4f}). ")
-    if tr < btr - 0.01 and tr - va < btr - bva:
+    (tr, va, te), (btr, bva, _) = ([_final(by[v], s) for s in SPLITS] for v in ("l2", "baseline"))
+    train, gap = vd.from_pairs(btr, tr), vd.from_pairs(np.subtract(btr, bva), np.subtract(tr, va))
+    for name, est in (("the baseline beats L2 0.01 on train accuracy", train),
+                      ("the baseline's train-val gap exceeds L2 0.01's", gap)):
+        run.judge(name, "comparison", est, source=f"{SOURCE}: L2 0.01 under-fits (train "
+                  f"{ref.S4_REFERENCE_TRAIN_VAL['l2'][0]:.4f} vs the baseline's "
+                  f"{ref.S4_REFERENCE_TRAIN_VAL['baseline'][0]:.4f})",
+                  note="paired by seed; under-fitting shows as both")
+    text = (f"With weight decay 0.01 the net ends at {np.mean(tr):.4f} train, {np.mean(va):.4f} "
+            f"val and {np.mean(te):.4f} test accuracy (baseline: {np.mean(btr):.4f} train, "
+            f"{np.mean(bva):.4f} val). The baseline's train accuracy minus L2's is "
+            f"{train.text()}; its train-val gap minus L2's is {gap.text()}. ")
+    if all(vd.comparison(e)["verdict"] == "holds" for e in (train, gap)):
         text += ("Lower train accuracy than the baseline with a smaller gap is under-fitting "
                  "(over-fitting would show high train, low val): the decay pulls every weight "
                  "(and, in PyTorch's Adam, every bias) towards 0 so strongly that the net cannot "
@@ -308,7 +348,7 @@ def _underfit_note(run, by):
                  f"{ref.S4_REFERENCE_TRAIN_VAL['l2'][0]:.2f} train and the target "
                  f"{ref.S4_TARGET_TEST_ACC:.0%} is not expected of it; optimised L2 is 10× weaker.")
     else:
-        text += "This run does not show the under-fitting the study reports for it."
+        text += "This run does not show (at 95%) the under-fitting the study reports for it."
     run.note("L2 0.01: under-fitting", text)
 
 
@@ -357,4 +397,4 @@ def _settings_note(cfg, run, by):
         f"peaking at {cfg.fast_max_lr:g}, no augmentation, label smoothing "
         f"{cfg.fast_label_smoothing:g}, for the speed goal (89% test in the fewest training "
         "seconds). Both were fixed before this run on validation accuracy in exploratory runs "
-        "(the test split chose nothing). " + common))
+        "(the test-set ledger keeps every look at the test split). " + common))

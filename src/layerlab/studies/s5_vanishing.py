@@ -10,7 +10,10 @@ the net that had lost them? (the study does not say which depth it fixed.) Adam,
 (x / 255 - 0.5) / 0.5, a seeded 20% validation split. The probes read every Linear layer's
 weight-gradient 2-norm at every step (reported as epoch means); the test split is scored every
 epoch for the loss plot the study asks for, nothing is selected on it. The data is read only
-inside the cells, so a rebuild reads none.
+inside the cells, so a rebuild reads none. Every run is repeated over `seeds` seeds (initial
+weights and batch order; the validation split is the config's seed for all): the claims are
+judged over seeds (goals on per-seed means, orderings on differences paired by seed), the plots
+and the per-run tables show the first seed.
 """
 
 from __future__ import annotations
@@ -20,12 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layerlab.analysis import accuracy, count, per_epoch_means
+from layerlab.analysis import accuracy, count, per_epoch_means, verdict
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid, record_datasets
 from layerlab.pytorch import Probes, VanishingNet
 from layerlab.references import (
-    S5_ABOUT_ORDERS,
     S5_DEEP_SIGMOID_EARLY_GRAD,
     S5_FIXED_MAX_SPREAD,
     S5_ORDER,
@@ -61,7 +63,8 @@ def build(setting, activation, widths, extra_layers, extra_width):
 
 @dataclass
 class VanishingConfig:
-    """The study's settings; num_train/num_test 0 keep every image (quick runs take fewer)."""
+    """The study's settings; num_train/num_test 0 keep every image (quick runs take fewer).
+    seeds: repeats of every run (seeds seed, seed + 1, ...), what the claims are judged over."""
 
     widths: tuple = (512, 256, 128, 64, 32, 16)
     extra_layers: int = 10
@@ -76,6 +79,7 @@ class VanishingConfig:
     num_train: int = 0
     num_test: int = 0
     seed: int = 0
+    seeds: int = 3
     per_run_plots: bool = True  # one plot per run besides the grid (quick runs skip them)
 
 
@@ -87,8 +91,9 @@ def cifar_spec(cfg):
                      pixels="half", test_seed=cfg.seed)
 
 
-def train_run(run, cfg, activation, setting):
-    """One of the nine runs (a grid cell; the data is loaded here, cached per process).
+def train_run(run, cfg, activation, setting, seed):
+    """One of the nine runs with one seed (a grid cell; the data is loaded here, cached per
+    process).
 
     Returns the per-epoch history lists (HISTORY), grad_epoch {layer: per-epoch mean norm},
     grad_first_step and grad_min_step {layer: norm}, fc1_first_epoch (fc1's norm at every step
@@ -102,15 +107,16 @@ def train_run(run, cfg, activation, setting):
         return probed[0]
 
     recipe = Recipe(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.learning_rate,
-                    seed=cfg.seed, monitor_test=True, channels_last=False)
-    r = train_cell(run, f"runs/activation={activation},setting={setting}",
+                    seed=seed, monitor_test=True, channels_last=False)
+    r = train_cell(run, f"runs/activation={activation},setting={setting},seed={seed}",
                    lambda: build(setting, activation, cfg.widths, cfg.extra_layers,
                                  cfg.extra_width), data, spec, recipe, probes=probes,
                    keep=("epoch", *HISTORY))
     history, layers = r["history"], probed[0].layers
     grads = {n.removeprefix("net."): r["probes"][n]["grad_norm"] for n in layers}
     epochs = len(history["epoch"])
-    return {"activation": activation, "setting": setting, **{k: history[k] for k in HISTORY},
+    return {"activation": activation, "setting": setting, "seed": seed,
+            **{k: history[k] for k in HISTORY},
             "grad_epoch": {n: per_epoch_means(g, epochs=epochs) for n, g in grads.items()},
             "grad_first_step": {n: g[0] for n, g in grads.items()},
             # fc1's every step of the first epoch: how fast its first large norms fall
@@ -139,27 +145,32 @@ def _spreads(g):
 
 @experiment("vanishing-gradients", study="S5",
             title="sigmoid, tanh, ReLU x plain, deep, fixed: per-layer gradient norms",
-            estimate="45 min (busy 2-core machine; 10 min quiet, sweep --workers 2)",
+            estimate="2.3 h (busy 2-core machine; 30 min quiet, sweep --workers 2)",
             config=VanishingConfig,
             quick={"dataset": "builtin", "epochs": 1, "num_train": 300, "num_test": 200,
                    "val": 100, "extra_layers": 3, "widths": (64, 32, 32, 16, 16, 16),
-                   "per_run_plots": False})
+                   "seeds": 2, "per_run_plots": False})
 def vanishing_gradients(cfg, run):
     entries = record_datasets(run, lambda: datasets(cifar_spec(cfg)))
-    cells = [{"activation": a, "setting": s} for a in cfg.activations for s in cfg.settings]
+    seeds = [cfg.seed + i for i in range(cfg.seeds)]
+    cells = [{"activation": a, "setting": s, "seed": k}
+             for k in seeds for a in cfg.activations for s in cfg.settings]
     results = grid(run, "runs", cells, lambda c: train_run(run, cfg, **c))
-    res = {(r["activation"], r["setting"]): r for r in results}
+    first = [r for r in results if r["seed"] == seeds[0]]  # what the plots and tables show
+    res = {(r["activation"], r["setting"]): r for r in first}
     epochs = list(range(1, cfg.epochs + 1))
-    _gradient_plots(run, cfg, results, res, epochs)
-    _gradient_tables(run, cfg, results, res, epochs)
+    _gradient_plots(run, cfg, first, res, epochs)
+    _gradient_tables(run, cfg, first, res, epochs)
     _first_epoch_note(run, res)
-    _claims(run, cfg, res)
-    _settings_notes(run, cfg, results, entries)
+    measures = {(r["activation"], r["setting"], r["seed"]): _measures(r) for r in results}
+    _seed_table(run, measures, seeds)
+    _claims(run, cfg, measures, seeds)
+    _settings_notes(run, cfg, results, entries, seeds)
 
 
 def _gradient_plots(run, cfg, results, res, epochs):
-    """Per-layer norms of every run (the grid of nine; one plot per run with per_run_plots),
-    the norm against depth in the first and last epoch, and the train/test loss."""
+    """Per-layer norms of every run of the first seed (the grid of nine; one plot per run with
+    per_run_plots), the norm against depth in the first and last epoch, the train/test loss."""
     panels = []
     for r in results:
         layers = list(r["grad_epoch"])
@@ -174,7 +185,9 @@ def _gradient_plots(run, cfg, results, res, epochs):
                      panels=[{**panels[-1], "legend_size": 7}],
                      note="One line per Linear layer, fc1 the first (input) layer; each point "
                           "is the mean over the epoch's steps of the 2-norm of dL/dW.")
-    run.plot("grad_grid", "curves", title="Per-layer gradient norm, all nine runs (log scale)",
+    seed = f"seed {results[0]['seed']}"
+    run.plot("grad_grid", "curves", title=f"Per-layer gradient norm, all nine runs (log scale, "
+             f"{seed})",
              xlabel="epoch", panels=panels, ncols=len(cfg.settings))
 
     depth_panels, loss_panels = [], []
@@ -192,8 +205,9 @@ def _gradient_plots(run, cfg, results, res, epochs):
             loss[f"{s} test"] = [epochs, res[(a, s)]["test_loss"]]
         loss_panels.append({"title": a, "ylabel": "cross-entropy", "series": loss})
     run.plot("grad_by_depth", "curves", title="Gradient norm against depth, first and last "
-             "epoch", panels=depth_panels)
-    run.plot("loss", "curves", title="Train and test loss per activation", xlabel="epoch",
+             f"epoch ({seed})", panels=depth_panels)
+    run.plot("loss", "curves", title=f"Train and test loss per activation ({seed})",
+             xlabel="epoch",
              panels=loss_panels,
              note="Train: mean loss over the epoch's batches (weights changing); test: after "
                   "the epoch, eval mode.")
@@ -220,7 +234,7 @@ def _gradient_tables(run, cfg, results, res, epochs):
                             "study", "orders of magnitude, last layer over fc1",
                             "orders of magnitude across all layers and epochs",
                             "final test acc", "final val acc", "median epoch s"], rows,
-              title="Early-layer gradient norms beside the reference",
+              title=f"Early-layer gradient norms beside the reference (seed {results[0]['seed']})",
               note="fc1 is the first (earliest) layer. 'last layer over fc1': log10 of the "
                    "output layer's gradient norm over fc1's, in the epoch where fc1's was "
                    "smallest. 'across': log10 of the largest over the smallest epoch-mean "
@@ -235,10 +249,12 @@ def _gradient_tables(run, cfg, results, res, epochs):
     if spread_rows:
         run.table("spread", ["activation", "setting", *[f"epoch {e}" for e in epochs],
                              f"epochs within {S5_FIXED_MAX_SPREAD:g} order"], spread_rows,
-                  title="Orders of magnitude between the layers' gradient norms, per epoch",
+                  title="Orders of magnitude between the layers' gradient norms, per epoch "
+                        f"(seed {results[0]['seed']})",
                   note="log10 of the largest over the smallest epoch-mean weight-gradient "
-                       "norm of any Linear layer in that epoch: the fixed runs' claims ask for "
-                       f"at most {S5_FIXED_MAX_SPREAD:g} in every epoch.")
+                       "norm of any Linear layer in that epoch: layerlab's goal for the fixed "
+                       f"runs is at most {S5_FIXED_MAX_SPREAD:g} in every epoch (judged over "
+                       "seeds: the per-seed table).")
 
 
 def _first_epoch_note(run, res):
@@ -259,58 +275,109 @@ def _first_epoch_note(run, res):
         "large, the first epoch's mean is theirs: the spread table shows every epoch apart."))
 
 
-def _claims(run, cfg, res):
-    """The deep sigmoid net's vanishing, the fixed nets' spread, the plain nets' order."""
-    if ("sigmoid", "deep") in res:
-        r = res[("sigmoid", "deep")]
-        early, o = min(next(iter(r["grad_epoch"].values()))), _orders(r["grad_epoch"])
-        run.claim("deep sigmoid net: smallest early-layer (fc1) gradient norm, log10",
-                  _log10(early), _log10(S5_DEEP_SIGMOID_EARLY_GRAD), better="lower",
-                  tolerance=S5_ABOUT_ORDERS, source=f"{SOURCE} ('gradients in early layers "
+def _measures(r):
+    """What the claims judge, of one run: fc1 (log10 of fc1's smallest epoch mean), orders
+    (_orders), spread (largest per-epoch _spreads), spread_rms (the same per weight, norm /
+    sqrt(weights): equal per-weight gradients of fc1 (1.5M weights) and a 16x16 layer differ by
+    sqrt(6144) ~ 1.9 orders in the norm), test_acc (final), n_test."""
+    g = r["grad_epoch"]
+    rms = {k: [x / math.sqrt(r["numel"][k]) for x in v] for k, v in g.items()}
+    return {"fc1": _log10(min(next(iter(g.values())))), "orders": _orders(g),
+            "spread": max(_spreads(g)), "spread_rms": max(_spreads(rms)),
+            "test_acc": r["test_acc"][-1], "n_test": r["images"]["test"]}
+
+
+def _seed_table(run, measures, seeds):
+    """Every run's measures, seed by seed: what each claim's interval is made from."""
+    run.table("per_seed", ["activation", "setting", "seed", "log10 smallest fc1 norm",
+                           "last layer over fc1 (orders)", "largest spread in one epoch",
+                           "largest per-weight spread in one epoch", "final test acc"],
+              [[a, s, k, m["fc1"], m["orders"], m["spread"], m["spread_rms"], m["test_acc"]]
+               for a in ACTIVATIONS for s in SETTINGS for k in seeds
+               if (m := measures.get((a, s, k)))],
+              title="Per seed: the numbers the claims are judged on",
+              note="Spreads: log10 of the largest over the smallest epoch-mean norm of any "
+                   "Linear layer, the largest over the epochs (per weight: norm / sqrt(weights)).")
+
+
+def _claims(run, cfg, measures, seeds):
+    """The deep sigmoid net's vanishing, the fixed nets' spread, the orderings over seeds."""
+    def col(a, s, what):
+        if not all((a, s, k) in measures for k in seeds):
+            return None
+        return [measures[(a, s, k)][what] for k in seeds]
+
+    def values(xs, fmt="{:.2f}"):
+        return "per seed " + ", ".join(fmt.format(x) for x in xs)
+
+    if (fc1 := col("sigmoid", "deep", "fc1")) is not None:
+        run.judge("deep sigmoid net: smallest early-layer (fc1) gradient norm, log10", "figure",
+                  verdict.from_seeds(fc1), math.log10(S5_DEEP_SIGMOID_EARLY_GRAD),
+                  better="equal", unit="log10", source=f"{SOURCE} ('gradients in early layers "
                   f"fall to about {S5_DEEP_SIGMOID_EARLY_GRAD:.0e}')",
-                  note=f"{early:.3g} (epoch mean); smallest single step "
-                  f"{r['grad_min_step']['fc1']:.3g}; within {S5_ABOUT_ORDERS:g} orders of "
-                  "magnitude counts as 'about'")
-        run.claim(f"deep sigmoid net: fc1's gradient norm at least {S5_SEVERAL_ORDERS} orders "
-                  "of magnitude below the last layer's", bool(o >= S5_SEVERAL_ORDERS), True,
-                  better="equal", source=f"{GOAL} ('several orders of magnitude')",
-                  note=f"{o:.1f} orders of magnitude")
-    for a in (a for a in cfg.activations if (a, "fixed") in res):
-        r = res[(a, "fixed")]
-        worst = max(_spreads(r["grad_epoch"]))
-        # per weight (norm / sqrt(entries)): fc1 has 1.5 million weights, a 16x16 layer 256,
-        # so equal per-weight gradients differ by sqrt(6144) ~ 1.9 orders in the norm
-        rms = {k: [x / math.sqrt(r["numel"][k]) for x in v] for k, v in r["grad_epoch"].items()}
-        worst_rms = max(_spreads(rms))
-        run.claim(f"{a}, fixed: per-weight gradient size (norm / sqrt(weights)) within one "
-                  "order of magnitude across layers, in every epoch",
-                  bool(worst_rms <= S5_FIXED_MAX_SPREAD), True, better="equal",
-                  source=f"{GOAL}, per weight", note=f"largest spread in one epoch: "
-                  f"{worst_rms:.2f} orders of magnitude")
-        deep = _orders(res[(a, "deep")]["grad_epoch"]) if (a, "deep") in res else float("nan")
-        run.claim(f"{a}, fixed: every layer's gradient norm within one order of magnitude of "
-                  "every other's, in every epoch", bool(worst <= S5_FIXED_MAX_SPREAD), True,
-                  better="equal", source=f"{GOAL} (the fixed runs restore the gradients)",
-                  note=f"largest spread across layers in one epoch: {worst:.2f} orders of "
-                  f"magnitude (deep, not fixed: last layer over fc1 {deep:.1f} orders)")
-    plain = {a: res[(a, "plain")]["test_acc"][-1] for a in cfg.activations if (a, "plain") in res}
-    if set(plain) == set(ACTIVATIONS):
-        order = tuple(sorted(plain, key=plain.get, reverse=True))
-        run.claim("plain nets: order of final test accuracy, best first", " > ".join(order),
-                  " > ".join(S5_ORDER), better="equal", source=SOURCE + " ('ReLU best, tanh "
-                  "slightly better than sigmoid')",
-                  note=", ".join(f"{a} {accuracy(plain[a])}" for a in order))
-        run.claim("plain nets: ReLU's test accuracy is the best of the three",
-                  bool(plain["relu"] >= max(plain.values())), True, better="equal",
-                  source=SOURCE, note=", ".join(f"{a} {accuracy(v)}" for a, v in plain.items()))
-    for a, s in ((a, s) for a in cfg.activations for s in cfg.settings
-                 if s != "plain" and (a, s) in res):
-        r = res[(a, s)]
-        run.claim(f"{a}, {s}: final test accuracy", r["test_acc"][-1], None, source=SOURCE,
-                  note=f"val {accuracy(r['val_acc'][-1])}")
+                  note=f"fc1's smallest epoch mean, {values([10 ** x for x in fc1], '{:.3g}')}; "
+                  "the study gives no spread for its 'about', so only our seeds' interval counts")
+        orders = col("sigmoid", "deep", "orders")
+        run.judge(f"deep sigmoid net: fc1's gradient norm at least {S5_SEVERAL_ORDERS} orders "
+                  "of magnitude below the last layer's", "goal", verdict.from_seeds(orders),
+                  S5_SEVERAL_ORDERS, better="higher", unit="orders of magnitude",
+                  source=f"{GOAL}: its reading of 'vanishing' as 'several orders of magnitude'",
+                  note=f"log10 of the last layer's over fc1's norm, {values(orders)}")
+    for a in cfg.activations:
+        if (fixed := col(a, "fixed", "spread")) is None:
+            continue
+        rms = col(a, "fixed", "spread_rms")
+        run.judge(f"{a}, fixed: per-weight gradient size (norm / sqrt(weights)) within one "
+                  "order of magnitude across layers, in every epoch", "goal",
+                  verdict.from_seeds(rms), S5_FIXED_MAX_SPREAD, better="lower",
+                  unit="orders of magnitude", source=f"{GOAL}, per weight",
+                  note=f"largest spread in one epoch, {values(rms)}")
+        run.judge(f"{a}, fixed: every layer's gradient norm within one order of magnitude of "
+                  "every other's, in every epoch", "goal", verdict.from_seeds(fixed),
+                  S5_FIXED_MAX_SPREAD, better="lower", unit="orders of magnitude",
+                  source=f"{GOAL}: its reading of 'the fix restores the gradients'",
+                  note=f"largest spread across layers in one epoch, {values(fixed)}")
+        if (deep := col(a, "deep", "spread")) is not None:
+            run.judge(f"{a}: the fix narrows the layers' gradient spread (fixed below deep)",
+                      "comparison", verdict.from_pairs(fixed, deep), better="lower",
+                      unit="orders of magnitude", source=f"{SOURCE} (the fix, against the "
+                      "deep net it fixes)", note=f"fixed minus deep, largest spread in one "
+                      f"epoch; deep {values(deep)}, fixed {values(fixed)}")
+    relu, sigmoid = col("relu", "deep", "spread"), col("sigmoid", "deep", "spread")
+    if relu is not None and sigmoid is not None:
+        run.judge("deep nets: ReLU's layer-to-layer gradient spread below sigmoid's",
+                  "comparison", verdict.from_pairs(relu, sigmoid), better="lower",
+                  unit="orders of magnitude", source="layerlab's reading of the study's "
+                  "'to provoke vanishing gradients'", note=f"ReLU minus sigmoid, largest "
+                  f"spread in one epoch; ReLU {values(relu)}, sigmoid {values(sigmoid)}")
+    _accuracy_claims(run, cfg, col, seeds)
 
 
-def _settings_notes(run, cfg, results, entries):
+def _accuracy_claims(run, cfg, col, seeds):
+    """The plain nets' order ('ReLU best, tanh slightly better than sigmoid') as comparisons
+    paired by seed, and every deep and fixed net's final test accuracy (measured)."""
+    plain = {a: col(a, "plain", "test_acc") for a in S5_ORDER}
+    for i, better_one in enumerate(S5_ORDER):
+        for worse in S5_ORDER[i + 1:]:
+            a, b = plain[better_one], plain[worse]
+            if a is None or b is None:
+                continue
+            run.judge(f"plain nets: {better_one}'s final test accuracy above {worse}'s",
+                      "comparison", verdict.from_pairs(a, b), better="higher",
+                      source=SOURCE + " ('ReLU best, tanh slightly better than sigmoid')",
+                      note=f"{better_one} minus {worse}, paired by seed; {better_one} "
+                      f"{', '.join(map(accuracy, a))}; {worse} {', '.join(map(accuracy, b))}")
+    for a, s in ((a, s) for a in cfg.activations for s in cfg.settings if s != "plain"):
+        if (accs := col(a, s, "test_acc")) is None:
+            continue
+        n_test = col(a, s, "n_test")[0]
+        run.judge(f"{a}, {s}: final test accuracy", "measured",
+                  verdict.from_seeds_and_images(accs, n_test), source=SOURCE,
+                  note=f"mean over {count(len(seeds), 'seed')} on {n_test} test images; "
+                  f"per seed {', '.join(map(accuracy, accs))}")
+
+
+def _settings_notes(run, cfg, results, entries, seeds):
     """The settings (image counts from the cells) and the CIFAR-10 copy (from the data cell)."""
     images = results[0]["images"]
     run.note("Settings and choices", (
@@ -318,10 +385,12 @@ def _settings_notes(run, cfg, results, entries):
         f"{cfg.extra_layers} hidden layers of width {cfg.extra_width}; fixed is the deep net "
         "with He (ReLU) or Xavier (sigmoid, tanh; gain of the activation) normal "
         "initialisation, zero biases and BatchNorm1d after every hidden Linear. Adam lr "
-        f"{cfg.learning_rate:g}, batch {cfg.batch_size}, {count(cfg.epochs, 'epoch')}, seed "
-        f"{cfg.seed} (initial weights and batch order; the same for all nine runs); "
-        f"{images['train']} training, {images['val']} validation (a seeded random "
-        f"{cfg.val:g} of the training images) and {images['test']} test images; pixels "
+        f"{cfg.learning_rate:g}, batch {cfg.batch_size}, {count(cfg.epochs, 'epoch')}; "
+        f"{count(len(seeds), 'seed')} {', '.join(map(str, seeds))} (initial weights and batch "
+        "order; the nine runs of one seed share it); "
+        f"{images['train']} training, {images['val']} validation (a random {cfg.val:g} of the "
+        f"training images drawn with seed {cfg.seed} for every run) and {images['test']} test "
+        "images; pixels "
         "(x/255 - 0.5)/0.5. Gradient norms are of the weights only (not biases), read every "
         "step before the update; plots show each epoch's mean. Epoch wall time (training "
         "only, one torch thread): " + epoch_time_summary(results) + "."))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from layerlab.analysis import verdict
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell
 from layerlab.references import (
@@ -30,6 +31,13 @@ from layerlab.theory.spec import STUDY_MODELS, parse_layers, parse_shape
 
 SOURCE_S4 = "shared/STUDIES.md S4 (theory)"
 SOURCE_S8 = "shared/STUDIES.md S8 (theory)"
+
+
+def _same(run, name, ours, study, source):
+    """An exact claim that our answer is the study's: the count of mismatches (0 or 1) against
+    0, with both answers in the note."""
+    run.judge(name, "figure", verdict.exact(int(ours != study)), 0, better="equal",
+              unit="mismatches", source=source, note=f"ours {ours}, the study's {study}")
 
 
 @dataclass
@@ -124,11 +132,10 @@ def _mlp_shapes(run):
     ours = {"X": mlp.input, **{k: mlp.rows[i].params[p] for k, (i, p) in params.items()},
             "Y": mlp.output}
     for key in params:
-        run.claim(f"S4 MLP: shape of {key}", str(ours[key]), str(S4_MLP_SHAPES[key]),
-                  source=SOURCE_S4)
+        _same(run, f"S4 MLP: shape of {key}", str(ours[key]), str(S4_MLP_SHAPES[key]), SOURCE_S4)
     batch = {k: shape_text(ours[k], "m") for k in "XY"}  # the shapes with the batch m
-    run.claim("S4 MLP: shapes of X and Y (batch m)", f"{batch['X']} -> {batch['Y']}",
-              " -> ".join(study[k] for k in "XY"), source=SOURCE_S4)
+    _same(run, "S4 MLP: shapes of X and Y (batch m)", f"{batch['X']} -> {batch['Y']}",
+          " -> ".join(study[k] for k in "XY"), SOURCE_S4)
     rows = [[k, batch.get(k) or shape_text(v), study[k]]
             for k, v in ours.items()]
     run.table("mlp", ["array", "ours", "study"], rows,
@@ -145,9 +152,10 @@ def _conv_counts(run):
             ("S4 convs: parameters in all", conv.total, S4_CONV_TOTAL_PARAMS, SOURCE_S4),
             ("S8 conv 5x5x3, 8 filters, on 32x32x3: parameters", s8.total, S8_CONV_PARAMS,
              SOURCE_S8)]:
-        run.claim(name, ours, ref, better="equal", source=source)
-    run.claim("S8 conv: output (H×W×C)", hwc(s8.output),
-              "×".join(map(str, S8_CONV_OUTPUT_HWC)), source=SOURCE_S8)
+        run.judge(name, "figure", verdict.exact(ours), ref, better="equal", unit="parameters",
+                  source=source)
+    _same(run, "S8 conv: output (H×W×C)", hwc(s8.output), "×".join(map(str, S8_CONV_OUTPUT_HWC)),
+          SOURCE_S8)
     for key, summary in (("s4-conv", conv), ("s8-conv", s8)):
         run.table(key, ["layer", "output (batch m)", "H×W×C", "parameters",
                         "parameter shapes", "note"],
@@ -167,10 +175,12 @@ def _torch_report(run, rows):
                 shape_text(r["our_shape"]), shape_text(r["torch_shape"])] for r in rows],
               title="The calculator against PyTorch models of the same layers",
               note="PyTorch output: the shape of a forward pass of zeros.")
-    run.claim("every layer configuration's count and output shape equal PyTorch's",
-              agree == len(rows) >= THEORY_TORCH_CASES, True,
-              source=f"layerlab's goal: a table of at least {THEORY_TORCH_CASES} configurations",
-              note=f"{agree} of {len(rows)} configurations agree")
+    run.judge("layer configurations whose count or output shape differs from PyTorch's", "goal",
+              verdict.exact(len(rows) - agree), 0, better="lower", unit="configurations",
+              source="layerlab's goal: none", note=f"{agree} of {len(rows)} configurations agree")
+    run.judge("layer configurations checked against PyTorch", "goal", verdict.exact(len(rows)),
+              THEORY_TORCH_CASES, unit="configurations",
+              source=f"layerlab's goal: a table of at least {THEORY_TORCH_CASES} configurations")
 
 
 def _pooling_report(run, pools):
@@ -183,9 +193,11 @@ def _pooling_report(run, pools):
               title="S8: pooling of the four matrices (`layerlab pool`), rows separated by /",
               note="Max pooling maps all four matrices to ones: each has a 1 in every window; "
               "average pooling keeps where the block of ones sits.")
-    run.claim("S8 pooling by hand equals the engine's MaxPool and AvgPool (all four)",
-              all(p[kind]["hand"] == p[kind]["engine"] for p in pools for kind in ("max", "avg")),
-              True, source=SOURCE_S8)
+    differ = sum(p[kind]["hand"] != p[kind]["engine"] for p in pools for kind in ("max", "avg"))
+    run.judge("S8 pooling by hand against the engine's MaxPool and AvgPool: results that differ",
+              "figure", verdict.exact(differ), 0, better="equal", unit="pooled matrices",
+              source=SOURCE_S8, note=f"{2 * len(pools) - differ} of {2 * len(pools)} (matrix, "
+              "pooling) results equal, entry for entry")
 
 
 def _batchnorm_report(run, checks):
@@ -195,6 +207,8 @@ def _batchnorm_report(run, checks):
               note="dxhat, dvar, dmu are the formulas' intermediate gradients, compared with "
               "autograd through the same graph; dx, dgamma, dbeta also with the engine's "
               "step-by-step `backward` and closed-form `backward_alt`.")
-    run.claim("S4 batchnorm formulas: largest relative error against engine and autograd",
-              max([0.0] + [r[3] for r in rows]), S4_BN_FORMULA_ERROR, better="lower",
-              source=SOURCE_S4, note="the study: 'checked numerically against the implementation'")
+    run.judge("S4 batchnorm formulas: largest relative error against engine and autograd",
+              "goal", verdict.exact(max([0.0] + [r[3] for r in rows])), S4_BN_FORMULA_ERROR,
+              better="lower", source=f"layerlab's goal: float64 agreement (S1.1's "
+              f"{S4_BN_FORMULA_ERROR:g}); the study: 'checked numerically against the "
+              "implementation', no figure")

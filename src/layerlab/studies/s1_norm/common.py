@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layerlab.analysis import epoch_series, log_grid, mean_std, paired_difference, pm
+from layerlab.analysis import epoch_series, log_grid, mean_std, paired_difference, pm, verdict
 from layerlab.lab.sweep import cell, cell_key, grid
 from layerlab.references import S1_6_CLAIMS, S1_7_CLAIMS
 from layerlab.scratch.models import FullyConnectedNet
@@ -124,31 +124,7 @@ def weight_scale_sweep(cfg, run, norm):
                  {"ylabel": "best train accuracy", "series": series("best_train_acc")},
                  {"ylabel": "best val accuracy", "series": series("best_val_acc")},
                  {"ylabel": "final training loss", "logy": True, "series": series(keys[2])}])
-    tol, src, n_scales = cfg.scale_tolerance, SOURCE[norm], len(scales)
-    val = {n: np.asarray(mean[(n, "best_val_acc")]) for n in norms}
-    good = {n: count_within(val[n], tol) for n in norms}
-    span = {n: float(np.max(val[n]) - np.min(val[n])) for n in norms}
-    decades = np.log10(cfg.scale_high / cfg.scale_low) / max(cfg.num_scales - 1, 1)
-    for n in norms:
-        run.claim(f"(b) {LABELS[n]}: weight scales (of {n_scales}) whose best val acc is "
-                  f"within {tol:g} of its best", good[n], None, source=src,
-                  note=f"best {float(np.max(val[n])):.3f}; about {good[n] * decades:.1f} "
-                       f"decades of scale; range of best val acc over scales {span[n]:.3f}")
-    for criterion, holds, measured in (
-            (f"at least twice as many scales within {tol:g} of its own best as the baseline",
-             good[norm] >= 2 * good["none"], f"{good[norm]} vs {good['none']} of {n_scales} "
-             "scales"),
-            ("at most half the baseline's range of best val acc over scales",
-             span[norm] <= span["none"] / 2, f"Range (best minus worst scale) "
-             f"{span[norm]:.3f} vs {span['none']:.3f}; worst scale {np.min(val[norm]):.3f} vs "
-             f"{np.min(val['none']):.3f}. The baseline's range is bounded by chance "
-             f"({CHANCE:g}) below")):
-        run.claim(f"(b) {norm} is much less sensitive: {criterion}", holds, True,
-                  better="equal", source=src, note=f"{CLAIMS[norm]['b']}. {measured}")
-    learns = {n: int(np.sum(val[n] >= CHANCE + tol)) for n in norms}
-    run.claim(f"(b) scales (of {n_scales}) where the net learns at all (best val acc >= "
-              f"{CHANCE + tol:g}), {norm} vs baseline", learns[norm], None, source=src,
-              note=f"baseline {learns['none']}")
+    _sensitivity_claims(cfg, run, norm, per, len(scales))
 
     def input_power():  # E[|x|^2] over the training images sets the first layer's variance
         x = np.asarray(cifar_data(cfg.dataset, **split(cfg))["X_train"], np.float64)
@@ -161,6 +137,48 @@ def weight_scale_sweep(cfg, run, norm):
              f"in the first layer, 1e-5 at scale {np.sqrt(1e-5 / x2):.1e}; scale^2 x {width} / "
              f"2 in a later one fed by {width} unit-variance ReLU outputs, 1e-5 at scale "
              f"{np.sqrt(1e-5 / (width / 2)):.1e}. Below, the outputs shrink with the scale.")
+
+
+def _per_seed(per, n, key, fn):
+    """fn applied to each seed's values over the scales: per[(n, key)] is [scale][seed]."""
+    return [fn(np.asarray(col, dtype=float)) for col in zip(*per[(n, key)], strict=True)]
+
+
+def _sensitivity_claims(cfg, run, norm, per, n_scales):
+    """(b) claims over seeds: each seed's count of good scales, range over scales, and count
+    of scales that learn at all (best val acc >= chance + tolerance), paired by seed."""
+    tol, src, norms = cfg.scale_tolerance, SOURCE[norm], ("none", norm)
+    good = {n: _per_seed(per, n, "best_val_acc", lambda v: count_within(v, tol)) for n in norms}
+    span = {n: _per_seed(per, n, "best_val_acc", lambda v: float(np.nanmax(v) - np.nanmin(v)))
+            for n in norms}
+    learns = {n: _per_seed(per, n, "best_val_acc", lambda v: int(np.sum(v >= CHANCE + tol)))
+              for n in norms}
+    decades = np.log10(cfg.scale_high / cfg.scale_low) / max(cfg.num_scales - 1, 1)
+    for n in norms:
+        est = verdict.from_seeds(good[n])
+        run.judge(f"(b) {LABELS[n]}: weight scales (of {n_scales}) whose best val acc is "
+                  f"within {tol:g} of its best", "measured", est, source=src,
+                  note=f"per seed (each seed's own best): {good[n]}; about "
+                       f"{est.value * decades:.1f} decades of scale; range of best val acc "
+                       f"over scales per seed {[round(x, 3) for x in span[n]]}")
+    for criterion, est, better, measured in (
+            (f"at least twice as many scales within {tol:g} of its own best as the baseline",
+             verdict.from_pairs(good[norm], [2 * g for g in good["none"]]), "higher",
+             f"count minus twice the baseline's count, per seed; counts {good[norm]} vs "
+             f"{good['none']} of {n_scales} scales"),
+            ("at most half the baseline's range of best val acc over scales",
+             verdict.from_pairs(span[norm], [s / 2 for s in span["none"]]), "lower",
+             f"range minus half the baseline's range, per seed; ranges (best minus worst "
+             f"scale) {[round(x, 3) for x in span[norm]]} vs "
+             f"{[round(x, 3) for x in span['none']]}. The baseline's range is bounded by "
+             f"chance ({CHANCE:g}) below")):
+        run.judge(f"(b) {norm} is much less sensitive: {criterion}", "comparison", est,
+                  better=better, source=src,
+                  note=f"{CLAIMS[norm]['b']}. Paired by seed: {measured}")
+    run.judge(f"(b) scales (of {n_scales}) where the net learns at all (best val acc >= "
+              f"{CHANCE + tol:g}), {norm} minus baseline", "measured",
+              verdict.from_pairs(learns[norm], learns["none"]), source=src,
+              note=f"per seed {learns[norm]} vs baseline {learns['none']}")
 
 
 # --- (c) batch size ----------------------------------------------------------------------
@@ -204,8 +222,8 @@ def batch_size_sweep(cfg, run, norms, gain_title):
 
 
 def growth(gains, sizes):
-    """(mean, standard error) of gain(largest batch) - gain(smallest batch), paired by seed."""
-    return paired_difference(gains[max(sizes)], gains[min(sizes)])
+    """Estimate of gain(largest batch) - gain(smallest batch), paired by seed."""
+    return verdict.from_pairs(gains[max(sizes)], gains[min(sizes)])
 
 
 @dataclass
@@ -216,7 +234,7 @@ class NormStudyConfig:
     val: int = 1000
     num_train: int = 1000
     seed: int = 0
-    seeds: int = 3  # seed repeats for (a) and (c)
+    seeds: int = 5  # seed repeats for (a) and (c)
     epochs: int = 10
     batch_size: int = 50
     learning_rate: float = 1e-3
@@ -228,7 +246,7 @@ class NormStudyConfig:
     scale_low: float = 1e-4
     scale_high: float = 1.0
     num_scales: int = 20
-    scale_seeds: int = 3
+    scale_seeds: int = 5
     scale_tolerance: float = 0.05  # "within this of the best" counts as a good scale
     # (c)
     batch_sizes: tuple = (5, 10, 50)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layerlab.analysis import mean_curve, mean_std, paired_difference, pm
+from layerlab.analysis import mean_curve, mean_std, paired_difference, pm, verdict
 from layerlab.data import load
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell, grid
@@ -97,7 +97,8 @@ def dying_relu(cfg, run):
         runs = {o: [by[(rate, o, s)] for s in cfg.seeds] for o in ORDERS}
         dead = {o: [r["final_dead"] for r in rs] for o, rs in runs.items()}
         diff, se = paired_difference(dead["sorted"], dead["shuffled"])
-        rates[bool(diff > 2 * se and diff > 0)].append(rate)  # measurably more when sorted
+        shown = verdict.comparison(verdict.from_pairs(dead["sorted"], dead["shuffled"]))
+        rates[shown["verdict"] == "holds"].append(rate)  # more when sorted, judged over seeds
         for o, rs in runs.items():
             final[o] += dead[o]
             rows.append([rate, o, " ".join(map(str, dead[o]))]
@@ -122,26 +123,27 @@ def dying_relu(cfg, run):
               "finished the negatives. Seeds pair the two orders: the same initial weights.")
     measurable, quiet = rates[True], rates[False]
     most_quiet = max((r["final_dead"] for r in results if r["rate"] in quiet), default=0)
-    run.note("what the runs show", "Sorted SGD leaves measurably more dead units (paired mean "
-             "difference above two standard errors) at learning rate(s) "
+    run.note("what the runs show", "Sorted SGD leaves more dead units (the comparison over "
+             "seeds holds) at learning rate(s) "
              f"{', '.join(f'{r:g}' for r in measurable) or 'none'}; at "
-             f"{', '.join(f'{r:g}' for r in quiet) or 'no other rate'} the two orders do not "
-             f"differ measurably (no run there ends with more than {most_quiet} dead "
+             f"{', '.join(f'{r:g}' for r in quiet) or 'no other rate'} it is not shown "
+             f"(no run there ends with more than {most_quiet} dead "
              "unit(s)), and sorting costs accuracy instead (the final train error column). "
-             "The pooled claim above averages over every learning rate.")
-    diff, se = paired_difference(final["sorted"], final["shuffled"])
-    run.claim("sorted SGD leaves measurably more dead units than shuffled (paired over seeds "
-              "and learning rates: mean difference above two standard errors)",
-              bool(diff > 2 * se and diff > 0), True, source=pg.SOURCE,
+             "The pooled claim averages each seed's runs over every learning rate.")
+    per_seed = {o: [float(np.mean([by[(float(r), o, s)]["final_dead"]
+                                   for r in cfg.learning_rates])) for s in cfg.seeds]
+                for o in ORDERS}
+    run.judge("sorted SGD leaves more dead units than shuffled (each seed's mean over the "
+              "learning rates, paired by seed)", "comparison",
+              verdict.from_pairs(per_seed["sorted"], per_seed["shuffled"]), source=pg.SOURCE,
               note=f"{S7_DYING_CLAIM}; dead units at the end summed over every run: sorted "
-              f"{sum(final['sorted'])}, shuffled {sum(final['shuffled'])}; mean paired "
-              f"difference {pm(diff, se, digits=2, sign=True)} units per run")
+              f"{sum(final['sorted'])}, shuffled {sum(final['shuffled'])}")
     for rate in map(float, cfg.learning_rates):
-        s_mean, h_mean = (mean_std([by[(rate, o, s)]["final_dead"] for s in cfg.seeds])[0]
-                          for o in ORDERS)
-        run.claim(f"learning rate {rate:g}: mean dead units at the end, sorted minus "
-                  "shuffled", round(s_mean - h_mean, 3), None, source=pg.SOURCE,
-                  note=f"sorted {s_mean:.2f}, shuffled {h_mean:.2f} of {units}")
+        s_dead, h_dead = ([by[(rate, o, s)]["final_dead"] for s in cfg.seeds] for o in ORDERS)
+        run.judge(f"learning rate {rate:g}: sorted SGD leaves more dead units than shuffled",
+                  "comparison", verdict.from_pairs(s_dead, h_dead), source=pg.SOURCE,
+                  note=f"paired by seed (same initial weights); mean sorted "
+                  f"{np.mean(s_dead):.2f}, shuffled {np.mean(h_dead):.2f} of {units}")
     _plots(cfg, run, by, data, panels)
 
 

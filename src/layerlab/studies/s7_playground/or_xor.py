@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layerlab.analysis import mean_std
+from layerlab.analysis import mean_std, verdict
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell, grid
 from layerlab.references import S7_XOR_LAYERS
@@ -112,8 +112,8 @@ def or_xor(cfg, run):
               "units fit only some of the points (the last column; log 2 = 0.693 is the net "
               "answering 1/2 on every input). Wider nets have spare units, so more seeds "
               "succeed.")
-    run.claim("a trained net finds an XOR solution (seeds solving it, all widths)",
-              sum(r["solved"] for r in trained), None, source=pg.SOURCE,
+    run.judge("a trained net finds an XOR solution (seeds solving it, all widths)", "measured",
+              verdict.exact(sum(r["solved"] for r in trained)), unit="runs", source=pg.SOURCE,
               note=f"of {len(trained)} runs; the study: 'a trained net confirms'")
     four = {"points": logic.INPUTS.tolist(), "labels": logic.XOR.tolist()}
     panels = [{"title": "hand-set XOR (2 layers)", "extent": EXTENT,
@@ -150,21 +150,23 @@ def _hand_report(run, hand):
             ("OR with exact 0/1 outputs and one hidden ReLU unit", np.equal(
                 hand["or_one_hidden"], logic.OR), ""),
             ("XOR with two layers (hand-set)", np.equal(hand["xor_two_layers"], logic.XOR), "")):
-        run.claim(f"{name}: inputs right (of 4)", int(sum(right)), 4, better="equal",
-                  source=pg.SOURCE, note=note)
-    run.claim("exact OR without a hidden layer (ReLU or linear output) is infeasible",
-              not any(r["feasible"] for r in hand["or_exact_without_hidden"].values()), True,
-              source=pg.SOURCE, note="so one hidden unit is the fewest for exact outputs; "
-              "Farkas certificates in the table below")
+        run.judge(f"{name}: inputs right (of 4)", "figure", verdict.exact(int(sum(right))), 4,
+                  better="equal", source=pg.SOURCE, note=note)
+    exact_or = hand["or_exact_without_hidden"]
+    run.judge(f"exact OR without a hidden layer: feasible systems (of {len(exact_or)}: ReLU or "
+              "linear output)", "figure", verdict.exact(sum(r["feasible"] for r in
+                                                            exact_or.values())), 0,
+              better="equal", source=pg.SOURCE, note="0: infeasible, proved; so one hidden unit "
+              "is the fewest for exact outputs; Farkas certificates in the table below")
     xor_separable = hand["separable"]["XOR"]["feasible"]
-    run.claim("fewest layers of weights that compute XOR",
-              1 if xor_separable else hand["xor_layers"], S7_XOR_LAYERS, better="equal",
-              source=pg.SOURCE,
+    run.judge("fewest layers of weights that compute XOR", "figure",
+              verdict.exact(1 if xor_separable else hand["xor_layers"]), S7_XOR_LAYERS,
+              better="equal", unit="layers", source=pg.SOURCE,
               note="one layer is ruled out by the infeasibility proof below; two suffice")
-    run.claim("XOR is linearly separable (so a net without a hidden layer could compute it)",
-              xor_separable, False, source=pg.SOURCE,
-              note="exact Fourier-Motzkin elimination; its certificate checked independently: "
-              + str(hand["certificates_check"]))
+    run.judge("XOR is linearly separable (1 yes, 0 no; so a net without a hidden layer could "
+              "compute it)", "figure", verdict.exact(int(xor_separable)), 0, better="equal",
+              source=pg.SOURCE, note="exact Fourier-Motzkin elimination; its certificate "
+              "checked independently: " + str(hand["certificates_check"]))
     questions = [(f"{op} linearly separable", r) for op, r in hand["separable"].items()]
     questions += [(f"exact OR by {out}(w.x + b)", r)
                   for out, r in hand["or_exact_without_hidden"].items()]

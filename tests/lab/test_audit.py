@@ -17,8 +17,13 @@ def judged_run(tmp_path):
     run.judge("beats the baseline", "comparison", v.from_pairs([0.8, 0.82, 0.81],
                                                                 [0.7, 0.71, 0.72]))
     run.judge("goal on one seed", "goal", v.from_seeds([0.99]), 0.98)
-    run.claim("old style", 0.5, 0.4)
-    run.claim("just measured", 3.0)
+    run.judge("just measured", "measured", v.exact(3.0))
+    # a claim as the older rule stored it (published reports made before intervals)
+    results = json.loads((run.path / "results.json").read_text())
+    results["claims"]["old style"] = {"name": "old style", "ours": 0.5, "reference": 0.4,
+                                      "better": "higher", "tolerance": 0.0,
+                                      "verdict": "beaten", "reason": "above the reference"}
+    (run.path / "results.json").write_text(json.dumps(results))
     return run
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import optuna
 import pytest
 
+from layerlab.analysis.verdict import exact
 from layerlab.lab import registry, runner, sweep
 from layerlab.lab.rundir import Run
 
@@ -26,7 +27,7 @@ def toy(cfg, run):
                               objective="score")
     one = sweep.cell(run, "single", lambda: CALLS.append("single") or {"value": len(CALLS)})
     run.table("grid", ["cell", "score"], [[i, r["score"]] for i, r in enumerate(grid_results)])
-    run.claim("single value", one["value"], None)
+    run.judge("single value", "measured", exact(one["value"]))
 
 
 @pytest.fixture(scope="module", autouse=True)

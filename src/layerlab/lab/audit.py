@@ -40,6 +40,8 @@ def audit_claim(claim: dict) -> dict:
         return {"state": "contradiction", "verdict": now["verdict"],
                 "reason": f"stored '{claim.get('verdict')}', its interval gives "
                           f"'{now['verdict']}': {now['reason']}"}
+    if claim["kind"] == "measured":
+        return {"state": "measured", "verdict": now["verdict"], "reason": ""}
     if (claim["kind"] in ("goal", "comparison", "no-effect") and est is not None
             and est.how in ("seeds", "paired", "seeds+images") and est.n < 2):
         return {"state": "one seed", "verdict": now["verdict"], "reason": "one seed"}

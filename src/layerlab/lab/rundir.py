@@ -172,21 +172,6 @@ class Run:
         self._results[section][name] = item
         write_json(self.path / "results.json", self._results)
 
-    def claim(self, name, ours, reference=None, *, better="higher", tolerance=0.0, unit="",
-              source="", note=""):
-        """A figure the study quotes: ours beside the reference, with a verdict.
-
-        better: 'higher' or 'lower' (which direction beats the reference), or 'equal' (a
-        property that holds or not: ours and reference are compared within `tolerance`).
-        tolerance: how far below (above, for 'lower') the reference still counts as reproduced.
-        """
-        from layerlab.report.verdict import verdict
-
-        self._put("claims", name, {
-            "name": name, "ours": ours, "reference": reference, "better": better,
-            "tolerance": tolerance, "unit": unit, "source": source, "note": note,
-            **verdict(ours, reference, better, tolerance)})
-
     def judge(self, name, kind, estimate, reference=None, *, better="higher", figure_n=None,
               margin=None, diverged=False, unit="", source="", note=""):
         """A claim judged against noise (layerlab.analysis.verdict.judge): our Estimate (value

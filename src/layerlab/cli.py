@@ -13,6 +13,7 @@ import sys
 
 import layerlab
 from layerlab.data.errors import DataError
+from layerlab.lab.config import ConfigError
 from layerlab.runfiles import RunError
 
 # (module, attribute) of every sub-command's `add_parser`; imported lazily so that
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as err:  # a dataset missing or damaged: the message names the fix
         print(f"layerlab: {err}", file=sys.stderr)
         return 1
+    except ConfigError as err:  # a setting refused by its check: the message names the fix
+        print(f"layerlab: {err}", file=sys.stderr)
+        return 2
     except RunError as err:  # a run folder in use, taken, or not a run: the message says why
         print(f"layerlab: {err}", file=sys.stderr)
         return 2

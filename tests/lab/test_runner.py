@@ -48,7 +48,7 @@ def cell_trials(run_dir, grid="lr"):
 def checkpoint_epoch(run_dir, cell):
     """The epoch of the cell's checkpoint on disk (only the latest is kept), or 0."""
     found = [int(p.stem.rsplit("_", 1)[1]) for p in (run_dir / "checkpoints").glob(
-        f"{cell}_epoch_*.pkl")] if (run_dir / "checkpoints").exists() else []
+        f"{cell}_epoch_*.npz")] if (run_dir / "checkpoints").exists() else []
     return max(found, default=0)
 
 

@@ -52,3 +52,15 @@ def test_refuses_a_foreign_file(tmp_path):
     torch.save({"state_dict": {}}, path)
     with pytest.raises(ValueError, match="not a layerlab.pytorch checkpoint"):
         checkpoint.load(path)
+
+
+def test_weights_files_carry_a_checksum_and_the_first_format_is_still_read(tmp_path):
+    model = trained_a_little(BudgetMLP([20]))
+    path = checkpoint.save(tmp_path / "new.pt", model, config={"a": 1})
+    raw = torch.load(path, weights_only=True)
+    assert raw["format"] == checkpoint.FORMAT and raw["sha256"] == checkpoint.digest(raw)
+    old = {k: v for k, v in raw.items() if k != "sha256"}  # as layerlab wrote it before
+    old["format"] = "layerlab.pytorch.checkpoint/1"
+    torch.save(old, tmp_path / "old.pt")
+    x = torch.randn(5, 1, 28, 28)
+    assert torch.equal(predict(checkpoint.load(tmp_path / "old.pt"), x), predict(model, x))

@@ -1,12 +1,13 @@
 """The Solver: epochs without replacement, decay, best params, checkpoints, resume, limits."""
 
 import io
+import pickle
 
 import numpy as np
 import pytest
 
 from layerlab.scratch.models import FullyConnectedNet, Model
-from layerlab.scratch.solver import Solver
+from layerlab.scratch.solver import CheckpointError, Solver
 
 
 class RecordingModel(Model):
@@ -93,10 +94,10 @@ def test_checkpoint_resume_reaches_the_same_weights(rng, tmp_path):
     name = str(tmp_path / "run")
     first = make(1)
     Solver(first, data, num_epochs=2, checkpoint_name=name, **settings).train()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run_epoch_1.pkl", "run_epoch_2.pkl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run_epoch_1.npz", "run_epoch_2.npz"]
 
     resumed = make(99)  # a different init, so only the checkpoint can make them equal
-    solver = Solver(resumed, data, num_epochs=4, resume_from=f"{name}_epoch_2.pkl", **settings)
+    solver = Solver(resumed, data, num_epochs=4, resume_from=f"{name}_epoch_2.npz", **settings)
     assert solver.epoch == 2
     solver.train()
     for k in straight.params:
@@ -110,14 +111,19 @@ def test_resume_errors_are_clear(rng, tmp_path):
     data = blob_data(rng)
     model = FullyConnectedNet([5], input_dim=10, num_classes=3)
     with pytest.raises(FileNotFoundError, match="no checkpoint at"):
-        Solver(model, data, resume_from=tmp_path / "missing.pkl")
+        Solver(model, data, resume_from=tmp_path / "missing.npz")
     Solver(model, data, num_epochs=1, batch_size=16, checkpoint_name=str(tmp_path / "a"),
            verbose=False).train()
     with pytest.raises(ValueError, match="batch_size 16"):
-        Solver(model, data, batch_size=8, resume_from=tmp_path / "a_epoch_1.pkl")
+        Solver(model, data, batch_size=8, resume_from=tmp_path / "a_epoch_1.npz")
     other = FullyConnectedNet([6], input_dim=10, num_classes=3)
     with pytest.raises(ValueError, match="W1 is"):
-        Solver(other, data, batch_size=16, resume_from=tmp_path / "a_epoch_1.pkl")
+        Solver(other, data, batch_size=16, resume_from=tmp_path / "a_epoch_1.npz")
+    old = tmp_path / "b_epoch_1.pkl"  # the older format: refused, never unpickled
+    old.write_bytes(pickle.dumps({"batch_size": 16}))
+    with pytest.raises(CheckpointError, match="b_epoch_1.pkl: a Solver checkpoint of the old "
+                                              "pickle format"):
+        Solver(model, data, batch_size=16, resume_from=old)
 
 
 def test_time_limit_and_divergence_stop_training(rng):

@@ -4,6 +4,8 @@
 - `group`: group_by, over_seeds, mean_curve, epoch_series, per_epoch_means, tail_mean,
   first_epoch_reaching, log_grid, downsample.
 - `fmt`: pm, accuracy, count, number, slope (each kind of number written one way).
+- `divergence`: what counts as a diverged cell, and keeping diverged cells out of means,
+  picks, claims and tables (`split`, `groups`, `label`, `note`).
 - `verdict`: estimates with intervals (over seeds, images, both, pairs; exact) and the
   verdict rules against a study's figure, a goal, a comparison, or "no effect".
 

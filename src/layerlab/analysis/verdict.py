@@ -116,9 +116,18 @@ def _judgement(verdict, reason):
     return {"verdict": verdict, "reason": reason}
 
 
-def _not_judged(est: Estimate, diverged: bool):
+def _diverged_reason(diverged) -> str:
+    """diverged: True, or the names of the diverged cells the estimate needed."""
+    if isinstance(diverged, str):
+        diverged = [diverged]
+    if isinstance(diverged, list | tuple) and diverged:
+        return f"cells behind it diverged: {', '.join(map(str, diverged))}"
+    return "a cell behind it diverged"
+
+
+def _not_judged(est: Estimate | None, diverged):
     if diverged:
-        return _judgement("not judged", "a cell behind it diverged")
+        return _judgement("not judged", _diverged_reason(diverged))
     if not est.judgeable:
         return _judgement("not judged", f"no interval: {est.n} seed" if est.n == 1
                           else "no finite interval")
@@ -220,10 +229,13 @@ def judge(kind: str, est: Estimate | None, reference=None, *, better="higher",
     kind 'figure': reference is the study's figure (against_figure); 'goal': reference is
     layerlab's threshold (against_goal); 'comparison': est is a difference A - B, better says
     which sign the claim expects; 'no-effect': est is a difference, margin the equivalence
-    margin; 'measured': no reference.
+    margin; 'measured': no reference. diverged: True, or the names of the diverged cells the
+    estimate needed (a non-empty list): the claim is *not judged*, and the reason names them.
     """
     if kind == "measured":
         return measured()
+    if diverged:  # before "no result": a claim whose cells diverged may have no estimate
+        return _not_judged(est, diverged)
     if est is None:
         return _judgement("not judged", "no result (the run did not produce it)")
     if kind == "figure":

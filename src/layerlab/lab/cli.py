@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from layerlab.lab import registry, runner
+from layerlab.lab.config import ConfigError
 from layerlab.lab.rundir import Run
+
+
+def usable_cores():
+    """The cores this process may run on (its affinity where the platform tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def check_threads(n):
+    """Refuse a negative thread count, or more threads than this machine has cores (BLAS
+    threads beyond the cores only wait for each other). 0 leaves the libraries' choice."""
+    cores = usable_cores()
+    if n < 0 or n > cores:
+        raise ConfigError(f"--threads {n}: give 1 to {cores} (the cores of this machine), or 0 "
+                          "for the libraries' own choice")
 
 
 def set_threads(n):
     """Use n BLAS/OpenMP threads here and in worker processes (and in PyTorch, if loaded)."""
+    check_threads(n)
     if not n:
         return
-    import os
-
     from threadpoolctl import threadpool_limits
 
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):

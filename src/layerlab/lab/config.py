@@ -1,11 +1,67 @@
-"""Resolve an experiment's config: defaults, then --quick overrides, then --set key=value."""
+"""Resolve an experiment's config: defaults, then --quick overrides, then --set key=value.
+
+Every value is checked before a run folder is made, and a refused one raises `ConfigError`
+(a ValueError) whose message names the setting, the rule and the fix:
+
+- types: a value has the default's type (a bool is not an int; an int is taken for a float;
+  the elements of a tuple have the type of the default's elements);
+- rules: a config field may declare one, `field(default=..., metadata={"check": rule})`, or its
+  class may hold a table `checks = {"name": rule}`; a rule takes the value and returns None
+  (fine) or the text of the problem. Settings without one get the common rule of their name,
+  by its last word (`epochs`, `deep_epochs`, ...): see `COMMON`;
+- the config dataclass itself: a ValueError or TypeError raised while it is built (its
+  `__post_init__`, the experiment's own validation) becomes a ConfigError.
+"""
 
 from __future__ import annotations
 
 import ast
 import dataclasses
 import json
+import math
 import typing
+
+
+class ConfigError(ValueError):
+    """A setting refused by a check: the message names the setting, the rule and the fix."""
+
+
+def _literal(text, key):
+    """ast.literal_eval, with every way it can fail (deep nesting, huge ints, NUL bytes,
+    complex numbers...) a ConfigError."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise ConfigError(f"--set {key}={text}: not a Python literal (a number, a list "
+                          "[1, 2], a quoted string...)") from None
+
+
+def _plain(value):
+    """True for what config.json can hold: None, bool, int, finite float, str, and lists,
+    tuples and string-keyed dicts of those."""
+    if value is None or isinstance(value, bool | int | str):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _like(value, example, key, text):
+    """`value` as the type of `example` (int -> float allowed, bool never a number), or a
+    ConfigError."""
+    kind = type(example)
+    if kind is float and type(value) is int:
+        return float(value)
+    if kind is tuple and type(value) is list:
+        value = tuple(value)
+    if type(value) is not kind:
+        raise ConfigError(f"--set {key}={text}: expected {kind.__name__}, like the default "
+                          f"{example!r}")
+    return value
 
 
 def _parse(text, current, key):
@@ -15,23 +71,20 @@ def _parse(text, current, key):
             return True
         if text.lower() in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"--set {key}={text}: expected true or false")
+        raise ConfigError(f"--set {key}={text}: expected true or false")
     if isinstance(current, str) or current is None and not text[:1].isdigit() \
             and text[:1] not in "[(-{":
         return text
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        raise ValueError(f"--set {key}={text}: not a Python literal (a number, a list "
-                         "[1, 2], a quoted string...)") from None
-    if isinstance(current, float) and isinstance(value, int):
-        value = float(value)
-    if isinstance(current, tuple) and isinstance(value, list):
-        value = tuple(value)
-    if current is not None and isinstance(current, int | float | tuple | list) \
-            and not isinstance(value, type(current)):
-        raise ValueError(f"--set {key}={text}: expected {type(current).__name__}, like "
-                         f"the default {current!r}")
+    value = _literal(text, key)
+    if not _plain(value):
+        raise ConfigError(f"--set {key}={text}: expected a finite number, a word or a list of "
+                          "them")
+    if current is None:
+        return value
+    value = _like(value, current, key, text)
+    kinds = {type(v) for v in current} if isinstance(current, tuple | list) else set()
+    if len(kinds) == 1 and kinds <= {int, float, str}:  # a list of one kind: keep the kind
+        value = type(value)(_like(v, current[0], key, text) for v in value)
     return value
 
 
@@ -41,7 +94,7 @@ def parse_overrides(items):
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"--set {item!r}: write it as key=value")
+            raise ConfigError(f"--set {item!r}: write it as key=value")
         pairs.append((key.strip(), value.strip()))
     return pairs
 
@@ -49,27 +102,52 @@ def parse_overrides(items):
 def resolve(experiment, overrides=(), quick=False, seed=None):
     """The full config as a dict: every default written out, then quick, --set and seed.
 
-    Raises ValueError naming the unknown key and listing the known ones.
+    Raises ConfigError naming an unknown key (and listing the known ones) or a refused value.
     """
-    config = dataclasses.asdict(experiment.config())
+    defaults = dataclasses.asdict(experiment.config())
+    config = dict(defaults)
     if quick:
         config.update(experiment.quick)
     for key, text in parse_overrides(overrides):
         if key not in config:
-            raise ValueError(f"--set {key}: {experiment.name} has no setting {key!r}; "
-                             f"its settings are: {', '.join(sorted(config))}")
+            raise ConfigError(f"--set {key}: {experiment.name} has no setting {key!r}; "
+                              f"its settings are: {', '.join(sorted(config))}")
         config[key] = _parse(text, config[key], key)
     if seed is not None:
         if "seed" not in config:
-            raise ValueError(f"{experiment.name} takes no seed")
-        config["seed"] = int(seed)
+            raise ConfigError(f"{experiment.name} takes no seed")
+        config["seed"] = _parse(str(seed), config["seed"], "seed")
+    check(experiment, config, defaults)
     json.dumps(config)  # a config must be writable to config.json
+    build(experiment, config)  # the experiment's own validation, before a run folder exists
     return config
+
+
+def check(experiment, config, defaults):
+    """Apply each setting's rule (declared by the config, else the common rule of its name);
+    the first refusal raises ConfigError."""
+    declared = dict(getattr(experiment.config, "checks", {}) or {})
+    for f in dataclasses.fields(experiment.config):
+        if "check" in f.metadata:
+            declared[f.name] = f.metadata["check"]
+    for key, value in config.items():
+        rule = declared.get(key) or common_rule(key)
+        problem = rule(value) if key in declared else \
+            rule(value, defaults.get(key)) if rule else None
+        if problem:
+            raise ConfigError(f"--set {key}={_show(value)}: {problem}")
+
+
+def _show(value):
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
 
 
 def build(experiment, config: dict):
     """The experiment's config dataclass from a resolved dict (lists become tuples, at every
-    depth, where the field is a tuple)."""
+    depth, where the field is a tuple). A ValueError or TypeError from the dataclass's own
+    validation (its __post_init__) is raised as ConfigError."""
     hints = typing.get_type_hints(experiment.config)
     values = {}
     for f in dataclasses.fields(experiment.config):
@@ -77,9 +155,135 @@ def build(experiment, config: dict):
         if isinstance(value, list) and "tuple" in str(hints.get(f.name, "")):
             value = _tuples(value)
         values[f.name] = value
-    return experiment.config(**values)
+    try:
+        return experiment.config(**values)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"{experiment.name}: {err}") from err
 
 
 def _tuples(value):
     """JSON lists back to tuples, at every depth (config.json has no tuples)."""
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+# The common rules: by the last word(s) of a setting's name -------------------------------------
+
+def _int_rule(minimum, what):
+    def rule(v):
+        if type(v) is not int or v < minimum:
+            return f"{what} must be an int >= {minimum}"
+        return None
+    return rule
+
+
+def _positive_number(what):
+    def rule(v):
+        if type(v) not in (int, float) or not (math.isfinite(v) and v > 0):
+            return f"{what} must be a number > 0"
+        return None
+    return rule
+
+
+def _each(rule, nonempty):
+    """Apply `rule` to a scalar, or to every element of a list (refusing an empty one if
+    `nonempty`)."""
+    def each(value, default):
+        if isinstance(value, tuple | list):
+            if nonempty and not value:
+                return "give at least one value"
+            return next((p for p in map(rule, value) if p), None)
+        return rule(value)
+    return each
+
+
+def _seeds(value, default):
+    if isinstance(value, tuple | list):
+        return _each(_int_rule(0, "a seed"), True)(value, default)
+    return _int_rule(1, "the number of seeds")(value)
+
+
+def _val(value, default):
+    """Examples held out for validation: a count >= 1 or a fraction in (0, 1) (the studies
+    pick on validation, so none of them runs without it)."""
+    if type(value) is float:
+        return None if 0 < value < 1 else "a fraction held out must lie in (0, 1)"
+    return _int_rule(1, "the number of examples held out for validation")(value)
+
+
+def _optional_count(value, default):
+    return None if value is None else _int_rule(0, "a number of examples (0: all)")(value)
+
+
+def _probability(value, default):
+    def one(p):
+        if type(p) not in (int, float) or not 0 <= p < 1:
+            return "a drop probability must lie in [0, 1)"
+        return None
+    return _each(one, False)(value, default)
+
+
+def _normalization(value, default):
+    from layerlab.scratch.norm import NORMS
+
+    if value is None or value in NORMS:
+        return None
+    return f"choose one of {', '.join(sorted(NORMS))}"
+
+
+def _weight_scale(value, default):
+    from layerlab.scratch.init import INITS
+
+    if isinstance(value, str):
+        return None if value in INITS else f"an init word is one of {', '.join(sorted(INITS))}"
+    return _each(_positive_number("a weight scale"), True)(value, default)
+
+
+def _dataset(value, default):
+    from layerlab.data import registry, toy2d
+
+    if default in toy2d.KINDS:
+        return None if value in toy2d.KINDS else f"choose one of {', '.join(toy2d.KINDS)}"
+    if value in registry.DATASETS or value in registry.GENERATED or \
+            isinstance(value, str) and value.startswith("imagefolder:") and len(value) > 12:
+        return None
+    return f"unknown dataset; known: {', '.join(registry.known_names())}"
+
+
+COMMON = {
+    "epochs": _each(_int_rule(1, "a number of epochs"), True),
+    "batch_size": _each(_int_rule(1, "a batch size"), True),
+    "batch_sizes": _each(_int_rule(1, "a batch size"), True),
+    "repeats": _each(_int_rule(1, "a number of repeats"), True),
+    "iterations": _each(_int_rule(1, "a number of iterations"), True),
+    "threads": _each(_int_rule(1, "a number of threads"), True),
+    "seeds": _seeds,
+    "seed": _each(_int_rule(0, "a seed"), True),
+    "val": _val,
+    "num_train": _optional_count,
+    "num_test": _optional_count,
+    "hidden": _each(_int_rule(1, "a layer width"), False),
+    "hidden_dim": _each(_int_rule(1, "a layer width"), False),
+    "hidden_dims": _each(_int_rule(1, "a layer width"), False),
+    "hidden_sizes": _each(_int_rule(1, "a layer width"), False),
+    "widths": _each(_int_rule(1, "a layer width"), False),
+    "learning_rate": _each(_positive_number("a learning rate"), True),
+    "learning_rates": _each(_positive_number("a learning rate"), True),
+    "lr": _each(_positive_number("a learning rate"), True),
+    "lrs": _each(_positive_number("a learning rate"), True),
+    "dropout": _probability,
+    "normalization": _normalization,
+    "weight_scale": _weight_scale,
+    "weight_scales": _weight_scale,
+    "dataset": _dataset,
+}
+
+
+def common_rule(key):
+    """The common rule of a setting's name: its full name, else its last words after a
+    prefix (`deep_epochs` -> `epochs`, `scale_hidden_dims` -> `hidden_dims`), else None."""
+    words = key.split("_")
+    for start in range(len(words)):
+        rule = COMMON.get("_".join(words[start:]))
+        if rule:
+            return rule
+    return None

@@ -6,7 +6,9 @@ end of training. This command builds a fresh model from each file
 (`layerlab.pytorch.checkpoint.load`: every model a study saves is in `layerlab.pytorch.MODELS`,
 so no study is imported), rebuilds the same data from its description (`load_data`), counts
 correct images again and compares: the counts must be equal, to the last image. Exit status 0
-when every file matches, 1 otherwise.
+when every file matches, 1 otherwise. A corrupt, tampered or foreign file (the checkpoint's
+checksum, `torch.load(weights_only=True)`) is one line on stderr naming it, and exit 1; the
+other files are still checked.
 """
 
 from __future__ import annotations
@@ -50,20 +52,31 @@ def _eval(args) -> int:
               + (f" matching {args.cell!r}" if args.cell else "") + "): run a PyTorch "
               "experiment into it first (`layerlab run lenet-fashion`)", file=sys.stderr)
         return 2
+    from layerlab.pytorch.checkpoint import CheckpointError
     from layerlab.timing import print_table
 
     rows, ok = [], True
     for f in files:
-        for r in evaluate_file(f):
+        try:
+            found = evaluate_file(f)
+        except CheckpointError as err:
+            print(f"layerlab eval: {err}: it cannot be re-checked; run the experiment again "
+                  "to write it anew", file=sys.stderr)
+            ok = False
+            continue
+        for r in found:
             ok &= r["match"]
             rows.append([f.stem, r["split"], f"{r['saved'][0]}/{r['saved'][1]}",
                          f"{r['again'][0]}/{r['again'][1]}",
                          f"{r['again'][0] / r['again'][1]:.4f}",
                          "yes" if r["match"] else "NO"])
+    if not rows:
+        return 1
     print_table(["weights", "split", "saved correct", "reloaded correct", "accuracy",
                  "same"], rows)
     print(f"{len(files)} weight file(s): " + ("every split matches to the last image" if ok
-                                             else "MISMATCH: see the rows marked NO"))
+                                             else "MISMATCH: see the rows marked NO and the "
+                                             "errors above"))
     return 0 if ok else 1
 
 

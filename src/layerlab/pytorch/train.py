@@ -9,11 +9,19 @@
 
 `data` is the scratch Solver's dict: X_train, y_train and optionally X_val/y_val and
 X_test/y_test (NumPy arrays or tensors; X float, already scaled, shaped as the model wants).
+
+Divergence: a step whose data loss is not finite or exploded (layerlab.analysis.divergence), or
+whose update left a parameter non-finite, stops `fit` there; the history's 'diverged' is then
+{"step", "epoch", "last_finite_loss"} (else None) and the epoch it stopped in gets no row (its
+step losses are kept in 'step_loss').
+
+fit's checkpoint (`checkpoint_path`) holds tensors and plain values with a checksum and is read
+with weights_only=True; a corrupt one raises `checkpoint.CheckpointError` naming it, before
+anything is loaded or trained.
 """
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,8 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from layerlab.atomic import atomic_write_bytes
+from layerlab.analysis.divergence import loss_diverged
 from layerlab.data.tensors import Batches, to_tensors
+from layerlab.pytorch.checkpoint import CheckpointError, load_verified, save_verified
 from layerlab.pytorch.penalties import total_penalty
 from layerlab.pytorch.probes import Probes
 
@@ -89,7 +98,7 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
     with dropout on), 'val_acc'/'val_loss' and 'test_acc'/'test_loss' (eval mode, after the
     epoch, when the split is given), 'lr' (at the epoch's end), 'time' (training seconds,
     evaluation excluded); 'step_loss' one data loss per step; and 'best_epoch',
-    'best_val_acc', 'stopped_early', 'train_time' (sum of 'time').
+    'best_val_acc', 'stopped_early', 'train_time' (sum of 'time'), 'diverged' (module doc).
     """
     if scheduler_step not in ("batch", "epoch"):
         raise ValueError(f"scheduler_step must be 'batch' or 'epoch', not {scheduler_step!r}")
@@ -101,7 +110,7 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
     batches = Batches(data["X_train"], data["y_train"], batch_size, shuffle=True, seed=seed)
     keys = ["epoch", "loss", "penalty", "train_acc", "lr", "time"]
     keys += [f"{s}_{k}" for s in ("val", "test") if has[s] for k in ("loss", "acc")]
-    history: dict = {k: [] for k in keys}
+    history: dict = {k: [] for k in keys} | {"diverged": None}
     history.update(step_loss=[], best_epoch=None, best_val_acc=None, stopped_early=False)
     # the state carried from epoch to epoch (and through a checkpoint)
     track = {"best_state": None, "waited": 0, "step": 0}
@@ -115,8 +124,9 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
                     scheduler if scheduler_step == "batch" else None, transform)
 
     for epoch in range(start_epoch, epochs + 1):
-        row = _train_epoch(step_fn, batches, track, epoch, run, cell, log_every)
-        history["step_loss"] += row.pop("step_losses")
+        row = _train_epoch(step_fn, batches, track, epoch, run, cell, log_every, history)
+        if _diverged(history, row, run, cell):  # stop at the step: the epoch gets no row
+            break
         row["train_acc"] = row["train_acc"] / len(data["y_train"])
         _evaluate_epoch(model, data, has, row, eval_batch_size, loss_fn)
         if scheduler is not None and scheduler_step == "epoch":
@@ -170,21 +180,34 @@ class _Step:
         return loss, penalty, logits
 
 
-def _train_epoch(step_fn, batches, track, epoch, run, cell, log_every) -> dict:
+def _train_epoch(step_fn, batches, track, epoch, run, cell, log_every, history) -> dict:
     """One pass over the batches; track['step'] counts on. Returns the epoch's row (train_acc
-    still the count of correct predictions) with its per-step data losses."""
+    still the count of correct predictions) with its per-step data losses and 'diverged' (None,
+    or the record of the step that diverged: the pass stops there). history: fit's, whose
+    first step loss is the reference of an exploding loss."""
     step_fn.model.train()
     start = time.perf_counter()
     losses, pens = [], []
     correct = torch.zeros((), dtype=torch.int64)
+    earlier = history["step_loss"]
+    first, last = (earlier[0], earlier[-1]) if earlier else (None, None)
+    diverged = None
     for xb, yb in batches:
         track["step"] += 1
         loss, penalty, logits = step_fn(xb, yb, track["step"])
         losses.append(loss.detach())
         pens.append(penalty.detach() if penalty is not None else torch.zeros(()))
         correct += (logits.detach().argmax(1) == yb).sum()
+        value = loss.item()
+        first = value if first is None else first
+        exploded = loss_diverged(value, first)
+        if exploded or not _finite(step_fn.model):  # the loss, or the update it made
+            diverged = {"step": track["step"], "epoch": epoch,
+                        "last_finite_loss": last if exploded else value}
+            break
+        last = value
         if run is not None and log_every and track["step"] % log_every == 0:
-            run.log(cell, "iteration", iteration=track["step"], epoch=epoch, loss=loss.item())
+            run.log(cell, "iteration", iteration=track["step"], epoch=epoch, loss=value)
     seconds = time.perf_counter() - start
     if step_fn.probes is not None:
         step_fn.probes.end_epoch(epoch)
@@ -192,7 +215,26 @@ def _train_epoch(step_fn, batches, track, epoch, run, cell, log_every) -> dict:
     return {"epoch": epoch, "loss": sum(step_losses) / len(step_losses),
             "penalty": torch.stack(pens).mean().item(), "train_acc": correct.item(),
             "lr": step_fn.optimizer.param_groups[0]["lr"], "time": seconds,
-            "step_losses": step_losses}
+            "step_losses": step_losses, "diverged": diverged}
+
+
+def _diverged(history, row, run, cell) -> bool:
+    """Move the pass's step losses into the history; True when the pass diverged (recorded in
+    history['diverged'] and as a metrics line)."""
+    history["step_loss"] += row.pop("step_losses")
+    diverged = row.pop("diverged")
+    if diverged is not None:
+        history["diverged"] = diverged
+        if run is not None:
+            run.log(cell, "diverged", **diverged)
+    return diverged is not None
+
+
+def _finite(model) -> bool:
+    """True when every parameter of the model is finite: the sum of the sums, one sync (a NaN
+    or inf anywhere makes it non-finite; so would sums past 3e38, a diverged net anyway)."""
+    sums = [p.detach().sum() for p in model.parameters()]
+    return bool(torch.stack(sums).sum().isfinite()) if sums else True
 
 
 def _evaluate_epoch(model, data, has, row, eval_batch_size, loss_fn) -> None:
@@ -226,21 +268,32 @@ def _track_best(history, track, row, model, early_stopping) -> None:
             history["stopped_early"] = True
 
 
+STATE_FORMAT = "layerlab.pytorch.fit-state/2"
+STATE_KEYS = ("model", "optimizer", "scheduler", "torch_rng", "batches_rng", "probes",
+              "history", "epoch", "best_state", "waited", "step")
+
+
 def _save_state(path, model, optimizer, scheduler, batches, probes, **values):
-    """Everything `fit` needs to continue after this epoch, written atomically."""
-    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+    """Everything `fit` needs to continue after this epoch (tensors and plain values only,
+    with a checksum: `checkpoint.save_verified`), written atomically. A scheduler whose state
+    holds anything else (a callable) is a TypeError naming it."""
+    state = {"format": STATE_FORMAT, "model": model.state_dict(),
+             "optimizer": optimizer.state_dict(),
              "scheduler": scheduler.state_dict() if scheduler is not None else None,
              "torch_rng": torch.get_rng_state(), "batches_rng": batches.generator.get_state(),
              "probes": (probes.history, probes.steps) if probes is not None else None,
              **values}
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_verified(path, state)
 
 
 def _load_state(path, model, optimizer, scheduler, batches, probes) -> dict:
-    # weights_only=False: schedulers may hold plain callables; this file is fit's own
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    """Restore the state `_save_state` wrote into the given objects; returns it (dict of
+    STATE_KEYS). The file is read with weights_only=True and verified whole first: a corrupt
+    one raises CheckpointError (naming it) with nothing restored."""
+    state = load_verified(path, (STATE_FORMAT,))
+    missing = [k for k in STATE_KEYS if k not in state]
+    if missing:
+        raise CheckpointError(path, f"not a training state of fit (missing {missing})")
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None:

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from pathlib import Path
 
 import numpy as np
 
 from layerlab.report.figure import panel_grid, pyplot
+
+
+def finite_points(xs, ys):
+    """(xs, ys) without the points where either is missing, NaN or infinite (matplotlib cannot
+    scale axes to them; a diverged run's curve ends where its numbers stop being finite)."""
+    keep = [(x, y) for x, y in zip(xs, ys, strict=False)
+            if (isinstance(x, str) or _finite(x)) and _finite(y)]
+    return [x for x, _ in keep], [y for _, y in keep]
+
+
+def _finite(v):
+    return isinstance(v, numbers.Real) and math.isfinite(v)
 
 
 def render(spec, path):
@@ -20,6 +34,9 @@ def render(spec, path):
         fig, axes = panel_grid(plt, spec, len(panels), 5.5, 4)
         for ax, panel in zip(axes, panels, strict=True):
             for label, (xs, ys) in panel["series"].items():
+                xs, ys = finite_points(xs, ys)  # a diverged run's nan/inf are not drawn
+                if not xs:
+                    continue
                 style = "--" if label.startswith("reference") else "-"
                 ax.plot(xs, ys, style, label=label, marker="o" if len(xs) <= 31 else None,
                         markersize=3)
@@ -36,15 +53,17 @@ def render(spec, path):
                 ax.legend(fontsize=panel.get("legend_size", 8))
     elif kind == "heatmap":
         values = np.asarray(spec["values"], dtype=float)
+        finite = values[np.isfinite(values)]  # a diverged cell is left blank
+        middle = float(finite.mean()) if finite.size else 0.0
         fig, ax = plt.subplots(figsize=(1.2 + 1.1 * values.shape[1], 1 + 0.7 * values.shape[0]))
-        image = ax.imshow(values, cmap="viridis", aspect="auto")
+        image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto")
         ax.set_xticks(range(values.shape[1]), [str(c) for c in spec["col_labels"]])
         ax.set_yticks(range(values.shape[0]), [str(r) for r in spec["row_labels"]])
         ax.set_xlabel(spec.get("xlabel", ""))
         ax.set_ylabel(spec.get("ylabel", ""))
         for (i, j), v in np.ndenumerate(values):
-            ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8,
-                    color="white" if v < np.nanmean(values) else "black")
+            ax.text(j, i, f"{v:.3g}" if np.isfinite(v) else "n/a", ha="center", va="center",
+                    fontsize=8, color="white" if np.isfinite(v) and v < middle else "black")
         fig.colorbar(image, ax=ax)
     elif kind == "boundary":  # decision-boundary maps with the points (S7 playground)
         from layerlab.report.boundary import draw

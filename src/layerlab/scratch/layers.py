@@ -7,11 +7,20 @@ Every layer is a class with two static methods:
 
 where `grads` is `dx` for a layer without parameters and `(dx, dparam1, ...)` otherwise, in the
 order the parameters were passed to `forward`.
+
+The activations compute in floating point: integer or boolean input is cast to float64 (a
+sigmoid of an int array is not an int array); float16/32/64 input keeps its dtype.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def floating(x):
+    """x as an array of a floating dtype: float input as it is, anything else as float64."""
+    x = np.asarray(x)
+    return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
 
 
 class Linear:
@@ -55,7 +64,7 @@ class ReLU:
     @staticmethod
     def forward(x):
         """x: any shape. Returns out (same shape), cache."""
-        out = np.maximum(x, 0)
+        out = np.maximum(floating(x), 0)
         return out, out
 
     @staticmethod
@@ -70,6 +79,7 @@ class LeakyReLU:
     @staticmethod
     def forward(x, negative_slope=0.01):
         """x: any shape. Returns out (same shape), cache."""
+        x = floating(x)
         out = np.where(x > 0, x, negative_slope * x).astype(x.dtype, copy=False)
         return out, (x, negative_slope)
 
@@ -82,6 +92,7 @@ class LeakyReLU:
 
 def sigmoid(x):
     """Numerically stable logistic function for any shape (no overflow for large |x|)."""
+    x = floating(x)
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
@@ -108,7 +119,7 @@ class Tanh:
     @staticmethod
     def forward(x):
         """x: any shape. Returns out (same shape), cache."""
-        out = np.tanh(x)
+        out = np.tanh(floating(x))
         return out, out
 
     @staticmethod

@@ -9,13 +9,57 @@ reg * W. At W = 0 the L1 subgradient is taken as 0.
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 
 import numpy as np
 
-from layerlab.scratch.init import init_weight
-from layerlab.scratch.layers import Linear
+from layerlab.scratch.init import INITS, init_weight
+from layerlab.scratch.layers import ACTIVATIONS, Linear
 from layerlab.scratch.losses import LOSSES
+from layerlab.scratch.norm import NORMS
 from layerlab.scratch.sandwich import fc_sandwich
+
+
+def _count(value, name, minimum=1):
+    """An int >= minimum (NumPy ints too, never a bool), or a ValueError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _choice(value, name, known):
+    if value not in known:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {sorted(known)}")
+
+
+def _check_fc_args(hidden_dims, input_dim, num_classes, dropout, normalization, activation,
+                   weight_scale, init, reg, l1):
+    """The arguments of FullyConnectedNet that have a rule; a ValueError names the first one
+    that breaks it. Returns (hidden widths as ints, input_dim, num_classes)."""
+    if isinstance(hidden_dims, str | bytes) or not hasattr(hidden_dims, "__iter__"):
+        raise ValueError(f"hidden_dims must be a list of widths, got {hidden_dims!r}")
+    hidden = [_count(h, f"hidden_dims[{i}]") for i, h in enumerate(hidden_dims)]
+    input_dim = _count(input_dim, "input_dim")
+    num_classes = _count(num_classes, "num_classes", 2)
+    if not (isinstance(dropout, numbers.Real) and 0 <= dropout < 1):
+        raise ValueError(f"dropout (a drop probability) must lie in [0, 1), got {dropout!r}")
+    if normalization is not None:
+        _choice(normalization, "normalization", NORMS)
+    _choice(activation, "activation", ACTIVATIONS)
+    if isinstance(weight_scale, str):
+        if weight_scale not in INITS:
+            raise ValueError(f"unknown init {weight_scale!r} given as weight_scale; choose one "
+                             f"of {sorted(INITS)}, or a number >= 0 (the Gaussian std)")
+    elif not (isinstance(weight_scale, numbers.Real) and math.isfinite(weight_scale)
+              and weight_scale >= 0):
+        raise ValueError(f"weight_scale must be a number >= 0 or an init word, got "
+                         f"{weight_scale!r}")
+    _choice(init, "init", INITS)
+    for name, value in (("reg", reg), ("l1", l1)):
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    return hidden, input_dim, num_classes
 
 
 class Model:
@@ -97,12 +141,19 @@ class FullyConnectedNet(Model):
             `model.dropout_param['seed']`.
         loss_fn: 'softmax' or 'svm'.
         inverted_dropout: True (default) for inverted dropout, False for vanilla.
+
+    A ValueError names the argument that breaks its rule: widths and input_dim ints >= 1,
+    num_classes >= 2, dropout in [0, 1), reg and l1 >= 0, a known normalization, activation,
+    init or weight_scale word, a numeric weight_scale >= 0.
     """
 
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, dropout=0.0,
                  normalization=None, activation="relu", reg=0.0, l1=0.0, weight_scale=1e-2,
                  init="gaussian", dtype=np.float32, seed=None, loss_fn="softmax",
                  inverted_dropout=True):
+        hidden_dims, input_dim, num_classes = _check_fc_args(
+            hidden_dims, input_dim, num_classes, dropout, normalization, activation,
+            weight_scale, init, reg, l1)
         if isinstance(weight_scale, str):
             init, weight_scale = weight_scale, 1e-2
         if loss_fn not in LOSSES:

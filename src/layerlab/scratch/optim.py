@@ -4,7 +4,9 @@
 
 `config` carries the hyper-parameters and the rule's state (velocity, moments, step count);
 pass the returned config back on the next step. Missing hyper-parameters get the defaults
-below. The inputs are never modified; next_w is a new array.
+below; a key the rule does not know (a typo such as 'learnig_rate') raises a ValueError that
+lists the known ones, rather than leaving the default silently in force. The inputs are never
+modified; next_w is a new array.
 
 Agreement with PyTorch (tested, constant learning rate):
 - sgd, sgd_momentum (also with nesterov) and rmsprop equal torch.optim.SGD / RMSprop exactly.
@@ -24,10 +26,29 @@ from __future__ import annotations
 
 import numpy as np
 
+# Each rule's hyper-parameters and state: the only keys its config may hold.
+KEYS = {
+    "sgd": ("learning_rate",),
+    "sgd_momentum": ("learning_rate", "momentum", "nesterov", "velocity"),
+    "rmsprop": ("learning_rate", "decay_rate", "epsilon", "cache"),
+    "adam": ("learning_rate", "beta1", "beta2", "epsilon", "weight_decay", "epsilon_on", "m",
+             "v", "t"),
+}
+
+
+def _config(config, rule):
+    """The rule's config ({} for None); a ValueError names unknown keys and the known ones."""
+    config = {} if config is None else config
+    unknown = sorted(set(config) - set(KEYS[rule]))
+    if unknown:
+        raise ValueError(f"{rule}: unknown config key(s) {', '.join(map(repr, unknown))}; "
+                         f"{rule} knows {', '.join(KEYS[rule])}")
+    return config
+
 
 def sgd(w, dw, config=None):
     """Vanilla SGD. config: learning_rate (1e-2)."""
-    config = {} if config is None else config
+    config = _config(config, "sgd")
     config.setdefault("learning_rate", 1e-2)
     return w - config["learning_rate"] * dw, config
 
@@ -37,7 +58,7 @@ def sgd_momentum(w, dw, config=None):
 
     config: learning_rate (1e-2), momentum (0.9), nesterov (False); state: velocity.
     """
-    config = {} if config is None else config
+    config = _config(config, "sgd_momentum")
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("momentum", 0.9)
     config.setdefault("nesterov", False)
@@ -54,7 +75,7 @@ def sgd_momentum(w, dw, config=None):
 
 def rmsprop(w, dw, config=None):
     """RMSProp. config: learning_rate (1e-2), decay_rate (0.99), epsilon (1e-8); state: cache."""
-    config = {} if config is None else config
+    config = _config(config, "rmsprop")
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("decay_rate", 0.99)
     config.setdefault("epsilon", 1e-8)
@@ -72,7 +93,7 @@ def adam(w, dw, config=None):
     weight_decay (0.0, decoupled), epsilon_on ('v_hat' as PyTorch, or 'v' as the paper's
     efficient form); state: m, v, t.
     """
-    config = {} if config is None else config
+    config = _config(config, "adam")
     config.setdefault("learning_rate", 1e-3)
     config.setdefault("beta1", 0.9)
     config.setdefault("beta2", 0.999)

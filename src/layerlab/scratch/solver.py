@@ -11,22 +11,150 @@ one before it). After every epoch the learning rate of
 every parameter is multiplied by `lr_decay`, accuracy is measured, and, with a
 `checkpoint_name`, a checkpoint is written atomically. A new Solver continues from one with
 `resume_from=PATH`, to the same weights an uninterrupted run reaches.
+
+A checkpoint is one `.npz` that runs no code when read (`np.load(allow_pickle=False)`): every
+array of the training state as a member `a0`, `a1`, ...; `meta`, the UTF-8 JSON of everything
+else ({format, state}: the state with each array replaced by {"__array__": "aK"}, each NumPy
+scalar by {"__scalar__": "aK"}, tuples and non-finite floats marked); and `sha256`, the hex
+digest of `meta` and every array (name, dtype, shape, bytes), checked on load. A file that
+cannot be read, fails the check, or is a pickle of the older format raises `CheckpointError`
+naming it; nothing is loaded into the Solver or the model then.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
+import json
 import math
-import pickle
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from layerlab.atomic import atomic_pickle
+from layerlab.atomic import atomic_write_bytes
 from layerlab.progress import Progress
 from layerlab.scratch.optim import UPDATE_RULES
+
+FORMAT = "layerlab.scratch.solver-checkpoint/2"
+STATE_KEYS = ("model", "optim_configs", "rng", "epoch", "batch_size", "best_val_acc",
+              "best_params", "loss_history", "train_acc_history", "val_acc_history",
+              "train_time")
+_MARKERS = ("__array__", "__scalar__", "__tuple__", "__float__")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: truncated, garbage, failing its checksum, or of the
+    older pickle format. `path` is the file, `problem` what is wrong (one line)."""
+
+    def __init__(self, path, problem):
+        self.path, self.problem = Path(path), problem
+        super().__init__(f"{path}: {problem}")
+
+
+def _pack(value, arrays, where="state"):
+    """`value` as JSON-able data; its arrays and NumPy scalars go into `arrays` (a dict filled
+    in place, names 'a0', 'a1', ...). Raises TypeError on anything else (e.g. a function)."""
+    if isinstance(value, np.ndarray | np.generic):
+        if value.dtype.hasobject:
+            raise TypeError(f"cannot checkpoint the object array at {where}")
+        name = f"a{len(arrays)}"
+        arrays[name] = np.asarray(value)
+        return {"__array__" if isinstance(value, np.ndarray) else "__scalar__": name}
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"__float__": repr(value)}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) and k not in _MARKERS for k in value):
+            raise TypeError(f"cannot checkpoint the dict at {where}: keys must be strings")
+        return {k: _pack(v, arrays, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        items = [_pack(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]
+        return {"__tuple__": items} if isinstance(value, tuple) else items
+    raise TypeError(f"cannot checkpoint {type(value).__name__} at {where}")
+
+
+def _unpack(value, arrays):
+    """The inverse of `_pack`: JSON data and its arrays back to the state."""
+    if isinstance(value, list):
+        return [_unpack(v, arrays) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1 and next(iter(value)) in _MARKERS:
+        kind, item = next(iter(value.items()))
+        if kind == "__array__":
+            return arrays[item].copy()
+        if kind == "__scalar__":
+            return arrays[item][()]
+        if kind == "__float__":
+            return float(item)
+        return tuple(_unpack(v, arrays) for v in item)
+    return {k: _unpack(v, arrays) for k, v in value.items()}
+
+
+def _digest(meta: bytes, arrays: dict) -> str:
+    """SHA-256 hex of the JSON bytes and of every array (name, dtype, shape, bytes)."""
+    h = hashlib.sha256(meta)
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"|{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def write_checkpoint(path, state: dict) -> Path:
+    """Write `state` (nested dicts, lists, tuples, numbers, strings, None, arrays) to `path`
+    as the checkpoint `.npz` described in the module docstring, atomically; returns the path."""
+    arrays = {}
+    meta = json.dumps({"format": FORMAT, "state": _pack(state, arrays)},
+                      allow_nan=False).encode()
+    members = dict(arrays, meta=np.frombuffer(meta, np.uint8),
+                   sha256=np.frombuffer(_digest(meta, arrays).encode(), np.uint8))
+    buffer = io.BytesIO()
+    np.savez(buffer, **members)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_checkpoint(path) -> dict:
+    """The state `write_checkpoint` wrote (dict with STATE_KEYS: model {params, norm_params,
+    rng}, optim_configs, rng, epoch, histories as lists, ...), checksum verified.
+
+    Raises FileNotFoundError when there is no file and CheckpointError (naming the file) when
+    it is unreadable, fails its checksum or is a pickle; never unpickles anything.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}: pass a file written by a Solver "
+                                "with checkpoint_name set")
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if path.suffix == ".pkl" or head[:1] == b"\x80":
+        raise CheckpointError(path, "a Solver checkpoint of the old pickle format, no longer "
+                              "read (unpickling a file can run code)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        meta, digest = arrays.pop("meta").tobytes(), arrays.pop("sha256").tobytes().decode()
+    except Exception as err:  # whatever the zip/npy reader met, the file is unusable
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CheckpointError(path, f"unreadable (truncated or not a checkpoint: {reason})"
+                              ) from err
+    if digest != _digest(meta, arrays):
+        raise CheckpointError(path, "checksum mismatch (the file changed after it was written)")
+    try:
+        content = json.loads(meta)
+        if content.get("format") != FORMAT:
+            raise ValueError(f"format {content.get('format')!r}, expected {FORMAT!r}")
+        state = _unpack(content["state"], arrays)
+        missing = [k for k in STATE_KEYS if k not in state]
+        if missing:
+            raise ValueError(f"missing {missing}")
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise CheckpointError(path, f"not a Solver checkpoint ({err})") from err
+    return state
 
 
 class Solver:
@@ -42,12 +170,13 @@ class Solver:
         batch_size, num_epochs: as named.
         num_train_samples: training samples used to measure train accuracy (None: all).
         num_val_samples: validation samples used to measure val accuracy (None: all).
-        checkpoint_name: if set, '{checkpoint_name}_epoch_{e}.pkl' is written after every epoch.
+        checkpoint_name: if set, '{checkpoint_name}_epoch_{e}.npz' is written after every epoch.
         print_every: log the loss every this many iterations (0: never).
         verbose: print progress and per-epoch accuracy.
         seed: seeds the shuffling and sub-sampling, so a run is repeatable.
         time_limit: stop after this many seconds of training (checked every iteration).
-        resume_from: a checkpoint path to continue from.
+        resume_from: a checkpoint path to continue from (CheckpointError if it is corrupt;
+            nothing is loaded then).
         stream: where progress goes (sys.stdout).
         epoch_callback: called as epoch_callback(solver) after every epoch, once its
             checkpoint is written (the experiment runner streams metrics with it).
@@ -95,6 +224,7 @@ class Solver:
         self.train_acc_history = []
         self.val_acc_history = []
         self.stopped_early = None  # None, 'time_limit' or 'diverged'
+        self.diverged = None  # divergence: {"step", "epoch", "last_finite_loss"} (train())
         self.train_time = 0.0
         self.optim_configs = {name: dict(optim_config or {}) for name in model.params}
         if resume_from is not None:
@@ -165,6 +295,9 @@ class Solver:
                     progress.write(f"(Iteration {it} / {total}) loss: {loss:.6f}")
                 if not np.isfinite(loss):
                     self.stopped_early = "diverged"
+                    # --- the divergence record (layerlab.analysis.divergence) ---
+                    self.diverged = {"step": it, "epoch": self.epoch + 1, "last_finite_loss":
+                                     float(self.loss_history[-2]) if it > 1 else None}
                     break
                 if self.time_limit is not None and time.perf_counter() - start > self.time_limit:
                     self.stopped_early = "time_limit"
@@ -191,7 +324,7 @@ class Solver:
 
     def checkpoint_path(self, epoch=None):
         """Path of the checkpoint written after `epoch` (default: the current one)."""
-        return Path(f"{self.checkpoint_name}_epoch_{self.epoch if epoch is None else epoch}.pkl")
+        return Path(f"{self.checkpoint_name}_epoch_{self.epoch if epoch is None else epoch}.npz")
 
     def save_checkpoint(self):
         """Write the full training state after the current epoch (no-op without a name)."""
@@ -207,21 +340,20 @@ class Solver:
             "num_epochs": self.num_epochs,
             "best_val_acc": self.best_val_acc,
             "best_params": self.best_params,
-            "loss_history": self.loss_history,
-            "train_acc_history": self.train_acc_history,
-            "val_acc_history": self.val_acc_history,
+            "loss_history": np.asarray(self.loss_history, dtype=np.float64),
+            "train_acc_history": np.asarray(self.train_acc_history, dtype=np.float64),
+            "val_acc_history": np.asarray(self.val_acc_history, dtype=np.float64),
             "train_time": self.train_time,
         }
-        return atomic_pickle(self.checkpoint_path(), state)
+        return write_checkpoint(self.checkpoint_path(), state)
 
     def load_checkpoint(self, path):
-        """Continue from a checkpoint written by `save_checkpoint`."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no checkpoint at {path}: pass a file written by a Solver "
-                                    "with checkpoint_name set")
-        with open(path, "rb") as f:
-            state = pickle.load(f)
+        """Continue from a checkpoint written by `save_checkpoint`.
+
+        The whole file is read and verified first (`read_checkpoint`): a corrupt one raises
+        CheckpointError with the Solver and its model untouched.
+        """
+        state = read_checkpoint(path)
         if state["batch_size"] != self.batch_size:
             raise ValueError(f"checkpoint was trained with batch_size {state['batch_size']}, "
                              f"this Solver has {self.batch_size}: use the same batch size")
@@ -231,7 +363,7 @@ class Solver:
         self.epoch = state["epoch"]
         self.best_val_acc = state["best_val_acc"]
         self.best_params = state["best_params"]
-        self.loss_history = list(state["loss_history"])
-        self.train_acc_history = list(state["train_acc_history"])
-        self.val_acc_history = list(state["val_acc_history"])
+        self.loss_history = np.asarray(state["loss_history"], dtype=np.float64).tolist()
+        self.train_acc_history = np.asarray(state["train_acc_history"], np.float64).tolist()
+        self.val_acc_history = np.asarray(state["val_acc_history"], np.float64).tolist()
         self.train_time = state["train_time"]

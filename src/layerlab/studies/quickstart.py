@@ -8,16 +8,16 @@ curves, a table, a verdict and a report, all from what the cells return (so `lay
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 from functools import lru_cache
 
 from layerlab import ledger
-from layerlab.analysis import downsample, verdict
+from layerlab.analysis import divergence, downsample, verdict
 from layerlab.data import load, transforms
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid
 from layerlab.scratch.models import FullyConnectedNet
+from layerlab.scratch.solver import read_checkpoint
 from layerlab.trainers.solver_cell import latest_checkpoint, train_solver
 
 CHANCE = 0.1  # ten classes
@@ -64,7 +64,7 @@ def _train(run, cfg, lr):
 def _test(run, cfg, lr):
     """The run's one look at the test split: the picked rate's best params, images counted."""
     model, data = _model(cfg)
-    state = pickle.loads(latest_checkpoint(run.checkpoint_prefix(f"lr={lr}")).read_bytes())
+    state = read_checkpoint(latest_checkpoint(run.checkpoint_prefix(f"lr={lr}")))
     model.load_state_dict(state["model"])  # the batchnorm statistics, then the best params
     model.params, y = state["best_params"], data["y_test"]
     correct = int((model.loss(data["X_test"]).argmax(axis=1) == y).sum())
@@ -83,18 +83,26 @@ def quickstart(cfg, run):
     rates = [float(lr) for lr in cfg.learning_rates]
     results = grid(run, "lr", [{"learning_rate": lr} for lr in rates],
                    lambda c: _train(run, cfg, c["learning_rate"]), objective="best_val_acc")
+    finished, diverged = divergence.split(rates, results)  # a diverged rate is no result
     run.table("results", ["learning rate", "final train acc", "best val acc", "train time (s)"],
-              [[lr, r["train_acc_history"][-1], r["best_val_acc"], r["train_time"]]
-               for lr, r in zip(rates, results, strict=True)], title="Results per learning rate")
-    curves = {f"lr {lr:g}": r for lr, r in zip(rates, results, strict=True)}
+              [[lr, *(divergence.value_or_label(r, x) for x in (r["train_acc_history"][-1],
+                                                                 r["best_val_acc"])),
+                r["train_time"]] for lr, r in zip(rates, results, strict=True)],
+              title="Results per learning rate")
+    divergence.note(run, {f"lr={lr:g}": d for lr, d in diverged.items()})
+    curves = {f"lr {lr:g}": r for lr, r in finished.items()}
     run.plot("loss", "curves", title="Training loss per iteration", xlabel="iteration",
              series={k: downsample(r["loss_history"]) for k, r in curves.items()}, ylabel="loss")
     run.plot("accuracy", "curves", title="Accuracy per epoch", xlabel="epoch", panels=[
         {"ylabel": f"{split} accuracy", "series": {
             k: [list(range(cfg.epochs + 1)), r[f"{split}_acc_history"]] for k, r in curves.items()}}
         for split in ("train", "val")])
-    picked = rates[max(range(len(rates)), key=lambda i: (results[i]["best_val_acc"], -i))]
-    test = grid(run, "test", [{"learning_rate": picked}], lambda c: _test(run, cfg, picked))[0]
+    picked = max(finished, key=lambda lr: (finished[lr]["best_val_acc"], -rates.index(lr)),
+                 default=None)  # None: every rate diverged, nothing to score on test
+    test = None if picked is None else grid(run, "test", [{"learning_rate": picked}],
+                                            lambda c: _test(run, cfg, picked))[0]
     run.judge("test accuracy of the learning rate picked on validation", "goal",
-              verdict.from_images(test["correct"], test["n"]), CHANCE, source="layerlab's goal: "
-              "above chance", note=f"rate {picked:g}: a one-seed pick on validation, no verdict")
+              test and verdict.from_images(test["correct"], test["n"]), CHANCE,
+              diverged=[] if test else [f"lr={lr:g}" for lr in diverged], source="layerlab's "
+              "goal: above chance", note=f"rate {picked:g}: a one-seed pick on validation, no "
+              "verdict" if test else "every rate diverged: no pick")

@@ -25,16 +25,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from layerlab import references as ref
-from layerlab.analysis import accuracy, mean_curve, over_seeds, pm
+from layerlab.analysis import accuracy, divergence, mean_curve, over_seeds, pm
 from layerlab.analysis import verdict as v
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell_key, grid, record_datasets
 from layerlab.pytorch import S8_CNN_LAYERS, S8_MLP_LAYERS, BudgetMLP, SmallCNN
 from layerlab.studies.arch_search import search_architectures, within_budget
+from layerlab.studies.s8_picks import SOURCE, sweep_claims, sweep_picks
 from layerlab.trainers import torch_cell
 from layerlab.trainers.torch_cell import Recipe, augmentation_text
 
-SOURCE = "shared/STUDIES.md S8"
 GOAL = "layerlab's goal (set for this repository, not a figure of the study)"
 QUICK_DATA = {"dataset": "mnist-mini", "num_train": 600, "val": 200, "num_test": 300,
               "seeds": (0, 1)}
@@ -325,16 +325,6 @@ class DropoutSweepConfig(MnistData):
     seeds: tuple = (0, 1, 2)
 
 
-def sweep_picks(val: dict) -> dict:
-    """{p: [val acc per seed]} (grid order) -> {'best', 'runner_up' (the two highest means; an
-    exact tie goes to grid order, so the pick is judged as a comparison), 'est' {p: Estimate
-    over seeds}, 'tied' (the other p whose t interval overlaps the best's; none for one seed)}."""
-    est = {p: v.from_seeds(accs) for p, accs in val.items()}
-    best, runner_up = sorted(val, key=lambda p: -est[p].value)[:2]
-    tied = [p for p in val if p != best and est[p].high >= est[best].low]
-    return {"best": best, "runner_up": runner_up, "est": est, "tied": tied}
-
-
 @experiment("mnist-dropout-sweep", study="S8", title="MNIST CNN dropout sweep: 10 p in [0, 1], "
             "one epoch each, on validation, over seeds", estimate="95 min",
             config=DropoutSweepConfig,
@@ -352,21 +342,26 @@ def mnist_dropout_sweep(cfg, run):
     records = [{**c, "val": r["final"]["val"], "time": r["train_time"]}
                for c, r in zip(cells, results, strict=True)]
     val, times = over_seeds(records, "p", "val"), over_seeds(records, "p", "time")
-    pick = sweep_picks(val)
+    lost = divergence.groups(run, [c["p"] for c in cells],  # a p with a diverged seed: out
+                             [cell_key("sweep", c) for c in cells], results)
+    pick = sweep_picks({p: accs for p, accs in val.items() if p not in lost})
     best, est = pick["best"], pick["est"]
-    tied = (f"p in {pick['tied']}" if est[best].judgeable else "not known with one seed")
+    tied = ("no p finished" if best is None else f"p in {pick['tied']}"
+            if est[best].judgeable else "not known with one seed")
     run.plot("sweep", "curves", title="Validation accuracy after one epoch, by dropout p",
-             xlabel="dropout p", ylabel="val accuracy",
-             series={f"ours (mean over {len(cfg.seeds)} seeds)": [ps, [est[p].value for p in ps]]})
+             xlabel="dropout p", ylabel="val accuracy", series={f"ours (mean over "
+             f"{len(cfg.seeds)} seeds)": [ps, [est[p].value if p in est else None for p in ps]]})
     run.table("sweep", ["p", "val acc per seed", "mean [95% t interval]", "training s"],
               [[f"{p:.4f}", " ".join(f"{a:.4f}" for a in val[p]), est[p].text(),
-                f"{np.mean(times[p]):.1f}"] for p in ps],
+                f"{np.mean(times[p]):.1f}"] if p in est else
+               [f"{p:.4f}", divergence.label(lost[p]), "", ""] for p in ps],
               title=f"One epoch per dropout probability, seeds {list(cfg.seeds)}")
-    _sweep_claims(run, cfg, val, pick, tied)
+    sweep_claims(run, cfg, val, pick, tied, {p: list(cells) for p, cells in lost.items()})
     run.note("What one-epoch validation cannot show", (
-        f"After one epoch the highest mean validation accuracy is at p = {best:.4f} "
-        f"({est[best].value:.4f}); tied with it (t intervals over {len(cfg.seeds)} seeds "
-        f"overlapping its own): {tied}. The sweep separates 'too much dropout' from the rest, "
+        (f"After one epoch the highest mean validation accuracy is at p = {best:.4f} "
+         f"({est[best].value:.4f}); tied with it (t intervals over {len(cfg.seeds)} seeds "
+         f"overlapping its own): {tied}. " if best is not None else "No p finished. ")
+        + "The sweep separates 'too much dropout' from the rest, "
         "not the best p among the small ones. Dropout trades slower fitting now for less "
         "over-fitting later; one epoch shows only the first half of that trade (every p > 0 "
         "slows learning, and the net has not been trained long enough to over-fit). A one-epoch "
@@ -377,24 +372,3 @@ def mnist_dropout_sweep(cfg, run):
         f"left to fit at all. Settings: SmallCNN channels {list(cfg.channels)}, fc "
         f"{list(cfg.fc)}, batchnorm, dropout p before each Linear layer (p = 0: none), Adam "
         f"{cfg.lr:g}, batch {cfg.batch_size}, one epoch, no augmentation."))
-
-
-def _sweep_claims(run, cfg, val, pick, tied):
-    """'Our best p beats the runner-up' and 'the study's best p beats every other p', each a
-    comparison paired by seed (a tie is 'not shown')."""
-    best, runner_up, est = pick["best"], pick["runner_up"], pick["est"]
-    study_p = round(ref.S8_DROPOUT_BEST_P, 4)
-    run.judge("best dropout p after one epoch (validation) beats the runner-up", "comparison",
-              v.from_pairs(val[best], val[runner_up]),
-              source=f"{SOURCE}: the study's best p = 1/9 ({study_p})",
-              note=f"p {best:.4f} (mean val {est[best].value:.4f}) minus the runner-up p "
-                   f"{runner_up:.4f} ({est[runner_up].value:.4f}), paired by seed over seeds "
-                   f"{list(cfg.seeds)}; tied with the best: {tied}")
-    rival = max((p for p in val if p != study_p), key=lambda p: est[p].value)
-    run.judge(f"the study's best p ({study_p}) beats every other p after one epoch "
-              "(validation)", "comparison",
-              v.from_pairs(val[study_p], val[rival]) if study_p in val else None,
-              source=f"{SOURCE}: the study's best p = 1/9", note=(
-                  f"p {study_p} minus the strongest other p ({rival:.4f}, mean val "
-                  f"{est[rival].value:.4f}), paired by seed" if study_p in val
-                  else f"p {study_p} is not in this grid of {len(val)} p"))

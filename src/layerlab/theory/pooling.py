@@ -15,7 +15,7 @@ import numpy as np
 def parse_matrix(text):
     """'1 1 0; 0 1 1' (rows separated by ';' or newlines) -> a 2-D float array.
 
-    A ValueError says what is wrong (ragged rows, non-numbers).
+    A ValueError says what is wrong (ragged rows, non-numbers, nan or infinity).
     """
     rows = [r.replace(",", " ").split() for r in str(text).replace("\n", ";").split(";")]
     rows = [r for r in rows if r]
@@ -23,9 +23,12 @@ def parse_matrix(text):
         raise ValueError(f"matrix {text!r}: give rows of equal length separated by ';', e.g. "
                          "'1 1 0 0; 1 1 0 0; 0 0 1 1; 0 0 1 1'")
     try:
-        return np.array([[float(v) for v in r] for r in rows])
+        m = np.array([[float(v) for v in r] for r in rows])
     except ValueError:
         raise ValueError(f"matrix {text!r}: every entry must be a number") from None
+    if not np.isfinite(m).all():
+        raise ValueError(f"matrix {text!r}: every entry must be a finite number (no nan or inf)")
+    return m
 
 
 def pool_by_hand(matrix, kind="max", size=2, stride=2):
@@ -34,6 +37,7 @@ def pool_by_hand(matrix, kind="max", size=2, stride=2):
     Args:
         matrix: (H, W) numbers; (H - size) and (W - size) must be multiples of the stride.
         kind: 'max' or 'avg'.
+        size, stride: ints >= 1 (a ValueError otherwise).
     Returns:
         (H_out, W_out) float array; H_out = (H - size) / stride + 1.
     """
@@ -42,6 +46,10 @@ def pool_by_hand(matrix, kind="max", size=2, stride=2):
         raise ValueError(f"pool_by_hand takes a 2-D matrix, got shape {m.shape}")
     if kind not in ("max", "avg"):
         raise ValueError(f"pooling kind must be 'max' or 'avg', got {kind!r}")
+    for name, value in (("size", size), ("stride", stride)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"the window {name} must be an int >= 1, got {value!r} "
+                             f"(--{name} 2 is the usual 2x2 window, stride 2)")
     H, W = m.shape
     for n, axis in ((H, "rows"), (W, "columns")):
         if n < size or (n - size) % stride:
@@ -68,7 +76,8 @@ def engine_pool(matrix, kind="max", size=2, stride=2):
 
 def format_matrix(m):
     """Rows of numbers as text, exact fractions where a mean is not a whole number."""
-    cells = [[str(Fraction(float(v)).limit_denominator(1000)) for v in row] for row in m]
+    cells = [[str(Fraction(float(v)).limit_denominator(1000)) if np.isfinite(v) else str(v)
+              for v in row] for row in m]
     width = max(len(c) for row in cells for c in row)
     return "\n".join(" ".join(c.rjust(width) for c in row) for row in cells)
 

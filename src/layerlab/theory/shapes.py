@@ -32,10 +32,32 @@ from dataclasses import dataclass, field
 
 def _pair(value, what):
     """(h, w) from an int or a pair of ints."""
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and v >= 1 for v in pair):
+    pair = (value, value) if isinstance(value, int) else \
+        tuple(value) if isinstance(value, tuple | list) else ()
+    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                                 for v in pair):
         raise ValueError(f"{what} must be a positive int or a pair of them, got {value!r}")
     return pair
+
+
+def _positive(value, what):
+    """value, an int >= 1 (never a bool), or a ValueError naming `what` and the rule."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be an int >= 1, got {value!r}")
+    return value
+
+
+def _sides(p):
+    """(top, bottom, left, right) of a conv padding given as an int, (pad_h, pad_w) or four
+    sides; a ValueError unless every side is an int >= 0."""
+    sides = (p,) * 4 if isinstance(p, int) else tuple(p) if isinstance(p, tuple | list) else ()
+    if len(sides) == 2:
+        sides = (sides[0], sides[0], sides[1], sides[1])
+    if len(sides) != 4 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                  for v in sides):
+        raise ValueError(f"conv padding must be an int >= 0, (pad_h, pad_w), (top, bottom, "
+                         f"left, right), 'same' or 'valid'; got {p!r}")
+    return sides
 
 
 def _size(shape):
@@ -99,6 +121,9 @@ class Linear(Spec):
     out: int
     bias: bool = True
 
+    def __post_init__(self):
+        _positive(self.out, "the width (outputs of a linear layer)")
+
     @property
     def label(self):
         return f"linear {self.out}" + ("" if self.bias else " (no bias)")
@@ -125,6 +150,14 @@ class Conv2d(Spec):
     dilation: int | tuple = 1
     bias: bool = True
 
+    def __post_init__(self):
+        _positive(self.filters, "the filter count of a conv layer")
+        _pair(self.kernel, "conv kernel")
+        _pair(self.stride, "conv stride")
+        _pair(self.dilation, "conv dilation")
+        if self.padding not in ("same", "valid"):
+            _sides(self.padding)
+
     @property
     def label(self):
         kh, kw = _pair(self.kernel, "conv kernel")
@@ -150,15 +183,7 @@ class Conv2d(Spec):
             return same_padding(H, kh, sh, dh) + same_padding(W, kw, sw, dw)
         if p == "valid":
             return (0, 0, 0, 0)
-        if isinstance(p, str):
-            raise ValueError(f"conv padding {p!r}: use an int, 'same' or 'valid'")
-        sides = (p,) * 4 if isinstance(p, int) else tuple(p)
-        if len(sides) == 2:
-            sides = (sides[0], sides[0], sides[1], sides[1])
-        if len(sides) != 4 or not all(isinstance(v, int) and v >= 0 for v in sides):
-            raise ValueError(f"conv padding must be an int >= 0, (pad_h, pad_w), (top, bottom, "
-                             f"left, right), 'same' or 'valid'; got {p!r}")
-        return sides
+        return _sides(p)
 
     def apply(self, shape):
         C, H, W = _image(shape, self.label)
@@ -209,21 +234,30 @@ class Pool2d(Spec):
     stride: int | tuple | None = None
     padding: int = 0
 
+    def __post_init__(self):
+        if self.kind not in ("max", "avg"):
+            raise ValueError(f"pool kind must be 'max' or 'avg', got {self.kind!r}")
+        kh, kw = _pair(self.kernel, "pool kernel")
+        if self.stride is not None:
+            _pair(self.stride, "pool stride")
+        p = self.padding
+        if isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= min(kh, kw) // 2:
+            raise ValueError(f"pool padding p must be an int from 0 to half the window "
+                             f"({min(kh, kw) // 2}), got {p!r}")
+
     @property
     def label(self):
         kh, kw = _pair(self.kernel, "pool kernel")
-        sh, sw = _pair(self.stride or self.kernel, "pool stride")
+        sh, sw = _pair(self.kernel if self.stride is None else self.stride, "pool stride")
         text = f"{self.kind}pool {kh}x{kw}"
         if (sh, sw) != (kh, kw):
             text += f" s{sh}" if sh == sw else f" s{sh}x{sw}"
         return text + (f" p{self.padding}" if self.padding else "")
 
     def apply(self, shape):
-        if self.kind not in ("max", "avg"):
-            raise ValueError(f"pool kind must be 'max' or 'avg', got {self.kind!r}")
         C, H, W = _image(shape, self.label)
         (kh, kw) = _pair(self.kernel, "pool kernel")
-        (sh, sw) = _pair(self.stride or self.kernel, "pool stride")
+        (sh, sw) = _pair(self.kernel if self.stride is None else self.stride, "pool stride")
         p = self.padding
         H_out, unread_h = window_positions(H, kh, sh, p, p)
         W_out, unread_w = window_positions(W, kw, sw, p, p)
@@ -273,6 +307,9 @@ class GroupNorm(Spec):
     """Group norm of an image in `groups` groups of channels: gamma, beta per channel."""
 
     groups: int
+
+    def __post_init__(self):
+        _positive(self.groups, "the groups of a group norm")
 
     @property
     def label(self):

@@ -72,11 +72,34 @@ def _flag(text, word):
     raise ValueError(f"layer {word!r}: bias must be 0 or 1, got {text!r}")
 
 
+def _probability(text, word):
+    """The p of `dropout:p`: a number in [0, 1)."""
+    try:
+        p = float(text)
+    except ValueError:
+        p = float("nan")
+    if not 0 <= p < 1:
+        raise ValueError(f"layer {word!r}: the drop probability must be a number in [0, 1), "
+                         f"got {text!r}")
+    return text
+
+
 def parse_layer(word):
     """One command-line layer word -> a spec of layerlab.theory.shapes (see module docstring).
 
-    A ValueError names the word, what is wrong, and what the layer takes.
+    A ValueError names the word, what is wrong, and what the layer takes (or the rule a value
+    breaks: widths, filters and groups >= 1, windows, strides and dilations >= 1, padding >= 0,
+    a drop probability in [0, 1)).
     """
+    try:
+        return _parse_layer(word)
+    except ValueError as err:
+        if str(err).startswith(("layer ", "unknown layer")):
+            raise
+        raise ValueError(f"layer {word!r}: {err}") from None
+
+
+def _parse_layer(word):
     name, _, rest = word.strip().partition(":")
     name = name.lower()
     args = [a for a in rest.split(",") if a] if rest else []
@@ -130,7 +153,7 @@ def parse_layer(word):
         return Flatten()
     if name == "dropout":
         take(set(), 1, "the drop probability, e.g. dropout:0.5")
-        return Same(f"dropout {positional[0]}" if positional else "dropout")
+        return Same(f"dropout {_probability(positional[0], word)}" if positional else "dropout")
     if name in ACTIVATIONS:
         take(set(), 0, "nothing")
         return Same(name)

@@ -319,8 +319,12 @@ def weights_path(run, cell: str) -> Path:
 def _fit(run, cell, model, data, recipe, probes):
     """`fit` with the recipe's optimizer, schedule, augmentation and loss, checkpointed per
     epoch in checkpoints/<cell>.fit.pt (removed by the caller once the result is safe).
+    A corrupt state file is moved aside (`solver_cell.set_aside`: `.corrupt`, one warning
+    line) and the cell trains from scratch: the failed load touched nothing.
     Returns (history, the state file)."""
     from layerlab.pytorch import fit
+    from layerlab.pytorch.checkpoint import CheckpointError
+    from layerlab.trainers.solver_cell import set_aside
 
     opt = make_optimizer(model, recipe.optimizer, recipe.lr, recipe.weight_decay,
                          recipe.momentum)
@@ -330,12 +334,17 @@ def _fit(run, cell, model, data, recipe, probes):
                   if recipe.monitor_test or not k.endswith("_test")}
     state = run.path / "checkpoints" / f"{safe_name(cell)}.fit.pt"
     state.parent.mkdir(exist_ok=True)
-    history = fit(model, train_data, opt, recipe.epochs, recipe.batch_size,
-                  penalties=recipe.penalties, probes=probes, clip_grad=recipe.clip_grad,
+    args = (model, train_data, opt, recipe.epochs, recipe.batch_size)
+    kwargs = dict(penalties=recipe.penalties, probes=probes, clip_grad=recipe.clip_grad,
                   scheduler=scheduler, scheduler_step=step,
                   early_stopping=recipe.early_stopping, seed=recipe.seed, run=run, cell=cell,
                   transform=recipe.transform(), loss_fn=recipe.loss_fn(),
                   checkpoint_path=state)
+    try:
+        history = fit(*args, **kwargs)
+    except CheckpointError as err:
+        set_aside(err.path, f"is unusable: {err.problem}", cell, run)
+        history = fit(*args, **kwargs)
     return history, state
 
 
@@ -372,7 +381,9 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, recipe: Recipe,
 
     Returns {history {key: list} for the keys of `keep` that fit recorded, final {split: acc},
     correct {split: [correct, n]}, params, train_time, epoch_time (mean seconds per epoch),
-    best_epoch, best_val_acc, stopped_early, weights (path relative to the run),
+    best_epoch, best_val_acc, stopped_early, diverged (None, or fit's {"step", "epoch",
+    "last_finite_loss"}: the study leaves the cell out, see layerlab.analysis.divergence),
+    weights (path relative to the run),
     reload_identical (a fresh model from the saved file predicts exactly what the trained one
     does), cpu_time (CPU seconds of fit, evaluation included), load (the 1-minute load
     average when training ended), started, ended (time.time() at the cell's start and end:
@@ -404,7 +415,7 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, recipe: Recipe,
               "params": count_params(model), "train_time": history["train_time"],
               "epoch_time": history["train_time"] / max(len(history["time"]), 1),
               "best_epoch": history["best_epoch"], "best_val_acc": history["best_val_acc"],
-              "stopped_early": history["stopped_early"],
+              "stopped_early": history["stopped_early"], "diverged": history.get("diverged"),
               "weights": str(path.relative_to(run.path)), "reload_identical": identical,
               "cpu_time": cpu_time, "load": load, "started": started, "ended": time.time()}
     if probe is not None:

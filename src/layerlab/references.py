@@ -1,7 +1,7 @@
 """Figures the source studies reported, kept in one place and labelled by study.
 
 Reports print these beside our own measurements; nothing here is ever used as a result.
-Study ids follow shared/STUDIES.md.
+Study ids (S1.1 ... S8) are those of docs/experiments.md.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ S2_4_OVERFIT_PRINTED = {"train": 0.99, "val": 0.22}  # the course's printed run
 # batchnorm study (S1.6 a) states, carried to the conv net.
 S2_4_DEEP_CLAIM = "batchnorm makes the deep conv net converge faster"
 
-# --- S4: LeNet-5 variants on Fashion-MNIST (shared/STUDIES.md S4) ---------------------------
+# --- S4: LeNet-5 variants on Fashion-MNIST (S4) ---------------------------
 # The study's final (train, val) accuracy per variant: Adam lr 1e-3, batch 64, 12 epochs
 # (optimised L2: 20), 90/10 random train/val split.
 S4_REFERENCE_TRAIN_VAL = {
@@ -135,7 +135,7 @@ S4_SPEED_GOAL_SECONDS = 30.0
 S4_SPEED_GOAL_SECONDS_ONECYCLE = 40.0
 S4_STUDY_RECIPE_EPOCH_SECONDS = 8.0
 
-# --- S8: MNIST depth vs width, and a small CNN (shared/STUDIES.md S8) -----------------------
+# --- S8: MNIST depth vs width, and a small CNN (S8) -----------------------
 # MLP budgets (max hidden units, min hidden layers) -> the study's target and reference test
 # accuracy, and layerlab's goal.
 S8_MLP_BUDGETS = {100: 1, 200: 2, 1000: 3}

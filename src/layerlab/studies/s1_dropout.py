@@ -26,7 +26,7 @@ from layerlab.scratch.models import FullyConnectedNet
 from layerlab.studies.s1_fc.common import cifar_data, record_data
 from layerlab.trainers.solver_cell import train_solver
 
-SOURCE = "shared/STUDIES.md S1.8 (course notebook Dropout)"
+SOURCE = "S1.8 (course notebook Dropout)"
 MEDIANS = ("rel_error", "norm_error", "max_abs_diff", "worst_entry", "floored_rel_error",
            "nonzero")  # the gradient-check figures reported as medians over seeds
 

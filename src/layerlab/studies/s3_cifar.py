@@ -31,7 +31,7 @@ from layerlab.studies.s3_picks import best_vs_runner_up, pick_claims, val_estima
 from layerlab.trainers.torch_cell import Recipe, data_spec, datasets, load_data, train_cell
 from layerlab.trainers.torch_cell import epoch_time_summary as epoch_times
 
-SOURCE = "shared/STUDIES.md S3 (PyTorch on CIFAR-10: three APIs and an open model)"
+SOURCE = "S3 (PyTorch on CIFAR-10: three APIs and an open model)"
 NETS = ("fc", "conv")
 
 

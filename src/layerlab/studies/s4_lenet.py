@@ -26,7 +26,7 @@ from layerlab.lab.sweep import cell_key, grid, record_datasets
 from layerlab.pytorch import LeNet5, time_to_accuracy
 from layerlab.trainers.torch_cell import Recipe, data_spec, datasets, load_data, train_cell
 
-SOURCE = "shared/STUDIES.md S4"
+SOURCE = "S4"
 GOAL = "layerlab's goal (set for this repository, not a figure of the study)"
 SPLITS = ("train", "val", "test")
 VARIANTS = ("baseline", "dropout", "l2", "optimised_l2", "batchnorm")

@@ -42,7 +42,7 @@ from layerlab.trainers.torch_cell import (
     train_cell,
 )
 
-SOURCE = "shared/STUDIES.md S5 (vanishing gradients on CIFAR-10)"
+SOURCE = "S5 (vanishing gradients on CIFAR-10)"
 GOAL = "layerlab's goal"
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 SETTINGS = ("plain", "deep", "fixed")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from layerlab import references as ref
 from layerlab.analysis import verdict as v
 
-SOURCE = "shared/STUDIES.md S8"
+SOURCE = "S8"
 
 
 def sweep_picks(val: dict) -> dict:

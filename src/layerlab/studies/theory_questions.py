@@ -29,8 +29,8 @@ from layerlab.theory.pooling import engine_pool, format_matrix, pool_by_hand
 from layerlab.theory.shapes import hwc, shape_text, summarize
 from layerlab.theory.spec import STUDY_MODELS, parse_layers, parse_shape
 
-SOURCE_S4 = "shared/STUDIES.md S4 (theory)"
-SOURCE_S8 = "shared/STUDIES.md S8 (theory)"
+SOURCE_S4 = "S4 (theory)"
+SOURCE_S8 = "S8 (theory)"
 
 
 def _same(run, name, ours, study, source):

@@ -16,8 +16,8 @@ from layerlab.scratch.sandwich import Sandwich, Stage
 from layerlab.studies.s1_fc.common import cifar_data
 from layerlab.trainers.solver_cell import train_solver
 
-SOURCE = {"batchnorm": "shared/STUDIES.md S1.6 (course notebook BatchNormalization)",
-          "layernorm": "shared/STUDIES.md S1.7 (course notebook BatchNormalization, layernorm "
+SOURCE = {"batchnorm": "S1.6 (course notebook BatchNormalization)",
+          "layernorm": "S1.7 (course notebook BatchNormalization, layernorm "
                        "part)"}
 CLAIMS = {"batchnorm": S1_6_CLAIMS, "layernorm": S1_7_CLAIMS}
 LABELS = {"none": "baseline", "batchnorm": "batchnorm", "layernorm": "layernorm"}

@@ -29,7 +29,7 @@ from layerlab.lab.sweep import cell_key, grid, record_datasets
 from layerlab.scratch.conv_models import DeepConvNet, ThreeLayerConvNet
 from layerlab.trainers.solver_cell import train_solver
 
-SOURCE = "shared/STUDIES.md S2.4 (course notebook ConvolutionalNetworks)"
+SOURCE = "S2.4 (course notebook ConvolutionalNetworks)"
 
 
 @dataclass

@@ -18,7 +18,7 @@ from layerlab.scratch.norm import BatchNorm
 from layerlab.scratch.spatial_norm import SpatialBatchNorm
 from layerlab.studies.s2_conv.speed import max_abs_diff
 
-SOURCE = "shared/STUDIES.md S2.3 (course notebook ConvolutionalNetworks: spatial BN)"
+SOURCE = "S2.3 (course notebook ConvolutionalNetworks: spatial BN)"
 BACKWARDS = (("backward", SpatialBatchNorm.backward, BatchNorm.backward),
              ("backward_alt", SpatialBatchNorm.backward_alt, BatchNorm.backward_alt))
 GRADS = ("dx", "dgamma", "dbeta")

@@ -23,7 +23,7 @@ from layerlab.scratch.conv import Conv
 from layerlab.scratch.pool import MaxPool
 from layerlab.timing import describe_machine, machine, measure
 
-SOURCE = "shared/STUDIES.md S2.1 (course notebook ConvolutionalNetworks: fast layers)"
+SOURCE = "S2.1 (course notebook ConvolutionalNetworks: fast layers)"
 PASSES = ("forward", "backward")
 BOTH = "forward+backward"
 
@@ -199,7 +199,7 @@ def _pool_speed(cfg, run, results):
                          f"{_ms(fast, p):.3f} ({fast[p]['spread']:.0%})", ratio])
             run.judge(f"max pool {label} {p} speed-up, fast vs naive, x {x_shape}", "measured",
                       verdict.exact(ratio), unit="x",
-                      source="shared/STUDIES.md S2.2 (no figure quoted)",
+                      source="S2.2 (no figure quoted)",
                       note=_ratio_note(naive, fast, p))
     run.table("pool_speed", ["case", "pass", "naive ms", "fast ms (spread)", "speed-up"], rows,
               title="Max pooling, float64: naive vs fast (median wall time per call)",

@@ -23,7 +23,7 @@ from layerlab.studies.s6_gurmukhi.recipes import (
 )
 from layerlab.trainers.torch_cell import datasets, epoch_time_summary
 
-SOURCE = "shared/STUDIES.md S6 (Gurmukhi digits, regularisation by hand)"
+SOURCE = "S6 (Gurmukhi digits, regularisation by hand)"
 LOG_KEYS = ("loss", "penalty", "train_acc", "test_acc", "grad_norm")
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from layerlab.scratch.models import FullyConnectedNet
 from layerlab.scratch.optim import sgd
 
-SOURCE = "shared/STUDIES.md S7 (playground studies)"
+SOURCE = "S7 (playground studies)"
 EXTENT = (-6.0, 6.0, -6.0, 6.0)  # the playground's canvas
 
 

@@ -41,3 +41,16 @@ def test_gradcheck_json_and_unknown_group():
     assert {r["what"] for r in rows} >= {"BatchNorm.backward (train)", "LayerNorm.backward"}
     result = run("gradcheck", "--group", "nope")
     assert result.returncode == 2 and "groups are" in result.stderr
+
+
+def test_a_reader_that_stops_reading_is_not_an_error():
+    # `layerlab data list | head -1` ended in a BrokenPipeError traceback
+    import subprocess
+    import sys
+
+    script = ("import os, sys\nr, w = os.pipe()\nos.close(r)\nos.dup2(w, 1)\n"
+              "from layerlab.cli import main\nsys.exit(main(['list']))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr

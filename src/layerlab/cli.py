@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 import layerlab
@@ -62,3 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except RunError as err:  # a run folder in use, taken, or not a run: the message says why
         print(f"layerlab: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped reading (`layerlab data list | head`)
+        # stdout's buffer can no longer be flushed at exit: point it at /dev/null instead
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

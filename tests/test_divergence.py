@@ -137,3 +137,40 @@ def test_mnist_dropout_sweep_with_a_dead_optimizer(tmp_path):
     rows = results["tables"]["sweep"]["rows"]
     assert all(r[1].startswith("diverged (step ") for r in rows)
     assert "sweep/p=1.0,seed=1 at step" in results["notes"]["Diverged cells"]
+
+
+def test_lr_weight_scale_with_a_diverging_config(tmp_path):
+    status, results, report = _run(tmp_path, "lr-weight-scale",
+                                   "configs=((1e6,5e-2),(1e-3,1e-2))")
+    assert status["state"] == "finished"
+    assert "overfit,lr=1e+06,ws=0.05,seed=0 at step" in results["notes"]["Diverged cells"]
+    for name in ("overfit", "six-layer"):  # one config left: no pick, not judged
+        dead = _claims_on(results, f"{name},lr=1e+06,ws=0.05,seed=0")
+        assert dead and all(c["verdict"] == "not judged" for c in dead)
+    rows = results["tables"]["configs"]["rows"]
+    assert all(r[3].startswith("diverged (step ") for r in rows if r[1] == 1e6)
+    assert not any(str(c) in ("nan", "n/a") for r in rows for c in r)
+
+
+def test_update_rules_with_a_diverging_rule(tmp_path):
+    status, results, report = _run(
+        tmp_path, "update-rules", "rules=(('sgd',1e6),('sgd_momentum',1e-2),"
+        "('rmsprop',1e-4),('adam',1e-3))")
+    assert status["state"] == "finished"
+    assert "main,sgd,lr=1e+06,seed=0 at step" in results["notes"]["Diverged cells"]
+    dead = _claims_on(results, "main,sgd,lr=1e+06,seed=0")
+    assert len(dead) == 2 and all(c["verdict"] == "not judged" for c in dead)
+    assert all("beats sgd" in c["name"] for c in dead)  # the other pairs were judged
+    rows = results["tables"]["rules"]["rows"]
+    assert all(r[4].startswith("diverged (step ") for r in rows if r[2] == "sgd")
+
+
+def test_depth_overfit_with_a_diverging_rate(tmp_path):
+    status, results, report = _run(tmp_path, "depth-overfit", "learning_rates=(1e6,)")
+    assert status["state"] == "finished"
+    assert "depth=5,lr=1e+06,ws=0.1,seed=0 at step" in results["notes"]["Diverged cells"]
+    for d in (3, 5):  # every cell diverged: no best cell, not judged
+        claim = results["claims"][f"{d}-layer net reaches 100% training accuracy in 20 epochs"]
+        assert claim["verdict"] == "not judged" and f"depth={d},lr=1e+06" in claim["reason"]
+    rows = results["tables"]["successes"]["rows"]
+    assert all(str(r[4]).startswith("diverged (step ") for r in rows)

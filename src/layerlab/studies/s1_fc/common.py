@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from layerlab.analysis import downsample, epoch_series, mean_curve
+from layerlab.analysis import divergence, downsample, epoch_series, mean_curve
 from layerlab.data import load, transforms
 from layerlab.lab.rundir import dataset_entry
 from layerlab.lab.sweep import cell
@@ -56,7 +56,8 @@ def fit(run, cell_name, model, data, **solver_kwargs):
     """Train with a Solver (no checkpoints: for cells of a few seconds, which the grid keeps
     whole) and log one metrics line per epoch. Returns a JSON-able summary: loss_history
     (per iteration), epoch_loss (per epoch), train/val_acc_history (epochs + 1), epochs,
-    stopped_early, train_time."""
+    stopped_early, train_time, diverged (None, or {"step", "epoch", "last_finite_loss"}: the
+    first step whose loss exploded or was not finite, as `train_solver` records it)."""
 
     def on_epoch(solver):
         run.log(cell_name, "epoch", epoch=solver.epoch, train_acc=solver.train_acc_history[-1],
@@ -66,6 +67,9 @@ def fit(run, cell_name, model, data, **solver_kwargs):
                     **solver_kwargs)
     solver.train()
     per_epoch, losses = solver.iterations_per_epoch, solver.loss_history
+    diverged = divergence.find(losses, per_epoch) or solver.diverged
+    if diverged:
+        run.log(cell_name, "diverged", **diverged)
     return {  # a diverged run stops mid-epoch: its last epoch_loss averages fewer steps
         "loss_history": [float(x) for x in losses],
         "epoch_loss": [float(np.mean(losses[i:i + per_epoch]))
@@ -73,7 +77,7 @@ def fit(run, cell_name, model, data, **solver_kwargs):
         "train_acc_history": solver.train_acc_history,
         "val_acc_history": solver.val_acc_history,
         "epochs": solver.epoch, "stopped_early": solver.stopped_early,
-        "train_time": solver.train_time,
+        "train_time": solver.train_time, "diverged": diverged,
     }
 
 

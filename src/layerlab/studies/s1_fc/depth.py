@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from layerlab import references
-from layerlab.analysis import first_epoch_reaching, log_grid, slope, verdict
+from layerlab.analysis import divergence, first_epoch_reaching, log_grid, slope, verdict
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid
 from layerlab.scratch.models import FullyConnectedNet
@@ -42,8 +42,11 @@ def ridge_slope(success, log_ws, log_lrs):
 
 def best_cell(acc, cfg):
     """(weight scale, learning rate) of the largest mean final train accuracy in acc
-    (n_weight_scales, n_learning_rates); the first in grid order on a tie."""
-    i, j = np.unravel_index(np.argmax(acc), acc.shape)
+    (n_weight_scales, n_learning_rates; NaN where a seed diverged, left out); the first in
+    grid order on a tie; None when every cell diverged."""
+    if not np.isfinite(acc).any():
+        return None
+    i, j = np.unravel_index(np.nanargmax(acc), acc.shape)
     return cfg.weight_scales[i], cfg.learning_rates[j]
 
 
@@ -96,7 +99,7 @@ def depth_overfit(cfg, run):
                 "final_train_acc": hist[-1], "best_train_acc": max(hist),
                 "first_epoch_100": first_epoch_reaching(hist, 1.0),
                 "final_loss": s["epoch_loss"][-1] if s["epoch_loss"] else None,
-                "diverged": s["stopped_early"] == "diverged"}
+                "diverged": s["diverged"]}
         out["mean_final_train_acc"] = float(np.mean([out[str(sd)]["final_train_acc"]
                                                      for sd in seeds]))
         return out
@@ -107,24 +110,27 @@ def depth_overfit(cfg, run):
     finals = {(c["depth"], c["weight_scale"], c["learning_rate"]):
               [r[str(sd)]["final_train_acc"] for sd in seeds]
               for c, r in zip(cells, results, strict=True)}
+    lost, reached = _diverged(run, cells, results, seeds, finals)
     log_ws = [math.log10(w) for w in cfg.weight_scales]
     step = (log_ws[-1] - log_ws[0]) / (len(log_ws) - 1) if len(log_ws) > 1 else 1.0
     summary, rows = {}, []
     for d in cfg.depths:
-        acc = np.array([[np.mean(finals[d, ws, lr]) for lr in cfg.learning_rates]
-                        for ws in cfg.weight_scales])
-        success = np.array([[np.mean([a >= 1.0 for a in finals[d, ws, lr]])
+        acc = np.array([[np.nan if (d, ws, lr) in lost else np.mean(finals[d, ws, lr])
+                         for lr in cfg.learning_rates] for ws in cfg.weight_scales])
+        success = np.array([[np.mean(reached[d, ws, lr])
                              for lr in cfg.learning_rates] for ws in cfg.weight_scales])
         windows = success_windows(success, step)
-        per_seed = [success_windows(np.array([[finals[d, ws, lr][k] >= 1.0
+        best = best_cell(acc, cfg)
+        per_seed = [success_windows(np.array([[reached[d, ws, lr][k]
                                                for lr in cfg.learning_rates]
                                               for ws in cfg.weight_scales], float), step)
                     for k in range(len(seeds))]
-        summary[d] = {"fraction": float(success.mean()), "best": float(acc.max()),
+        summary[d] = {"fraction": float(success.mean()),
                       "mean_window": float(np.mean(windows)) if windows else 0.0,
                       "max_window": max(windows) if windows else 0.0,
                       "seed_windows": [float(np.mean(w)) if w else 0.0 for w in per_seed],
-                      "best_cell": [float(x) for x in finals[(d, *best_cell(acc, cfg))]],
+                      "best_cell": [float(x) for x in finals[(d, *best)]] if best else [],
+                      "lost": [n for k, g in lost.items() if k[0] == d for n in g],
                       "slope": ridge_slope(success, log_ws,
                                            [math.log10(lr) for lr in cfg.learning_rates])}
         run.plot(f"heatmap_depth{d}", "heatmap",
@@ -135,12 +141,36 @@ def depth_overfit(cfg, run):
                  xlabel="learning rate", ylabel="weight scale")
         for i, ws in enumerate(cfg.weight_scales):
             ok = [lr for j, lr in enumerate(cfg.learning_rates) if success[i, j] >= 0.5]
+            row_lost = {n: r for (dd, w, _), g in lost.items() if (dd, w) == (d, ws)
+                        for n, r in g.items()}
             rows.append([d, ws, f"{min(ok):.0e} .. {max(ok):.0e}" if ok else "none",
-                         len(ok), float(acc[i].max())])
+                         len(ok), float(np.nanmax(acc[i])) if np.isfinite(acc[i]).any()
+                         else divergence.label(row_lost)])
     run.table("successes", ["depth", "weight scale", "learning rates reaching 100%",
                             "count", "best final train acc"], rows,
               title="Where 100% training accuracy is reached (at least half the seeds)")
     _report(cfg, run, summary, step, len(seeds))
+
+
+def _diverged(run, cells, results, seeds, finals):
+    """(lost, reached): lost {(depth, ws, lr): {cell: divergence}} of the grid points with a
+    diverged seed (no mean: NaN in the heat map, out of the best-cell pick), reached {(depth,
+    ws, lr): [seed reached 100%]}, a diverged seed counting as not reaching it. Writes the
+    'Diverged cells' note."""
+    lost, reached = {}, {}
+    for c, r in zip(cells, results, strict=True):
+        key = (c["depth"], c["weight_scale"], c["learning_rate"])
+        reached[key] = [a >= 1.0 and not divergence.of(r[str(sd)])
+                        for a, sd in zip(finals[key], seeds, strict=True)]
+        for sd in seeds:
+            if divergence.of(r[str(sd)]):
+                lost.setdefault(key, {})[
+                    f"depth={c['depth']},lr={c['learning_rate']:g},ws={c['weight_scale']:g},"
+                    f"seed={sd}"] = divergence.of(r[str(sd)])
+    divergence.note(run, {n: rec for g in lost.values() for n, rec in g.items()},
+                    "a grid point with one has no mean and is out of the best-cell pick; a "
+                    "diverged seed counts as not reaching 100% in the success windows")
+    return lost, reached
 
 
 def _report(cfg, run, summary, step, n_seeds):
@@ -159,8 +189,9 @@ def _report(cfg, run, summary, step, n_seeds):
                    "weight scale is a factor k^(L-2) in the effective learning rate.")
     for d, s in summary.items():
         run.judge(f"{d}-layer net reaches 100% training accuracy in {cfg.epochs} epochs",
-                  "figure", verdict.from_seeds(s["best_cell"]),
+                  "figure", verdict.from_seeds(s["best_cell"]) if s["best_cell"] else None,
                   references.S1_3_TARGET_TRAIN_ACC, source="the study",
+                  diverged=False if s["best_cell"] else s["lost"],
                   note=f"the best grid cell's final train accuracy on all {cfg.num_train} "
                        f"images over {n_seeds} seeds, per seed {s['best_cell']}; "
                        f"{s['fraction']:.1%} of the grid reaches it in half the seeds or more")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from layerlab import references
-from layerlab.analysis import mean_std, pm, verdict, welch
+from layerlab.analysis import divergence, mean_std, pm, verdict, welch
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid
 from layerlab.scratch.models import FullyConnectedNet
@@ -52,14 +52,16 @@ def measured_order(values, z=2.0):
     return text
 
 
-def _order_claims(run, values, label, which, measured):
+def _order_claims(run, values, label, which, measured, lost=None):
     """The reference ordering, one comparison per neighbouring pair, paired by seed (the rules
-    share each seed's initial weights and minibatch order)."""
-    order = references.S1_4_RULE_ORDER
+    share each seed's initial weights and minibatch order). lost: {rule: {cell: divergence}}
+    of the rules with a diverged seed (not in values): a pair with one is not judged."""
+    order, lost = references.S1_4_RULE_ORDER, lost or {}
     for a, rel, b in zip(order[:-1], references.S1_4_RULE_RELATIONS, order[1:], strict=True):
+        gone = [n for rule in (a, b) for n in lost.get(rule, {})]
         run.judge(f"reference ordering of final {label} accuracy{which}: {a} beats {b}",
-                  "comparison", verdict.from_pairs(values[a], values[b]),
-                  source="the study: Adam > RMSProp ≥ SGD+momentum > SGD",
+                  "comparison", None if gone else verdict.from_pairs(values[a], values[b]),
+                  diverged=gone or False, source="the study: Adam > RMSProp ≥ SGD+momentum > SGD",
                   note=f"the study's relation: {a} {rel} {b}"
                        + (" (a tie allowed: 'not shown' with an interval through 0 agrees "
                           "with it, only the opposite holding contradicts it)" if rel == ">="
@@ -112,23 +114,33 @@ def update_rules(cfg, run):
 
     cells = [{"setting": name, "rule": rule, "learning_rate": lr, "seed": s}
              for name, (_, rules) in settings.items() for rule, lr in rules for s in seeds]
-    runs = common.group_runs(cells, grid(run, "rules", cells, one), "setting", "rule")
+    results = grid(run, "rules", cells, one)
+    runs = common.group_runs(cells, results, "setting", "rule")
+    # a rule with a diverged seed has no mean: left out of the orderings, claims and curves
+    lost = divergence.groups(run, [(c["setting"], c["rule"]) for c in cells],
+                             [f"{c['setting']},{c['rule']},lr={c['learning_rate']:g},"
+                              f"seed={c['seed']}" for c in cells], results,
+                             "a rule with one is left out whole")
     rows, order_text = [], {}
     for name, (scale, rules) in settings.items():
-        finals = {key: {rule: [r[key][-1] for r in runs[name, rule]] for rule, _ in rules}
+        ok = [rule for rule, _ in rules if (name, rule) not in lost]
+        finals = {key: {rule: [r[key][-1] for r in runs[name, rule]] for rule in ok}
                   for key in ("train_acc_history", "val_acc_history", "epoch_loss")}
-        rows += [[name, f"{scale:g}", rule, lr, *(pm(*mean_std(finals[key][rule]))
-                                                  for key in finals)] for rule, lr in rules]
+        rows += [[name, f"{scale:g}", rule, lr, *(
+            pm(*mean_std(finals[key][rule])) if rule in ok else
+            divergence.label(lost[name, rule]) for key in finals)] for rule, lr in rules]
         for key, label in (("train_acc_history", "train"), ("val_acc_history", "val")):
             values = finals[key]
-            order_text[name, label] = measured_order(values, cfg.z)
-            if all(rule in values for rule in references.S1_4_RULE_ORDER):
+            order_text[name, label] = measured_order(values, cfg.z) if values else "none"
+            if all(rule in runs_of(runs, name) for rule in references.S1_4_RULE_ORDER):
                 _order_claims(run, values, label, "" if name == "main"
-                              else " ([0, 1]-pixel variant)", order_text[name, label])
+                              else " ([0, 1]-pixel variant)", order_text[name, label],
+                              {rule: lost[name, rule] for rule, _ in rules
+                               if (name, rule) in lost})
         run.plot("rules" if name == "main" else "rules_variant", "curves", xlabel="epoch",
                  title="Update rules (course setting, raw-pixel inputs)" if name == "main" else
                  "Update rules, variant: [0, 1] pixels with the [0, 1]-pixel course's rates",
-                 panels=common.curve_panels({rule: runs[name, rule] for rule, _ in rules}))
+                 panels=common.curve_panels({rule: runs[name, rule] for rule in ok}))
     run.table("rules", ["setting", "pixel scale", "rule", "learning rate",
                         f"final train acc (mean ± std, {len(seeds)} seeds)",
                         "final val acc", "last-epoch mean loss"], rows,
@@ -152,20 +164,49 @@ def update_rules(cfg, run):
         f"measured order marks gaps above {cfg.z:g} Welch standard errors. " + JPEG_NOTE))
 
 
-def _best_claim(run, name, scores):
+def runs_of(runs, setting):
+    """The rules (or keys) of `setting` among group_runs' {(setting, key): runs}."""
+    return [k[1] for k in runs if k[0] == setting]
+
+
+def _best_claim(run, name, scores, lost=None):
     """'The best config beats the runner-up', paired by seed; scores: {(lr, ws): per-seed
-    accuracy}. Configs whose interval overlaps the best's are named as tied."""
+    accuracy} of the configs that finished; lost: {(lr, ws): {cell: divergence}}, the configs
+    with a diverged seed, left out of the pick (not judged when fewer than two are left).
+    Configs whose interval overlaps the best's are named as tied."""
+    which, lost = "train" if name == "overfit" else "val", lost or {}
+    claim = f"best config ({name}, by final {which} accuracy) beats the runner-up"
+    out = ("; left out, diverged: " + ", ".join(f"({lr:g}, {ws:g})" for lr, ws in lost)
+           if lost else "")
+    if len(scores) < 2:
+        run.judge(claim, "comparison", None,
+                  diverged=[n for cells in lost.values() for n in cells],
+                  note="fewer than two configs finished: no pick" + out)
+        return
     est = {k: verdict.from_seeds(v) for k, v in scores.items()}
     best, second = sorted(scores, key=lambda k: -est[k].value)[:2]
     tied = [f"({lr:g}, {ws:g})" for lr, ws in scores if (lr, ws) != best
             and est[lr, ws].high >= est[best].low]
-    which = "train" if name == "overfit" else "val"
-    run.judge(f"best config ({name}, by final {which} accuracy) beats the runner-up",
-              "comparison", verdict.from_pairs(scores[best], scores[second]),
+    run.judge(claim, "comparison", verdict.from_pairs(scores[best], scores[second]),
               note=f"best lr {best[0]:g}, weight scale {best[1]:g}: {est[best].text(3)}; "
                    f"runner-up ({second[0]:g}, {second[1]:g}): {est[second].text(3)}; "
                    "intervals overlapping the best's: " + (", ".join(tied) or "none")
-                   + ". A pick, not a verdict by argmax: 'not shown' means a tie")
+                   + ". A pick, not a verdict by argmax: 'not shown' means a tie" + out)
+
+
+def _reached_claim(run, runs, ok, n_seeds, n_lost):
+    """How many of the configs that finished (ok: their (lr, ws)) reach 100% training
+    accuracy in the overfit setting in half the seeds or more; n_lost: the diverged ones."""
+    reached = [f"({lr:g}, {ws:g})" for lr, ws in ok
+               if sum(r["train_acc_history"][-1] >= 1.0 for r in runs["overfit", lr, ws])
+               * 2 >= n_seeds]
+    run.judge("configs reaching 100% training accuracy (overfit, half the seeds or "
+              "more)", "measured", verdict.exact(len(reached)),
+              note=(", ".join(reached) if reached else "none")
+              + "; (lr, weight scale); a count over the stored runs, no interval; "
+                "compare the five-layer heat map of depth-overfit"
+              + (f"; {n_lost} config(s) with a diverged seed left out (they did not reach "
+                 "it)" if n_lost else ""))
 
 
 @dataclass
@@ -222,35 +263,36 @@ def lr_weight_scale(cfg, run):
 
     cells = [{"setting": name, "learning_rate": lr, "weight_scale": ws, "seed": sd}
              for name in cfg.settings for lr, ws in cfg.configs for sd in seeds]
-    runs = common.group_runs(cells, grid(run, "configs", cells, one),
-                             "setting", "learning_rate", "weight_scale")
+    results = grid(run, "configs", cells, one)
+    runs = common.group_runs(cells, results, "setting", "learning_rate", "weight_scale")
+    # a config with a diverged seed has no mean: left out of the picks, counts and curves
+    lost = divergence.groups(
+        run, [(c["setting"], c["learning_rate"], c["weight_scale"]) for c in cells],
+        [f"{c['setting']},lr={c['learning_rate']:g},ws={c['weight_scale']:g},seed={c['seed']}"
+         for c in cells], results, "a config with one is left out whole")
     rows = []
     for name in cfg.settings:
         s = spec[name]
+        ok = [(lr, ws) for lr, ws in cfg.configs if (name, lr, ws) not in lost]
         for lr, ws in cfg.configs:
             rs = runs[name, lr, ws]
             tr, va = ([r[f"{k}_acc_history"][-1] for r in rs] for k in ("train", "val"))
-            rows.append([name, lr, ws, pm(*mean_std(tr)), pm(*mean_std(va)),
-                         f"{sum(t >= 1.0 for t in tr)}/{len(rs)}",
-                         sum(r["stopped_early"] == "diverged" for r in rs)])
+            gone = lost.get((name, lr, ws))
+            rows.append([name, lr, ws, *((divergence.label(gone),) * 3 if gone else (
+                pm(*mean_std(tr)), pm(*mean_std(va)), f"{sum(t >= 1.0 for t in tr)}/{len(rs)}")),
+                sum(bool(divergence.of(r)) for r in rs)])
         if name == "overfit":
-            reached = [f"({lr:g}, {ws:g})" for lr, ws in cfg.configs
-                       if sum(r["train_acc_history"][-1] >= 1.0 for r in runs[name, lr, ws])
-                       * 2 >= len(seeds)]
-            run.judge("configs reaching 100% training accuracy (overfit, half the seeds or "
-                      "more)", "measured", verdict.exact(len(reached)),
-                      note=(", ".join(reached) if reached else "none")
-                      + "; (lr, weight scale); a count over the stored runs, no interval; "
-                        "compare the five-layer heat map of depth-overfit")
+            _reached_claim(run, runs, ok, len(seeds), len(cfg.configs) - len(ok))
         # overfitting is about training: that setting is scored by train accuracy
         _best_claim(run, name, {(lr, ws): [r[f"{'train' if name == 'overfit' else 'val'}"
                                             "_acc_history"][-1] for r in runs[name, lr, ws]]
-                                for lr, ws in cfg.configs})
+                                for lr, ws in ok},
+                    {k[1:]: v for k, v in lost.items() if k[0] == name})
         run.plot(f"curves_{name}", "curves", xlabel="epoch",
                  title=f"{name}: {len(s['hidden']) + 1}-layer net, {s['rule']}, "
                        f"{s['num_train']} images, {s['epochs']} epochs (mean over seeds)",
                  panels=common.curve_panels({f"lr {lr:g}, ws {ws:g}": runs[name, lr, ws]
-                                      for lr, ws in cfg.configs}, logy=True))
+                                             for lr, ws in ok}, logy=True))
     run.table("configs", ["setting", "learning rate", "weight scale",
                           f"final train acc (mean ± std, {len(seeds)} seeds)", "final val acc",
                           "seeds at 100% train", "seeds diverged"], rows,

@@ -22,9 +22,9 @@ from layerlab import references as ref
 from layerlab.analysis import mean_curve, mean_std, pm
 from layerlab.analysis import verdict as vd
 from layerlab.lab.registry import experiment
-from layerlab.lab.sweep import cell_key, grid, record_datasets
+from layerlab.lab.sweep import cell_key, grid
 from layerlab.pytorch import LeNet5, time_to_accuracy
-from layerlab.trainers.torch_cell import Recipe, data_spec, datasets, load_data, train_cell
+from layerlab.trainers.torch_cell import Recipe, cell_trainer, data_spec
 
 SOURCE = "S4"
 GOAL = "layerlab's goal (set for this repository, not a figure of the study)"
@@ -124,15 +124,14 @@ def variant_settings(cfg, variant):
 def _train(cfg, run, grids):
     """{grid name: results in cell order} of LeNet-5 grids {name: (cells {seed} of `variant`, or
     {variant, seed}; variant)}. Data is loaded in the cells (cached): a rebuild reads none."""
-    spec = data_spec(cfg.dataset, cfg.val, cfg.split_seed, cfg.num_train, cfg.num_test)
-    record_datasets(run, lambda: datasets(spec))
+    train = cell_trainer(run, data_spec(cfg.dataset, cfg.val, cfg.split_seed, cfg.num_train,
+                                        cfg.num_test))
 
     def one(grid_name, variant, c):
         model_kw, recipe = variant_settings(cfg, c.get("variant", variant))
-        return train_cell(run, cell_key(grid_name, c), lambda: LeNet5(**model_kw),
-                          load_data(spec), spec,
-                          Recipe(seed=c["seed"], monitor_test=True, eval_train=True,
-                                 channels_last=cfg.channels_last, **recipe))
+        return train(cell_key(grid_name, c), lambda: LeNet5(**model_kw),
+                     Recipe(seed=c["seed"], monitor_test=True, eval_train=True,
+                            channels_last=cfg.channels_last, **recipe))
 
     return {name: grid(run, name, cells, partial(one, name, variant), objective="best_val_acc")
             for name, (cells, variant) in grids.items()}

@@ -28,7 +28,7 @@ from layerlab import references as ref
 from layerlab.analysis import accuracy, divergence, mean_curve, over_seeds, pm
 from layerlab.analysis import verdict as v
 from layerlab.lab.registry import experiment
-from layerlab.lab.sweep import cell_key, grid, record_datasets
+from layerlab.lab.sweep import cell_key, grid
 from layerlab.pytorch import S8_CNN_LAYERS, S8_MLP_LAYERS, BudgetMLP, SmallCNN
 from layerlab.studies.arch_search import search_architectures, within_budget
 from layerlab.studies.s8_picks import SOURCE, sweep_claims, sweep_picks
@@ -71,14 +71,9 @@ class MnistData:
 
 
 def _trainer(cfg, run):
-    """train(cell name, model_fn, recipe) -> train_cell's result on cfg's data. The data is
-    loaded inside the cell (cached, so read once per process; a rebuild from cells.json reads
-    none); the datasets are recorded in the run from a cell of their own."""
-    spec = torch_cell.data_spec(cfg.dataset, cfg.val, cfg.split_seed, cfg.num_train,
-                                cfg.num_test)
-    record_datasets(run, lambda: torch_cell.datasets(spec))
-    return lambda cell, model_fn, recipe: torch_cell.train_cell(
-        run, cell, model_fn, torch_cell.load_data(spec), spec, recipe)
+    """train(cell name, model_fn, recipe) -> train_cell's result on cfg's data."""
+    return torch_cell.cell_trainer(run, torch_cell.data_spec(
+        cfg.dataset, cfg.val, cfg.split_seed, cfg.num_train, cfg.num_test))
 
 
 def _curves(results):

@@ -117,9 +117,17 @@ def train_solver(run, cell, model, data, keep_checkpoint=False, **solver_kwargs)
         "epochs": solver.epoch,
         "train_time": solver.train_time,
         "stopped_early": solver.stopped_early,
-        "diverged": divergence.find(solver.loss_history, solver.iterations_per_epoch)
-        or solver.diverged,  # the first step whose loss exploded or was not finite
+        "diverged": record_divergence(run, cell, solver),
     }
-    if summary["diverged"]:
-        run.log(cell, "diverged", **summary["diverged"])
     return summary, solver
+
+
+def record_divergence(run, cell, solver):
+    """A trained Solver's divergence record (None, or {"step", "epoch", "last_finite_loss"}:
+    the first step whose loss exploded or was not finite, see layerlab.analysis.divergence),
+    also written to the run's metrics when there is one."""
+    diverged = divergence.find(solver.loss_history, solver.iterations_per_epoch) \
+        or solver.diverged
+    if diverged:
+        run.log(cell, "diverged", **diverged)
+    return diverged

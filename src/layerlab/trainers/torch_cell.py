@@ -423,6 +423,18 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, recipe: Recipe,
     return result
 
 
+def cell_trainer(run, spec: dict):
+    """train(cell, model_fn, recipe, **train_cell's keywords) -> train_cell's result on the
+    data of `spec`. The datasets are recorded in the run from a cell of their own
+    (`layerlab.lab.sweep.record_datasets`); the tensors are loaded inside each cell (cached, so
+    read once per process; a rebuild from cells.json reads none)."""
+    from layerlab.lab.sweep import record_datasets
+
+    record_datasets(run, lambda: datasets(spec))
+    return lambda cell, model_fn, recipe, **kw: train_cell(run, cell, model_fn, load_data(spec),
+                                                            spec, recipe, **kw)
+
+
 def epoch_time_summary(histories) -> str:
     """'median 1.23 s (range 1.1-1.4 s, N epochs)' over every epoch of the given histories
     (each a dict with a 'time' list of epoch seconds)."""

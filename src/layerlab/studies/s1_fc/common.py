@@ -7,11 +7,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from layerlab.analysis import divergence, downsample, epoch_series, mean_curve
+from layerlab.analysis import downsample, epoch_series, mean_curve
 from layerlab.data import load, transforms
 from layerlab.lab.rundir import dataset_entry
 from layerlab.lab.sweep import cell
 from layerlab.scratch.solver import Solver
+from layerlab.trainers.solver_cell import record_divergence
 
 JPEG_NOTE = ("The CIFAR-10 used here is the lossy JPEG copy of the image-folder archive "
              "(see Data below), not the original pixels, so accuracies can differ slightly "
@@ -67,9 +68,7 @@ def fit(run, cell_name, model, data, **solver_kwargs):
                     **solver_kwargs)
     solver.train()
     per_epoch, losses = solver.iterations_per_epoch, solver.loss_history
-    diverged = divergence.find(losses, per_epoch) or solver.diverged
-    if diverged:
-        run.log(cell_name, "diverged", **diverged)
+    diverged = record_divergence(run, cell_name, solver)
     return {  # a diverged run stops mid-epoch: its last epoch_loss averages fewer steps
         "loss_history": [float(x) for x in losses],
         "epoch_loss": [float(np.mean(losses[i:i + per_epoch]))

@@ -9,21 +9,7 @@
   NaN -> 'n/a', True -> 'yes'; finite numbers as the report writes them (4 significant digits).
 - `slope(x)`: '0.52', or 'n/a' when there is none.
 
-Where the studies' own formatters go (same text unless said):
-
-    s1_fc.pm(m, s), s1_norm._fmt(m, s)      -> pm(m, s)
-    s4_lenet._fmt(values, digits)            -> pm(*mean_std(values), digits=digits)
-    s6_gurmukhi._fmt_acc(m, s)               -> pm(100 * m, 100 * s, digits=2)  ('97.19 ± 0.42',
-                                                the column header says %)
-    f"{d:+.4f} ± {se:.4f}" (paired diffs)    -> pm(d, se, digits=4, sign=True)
-    "{:.4f} ± {:.4f}".format(*mean_std(x))   -> pm(*mean_std(x), digits=4)
-    s1_fc.fmt_slope(x)                       -> slope(x)
-    s8_mnist._pct(x)                         -> accuracy(x): the text changes, '0.9719' becomes
-                                                '97.19%' (None stays 'n/a')
-    f"{n} seed(s)", f"{n} epoch(s)"          -> count(n, "seed"), count(n, "epoch")
-
-pm and slope differ from the old f-strings only for NaN (and None) inputs, which used to print
-'nan': see each function.
+pm and slope write NaN (and None) as 'n/a', never 'nan'.
 """
 
 from __future__ import annotations

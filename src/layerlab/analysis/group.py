@@ -59,10 +59,8 @@ def mean_curve(curves, pad=True):
         curves: sequence of 1-D sequences of numbers.
         pad: True: curves may differ in length (a run stopped early or diverged is shorter):
             each point is the mean over the curves that reach it, NaN entries skipped like
-            missing ones (s1_fc.mean_curve, s1_norm._mean_curve, s4_lenet._mean_curve; their
-            three NaN-padded means agree bit for bit). False: the curves must be equally long
-            and a NaN in any curve makes that point NaN (np.mean over runs: s2_conv's nested
-            mean_curve, s1_dropout's curve()).
+            missing ones. False: the curves must be equally long and a NaN in any curve makes
+            that point NaN (np.mean over runs).
     Returns:
         list of floats, as long as the longest curve.
     """
@@ -99,8 +97,8 @@ def per_epoch_means(values, *, steps_per_epoch=None, epochs=None):
 
     Args:
         values: (epochs * steps_per_epoch,) per-step numbers (e.g. a loss per minibatch).
-        steps_per_epoch: steps in each epoch (s6_gurmukhi.epoch_means), or
-        epochs: number of epochs the steps split evenly into (s5_vanishing.per_epoch).
+        steps_per_epoch: steps in each epoch, or
+        epochs: number of epochs the steps split evenly into.
     Returns:
         list of floats, one per epoch. ValueError when the steps do not split evenly.
     """
@@ -134,9 +132,8 @@ def first_epoch_reaching(history, target, above=True, epochs=None):
     Args:
         history: (n,) per-epoch (or per-record) values.
         target: the threshold.
-        above: True: reaching is value >= target (an accuracy; s1_norm.first_epoch_reaching,
-            the `next(... if a >= ...)` lines of s1_fc, s2_conv and s3_cifar). False: reaching
-            is value < target, strictly below (an error; s7_playground.first_epoch_below).
+        above: True: reaching is value >= target (an accuracy). False: reaching is
+            value < target, strictly below (an error).
         epochs: (n,) labels of the entries (e.g. history["epoch"]); default 0, 1, ..., n - 1
             (0 = before training in the scratch Solver's histories).
     Returns:
@@ -157,16 +154,16 @@ def log_grid(low, high, step=None, *, count=None, digits=None):
 
     Args:
         low, high: the ends, 0 < low <= high.
-        step: spacing in decades (s1_fc.log_grid; digits defaults to 3), or
-        count: number of values (s1_norm.weight_scales; digits defaults to 4).
+        step: spacing in decades (digits defaults to 3), or
+        count: number of values (digits defaults to 4).
     Returns:
-        tuple of floats (a tuple is a valid dataclass default; s1_norm.weight_scales returned a
-        list: wrap in list() where a list is needed).
+        tuple of floats (a tuple is a valid dataclass default; wrap in list() where a list is
+        needed).
     """
     if (step is None) == (count is None):
         raise ValueError("give exactly one of step and count")
     if step is not None:
-        # the exact operations of s1_fc.log_grid, so that the grids stay the same values
+        # these exact operations keep the grids of published runs the same values
         digits = 3 if digits is None else digits
         exps = np.arange(math.log10(low), math.log10(high) + step / 2, step)
         return tuple(float(f"{10 ** e:.{digits}g}") for e in exps)

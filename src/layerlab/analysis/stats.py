@@ -146,8 +146,8 @@ def t_interval(values, level=0.95):
 def welch(a, b, level=0.95):
     """Difference of the means of two independent samples, with Welch's t interval.
 
-    se = sqrt(var_a / n_a + var_b / n_b) (sample variances, ddof=1), the standard error of
-    s1_fc.compare_pair and s1_dropout.log_gap; df by Welch-Satterthwaite.
+    se = sqrt(var_a / n_a + var_b / n_b) (sample variances, ddof=1); df by
+    Welch-Satterthwaite.
 
     Args:
         a: (n_a,) numbers; b: (n_b,) numbers; n_a, n_b >= 1.
@@ -177,8 +177,7 @@ def wilson(correct, n, level=0.95):
     """Wilson score interval of a proportion correct / n.
 
     It stays inside [0, 1] and keeps close to its nominal coverage for proportions near 1 and
-    small n (178 Gurmukhi test images at 97%), where p ± z sqrt(p(1-p)/n) does not. The same
-    numbers as torch_studies.binomial_ci(correct, n) (its level_z=z is level=2 Phi(z) - 1).
+    small n (178 Gurmukhi test images at 97%), where p ± z sqrt(p(1-p)/n) does not.
 
     Args:
         correct: examples right, 0 <= correct <= n.
@@ -221,7 +220,7 @@ def spearman(x, y):
 
 
 def _ranks(v):
-    """0-based ranks of v, ties averaged (the order of operations of s1_dropout.spearman)."""
+    """0-based ranks of v, ties averaged."""
     order = v.argsort(kind="stable")
     r = np.empty(len(v))
     r[order] = np.arange(len(v), dtype=float)

@@ -49,7 +49,7 @@ class Run:
         self.stream = stream
         self._lock = None
         self._clock = None  # (wall time of earlier attempts, perf_counter at this start)
-        if self.path.is_file() or (self.path.exists() and not self.path.is_dir()):
+        if self.path.exists() and not self.path.is_dir():
             raise NotARunError(f"{self.path} is a file, not a run folder")
         self.meta = read_json(self.path / "config.json")
         if self.meta is None:

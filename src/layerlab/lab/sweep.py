@@ -150,7 +150,7 @@ def grid(run, grid_name, cells, fn, objective=None):
     if len(set(keys)) != len(keys):
         raise ValueError(f"grid {grid_name} has repeated cells")
     json.dumps(cells)
-    if getattr(run, "replay", False):
+    if run.replay:
         return run.stored_cells(grid_name, keys)
     with _claim_lock(run):
         study = _open(run, grid_name, keys, cells)
@@ -181,8 +181,7 @@ def grid(run, grid_name, cells, fn, objective=None):
         trial.set_user_attr("result", result)
         value = float(result.get(objective, 0.0)) if objective else 0.0
         study.tell(trial, value)
-        if hasattr(run, "heartbeat"):
-            run.heartbeat()
+        run.heartbeat()
         progress.update(1)
         summary = f" {objective}={value:.4f}" if objective else ""
         progress.write(f"[{grid_name}] cell {attrs['cell_key']} done{summary}")
@@ -199,8 +198,7 @@ def grid(run, grid_name, cells, fn, objective=None):
     if missing:
         raise RuntimeError(f"grid {grid_name}: no finished result for {missing}")
     results = [done[k] for k in keys]
-    if hasattr(run, "store_cells"):
-        run.store_cells(grid_name, keys, cells, results)
+    run.store_cells(grid_name, keys, cells, results)
     return results
 
 

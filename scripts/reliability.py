@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 STAGED_GURMUKHI = Path("/work/shared/data/gurmukhi")
 FAULT_TESTS = ("tests/lab/test_run_faults.py", "tests/test_checkpoint_faults.py",
                "tests/data/test_data_integrity.py", "tests/test_divergence.py",
-               "tests/test_input_validation.py")
+               "tests/test_input_validation.py", "tests/test_fault_injection.py")
 
 CLEAR, CORRECT, TRACEBACK, SILENT, LOSS, HANG = (
     "clear error", "correct result", "traceback", "silent wrong", "data loss", "hang")
@@ -539,6 +539,9 @@ BAD_INPUTS: list[tuple[list[str], tuple[str, ...]]] = [
     (["run", "quickstart", "--quick", "--threads", "-1"], ("threads",)),
     (["run", "quickstart", "--quick", "--threads", "100000"], ("threads",)),
     (["run", "nosuchexperiment"], ("nosuchexperiment",)),
+    (["run", "lenet-fashion", "--quick", "--set", "activation=gelu"], ("activation",)),
+    (["run", "mnist-cnn", "--quick", "--set", "channels=[[32, 0]]"], ("channels",)),
+    (["run", "open-model", "--quick", "--set", "schedule=cosine"], ("schedule",)),
 ]
 
 
@@ -619,10 +622,10 @@ def probe_fault_tests(lab: Lab) -> None:
     env = {**os.environ, "LAYERLAB_LEDGER": "off"}
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
             f"--junitxml={junit}", *FAULT_TESTS]
-    done = lab.command(argv, timeout=420, cwd=REPO, env=env)
+    done = lab.command(argv, timeout=1500, cwd=REPO, env=env)
     action = "`python -m pytest -q " + " ".join(FAULT_TESTS) + "`"
     if done.timed_out:
-        lab.add("fault-injection tests", action, CORRECT, HANG, "no end after 420 s")
+        lab.add("fault-injection tests", action, CORRECT, HANG, "no end after 1500 s")
         return
     try:
         cases = ET.parse(junit).getroot().iter("testcase")

@@ -249,6 +249,94 @@ def _dataset(value, default):
     return f"unknown dataset; known: {', '.join(registry.known_names())}"
 
 
+def _nonnegative_number(what):
+    def rule(v):
+        if type(v) not in (int, float) or not (math.isfinite(v) and v >= 0):
+            return f"{what} must be a number >= 0"
+        return None
+    return rule
+
+
+def _finite(what):
+    def rule(v):
+        if type(v) not in (int, float) or not math.isfinite(v):
+            return f"{what} must be a finite number"
+        return None
+    return rule
+
+
+def _fraction(what):
+    def rule(v):
+        if type(v) not in (int, float) or not 0 <= v < 1:
+            return f"{what} must lie in [0, 1)"
+        return None
+    return rule
+
+
+def _shape(value, default):
+    """A shape: a non-empty tuple of ints >= 1, or a list of such shapes where the default is
+    a list of them."""
+    def one(shape):
+        if not isinstance(shape, tuple | list) or not shape or \
+                any(type(d) is not int or d < 1 for d in shape):
+            return "a shape is a list of sizes >= 1, like [2, 3, 4]"
+        return None
+    if default and isinstance(default[0], tuple | list):
+        return _each(one, True)(value, default)
+    return one(value)
+
+
+def _sizes(value, default):
+    """Sizes of layers, kernels or channels: ints (>= 1; pool positions >= 0) at any depth of
+    nesting, as the default nests them."""
+    flat = []
+
+    def walk(v):
+        if isinstance(v, tuple | list):
+            for item in v:
+                walk(item)
+        else:
+            flat.append(v)
+    walk(value)
+    if not flat:
+        return "give at least one size"
+    if any(type(v) is not int or v < 0 for v in flat):
+        return "sizes must be ints >= 0 (positions) or >= 1 (widths), like [32, 64]"
+    if any(v == 0 for v in flat) and not any(v == 0 for v in _flatten(default)):
+        return "sizes must be ints >= 1, like [32, 64]"
+    return None
+
+
+def _flatten(value):
+    return [x for v in value for x in _flatten(v)] if isinstance(value, tuple | list) \
+        else [value]
+
+
+def _choice(names, what):
+    """One word, or a list of words, from `names` (a callable, so that the table is read only
+    when a value is checked: torch is imported only by the experiments that need it)."""
+    def one(word):
+        known = names()
+        return None if word in known else f"{what} is one of {', '.join(sorted(known))}"
+    return _each(one, True)
+
+
+def _activations():
+    from layerlab.scratch.layers import ACTIVATIONS
+
+    return set(ACTIVATIONS)
+
+
+def _update_rules():
+    from layerlab.scratch.optim import UPDATE_RULES
+
+    return set(UPDATE_RULES)
+
+
+def _schedule(value, default):
+    return None if value in (None, "onecycle") else "a schedule is onecycle (or None: constant)"
+
+
 COMMON = {
     "epochs": _each(_int_rule(1, "a number of epochs"), True),
     "batch_size": _each(_int_rule(1, "a batch size"), True),
@@ -275,6 +363,53 @@ COMMON = {
     "weight_scale": _weight_scale,
     "weight_scales": _weight_scale,
     "dataset": _dataset,
+    # scales, penalties, tolerances and other sizes of things
+    "scale": _each(_nonnegative_number("a scale"), True),
+    "scales": _each(_nonnegative_number("a scale"), True),
+    "loc": _each(_finite("a mean"), True),
+    "mean": _each(_finite("a mean"), True),
+    "gamma": _each(_finite("a gamma"), True),
+    "beta": _each(_finite("a beta"), True),
+    "low": _each(_positive_number("a lower end"), True),
+    "high": _each(_positive_number("an upper end"), True),
+    "reg": _each(_nonnegative_number("a penalty"), True),
+    "decay": _each(_positive_number("a decay factor"), True),
+    "weight_decay": _each(_nonnegative_number("a weight decay"), True),
+    "weight_decays": _each(_nonnegative_number("a weight decay"), True),
+    "l1": _each(_nonnegative_number("an L1 penalty"), True),
+    "l2": _each(_nonnegative_number("an L2 penalty"), True),
+    "sweep": _each(_nonnegative_number("a swept value"), True),
+    "tolerance": _each(_positive_number("a tolerance"), True),
+    "limit": _each(_positive_number("a limit"), True),
+    "eps": _each(_positive_number("a step for finite differences"), True),
+    "z": _each(_positive_number("a z value"), True),
+    "time": _each(_nonnegative_number("a time in seconds"), True),
+    "rate": _each(_positive_number("a rate"), True),
+    "sigma": _each(_positive_number("a sigma"), True),
+    "elastic": _each(_nonnegative_number("an elastic-distortion strength"), True),
+    "degrees": _each(_nonnegative_number("a rotation in degrees"), True),
+    "shift": _each(_int_rule(0, "a shift in pixels"), True),
+    "smoothing": _each(_fraction("a label smoothing"), True),
+    "noise": _each(_fraction("a noise level"), True),
+    "fraction": _each(lambda v: None if type(v) in (int, float) and 0 < v < 1 else
+                      "a fraction must lie in (0, 1)", True),
+    "momentum": _each(_fraction("a momentum"), True),
+    "ps": _probability,
+    "shape": _shape,
+    "shapes": _shape,
+    # counts
+    **{word: _each(_int_rule(1, f"a number of {word.replace('_', ' ')}"), True)
+       for word in ("n", "count", "records", "steps", "every", "batch", "eval", "passes",
+                    "warmup", "images", "entries", "filter_size", "folds", "width", "layers",
+                    "depths")},
+    **{word: _sizes for word in ("filters", "channels", "kernels", "fc", "fcs", "dims",
+                                 "pools")},
+    # words
+    "activation": _choice(_activations, "an activation"),
+    "activations": _choice(_activations, "an activation"),
+    "pool": _choice(lambda: {"max", "avg"}, "a pooling"),
+    "rule": _choice(_update_rules, "an update rule"),
+    "schedule": _schedule,
 }
 
 
@@ -282,6 +417,8 @@ def common_rule(key):
     """The common rule of a setting's name: its full name, else its last words after a
     prefix (`deep_epochs` -> `epochs`, `scale_hidden_dims` -> `hidden_dims`), else None."""
     words = key.split("_")
+    if words[0] in ("lr", "learning") and len(words) > 1:  # lr_fc, lr_conv: learning rates
+        return COMMON["lr"]
     for start in range(len(words)):
         rule = COMMON.get("_".join(words[start:]))
         if rule:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import sys
 import time
 from pathlib import Path
@@ -10,7 +12,43 @@ from layerlab.lab import config as configs
 from layerlab.lab import registry
 from layerlab.lab.environment import environment
 from layerlab.lab.rundir import Run
-from layerlab.runfiles import write_json
+from layerlab.runfiles import RunError, write_json
+
+# errno of a write that found no room: a full disk, a full quota, a file-size limit
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class DiskFullError(RunError):
+    """A write of the run found no room; everything finished before it is kept."""
+
+
+def _no_room(err):
+    """True when `err`, or an error it was raised from, is a write that found no room (an
+    OSError with a NO_ROOM errno, or SQLite's words for the same, as Optuna's storage raises)."""
+    while err is not None:
+        if isinstance(err, OSError) and err.errno in NO_ROOM:
+            return True
+        if "database or disk is full" in str(err) or "disk I/O error" in str(err):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+@contextlib.contextmanager
+def no_room_as_error(path, way_on=None):
+    """Turn a write that found no room into a DiskFullError naming the run folder and the way
+    on (default: resume the run), instead of a traceback from whichever file was being
+    written."""
+    way_on = way_on or (f"continue with `layerlab run --resume {path}` (or `layerlab report "
+                        f"{path}` if the training had finished); finished work is kept")
+    try:
+        yield
+    except Exception as err:
+        if isinstance(err, DiskFullError) or not _no_room(err):
+            raise
+        raise DiskFullError(f"no room to write in {path} (the disk or quota is full, or a "
+                            f"file-size limit was reached): free some space, then {way_on}"
+                            ) from err
 
 
 def default_out(name, quick):
@@ -27,7 +65,9 @@ def create(name, overrides=(), seed=None, quick=False, out=None, run_id=None, **
     meta = {"experiment": name, "study": exp.study, "title": exp.title, "quick": quick,
             "run_id": run_id or out.name, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
             "config": config}
-    return Run.create(out, meta, **run_kwargs)
+    with no_room_as_error(out, way_on=f"start the run again (nothing was trained yet; remove "
+                                      f"{out} first if it was left behind)"):
+        return Run.create(out, meta, **run_kwargs)
 
 
 def execute(run):
@@ -43,7 +83,8 @@ def execute(run):
     if not run.worker:
         run.lock()
     try:
-        return _execute(exp, cfg, run)
+        with no_room_as_error(run.path):
+            return _execute(exp, cfg, run)
     finally:
         run.unlock()
 
@@ -61,8 +102,9 @@ def _execute(exp, cfg, run):
               f"layerlab run --resume {run.path}", file=sys.stderr)
         raise
     except Exception as err:
-        run.set_status("failed", error=f"{type(err).__name__}: {err}",
-                       wall_time=run.wall_time())
+        with contextlib.suppress(OSError):  # with no room left the status cannot be written
+            run.set_status("failed", error=f"{type(err).__name__}: {err}",
+                           wall_time=run.wall_time())
         raise
     if run.worker:
         return None
@@ -78,7 +120,8 @@ def finish_report(run):
     try:
         report = build_report(run.path, state="finished")
     except Exception as err:
-        run.set_status("report failed", error=f"{type(err).__name__}: {err}")
+        with contextlib.suppress(OSError):
+            run.set_status("report failed", error=f"{type(err).__name__}: {err}")
         print(f"the report of {run.path} failed to build; the training is kept. After the "
               f"cause is fixed: layerlab report {run.path}", file=sys.stderr)
         raise
@@ -93,13 +136,14 @@ def report(run_dir):
     from layerlab.report.build import build_report
 
     run = Run(run_dir)
-    if run.status.get("state") not in ("report failed", "reporting"):
-        return build_report(run.path)
-    run.lock()
-    try:
-        return finish_report(run)
-    finally:
-        run.unlock()
+    with no_room_as_error(run.path):
+        if run.status.get("state") not in ("report failed", "reporting"):
+            return build_report(run.path)
+        run.lock()
+        try:
+            return finish_report(run)
+        finally:
+            run.unlock()
 
 
 def rebuild(run_dir, stream=None):

@@ -173,11 +173,12 @@ class Run:
         write_json(self.path / "results.json", self._results)
 
     def judge(self, name, kind, estimate, reference=None, *, better="higher", figure_n=None,
-              margin=None, diverged=False, unit="", source="", note=""):
+              margin=None, diverged=False, unit="", source="", note="", key=False):
         """A claim judged against noise (layerlab.analysis.verdict.judge): our Estimate (value
         and interval) against the study's figure, layerlab's goal, or zero (a comparison or
         "no effect"). Everything the verdict rests on is stored, so `layerlab audit` can judge
-        it again. kind: 'figure', 'goal', 'comparison', 'no-effect' or 'measured'."""
+        it again. kind: 'figure', 'goal', 'comparison', 'no-effect' or 'measured'. key=True
+        marks one of the study's key figures, shown in the report's headline."""
         from layerlab.analysis.verdict import judge
 
         judged = judge(kind, estimate, reference, better=better, figure_n=figure_n,
@@ -186,7 +187,7 @@ class Run:
             "name": name, "kind": kind, "ours": estimate.value if estimate else None,
             "estimate": estimate.as_dict() if estimate else None, "reference": reference,
             "better": better, "figure_n": figure_n, "margin": margin, "diverged": diverged,
-            "unit": unit, "source": source, "note": note, **judged})
+            "unit": unit, "source": source, "note": note, "key": bool(key), **judged})
 
     def table(self, name, header, rows, *, title="", note=""):
         """A table for the report; rows are lists of cells (numbers or text)."""
@@ -194,10 +195,18 @@ class Run:
                                    "rows": [list(r) for r in rows], "note": note})
 
     def plot(self, name, kind, *, title="", note="", **data):
-        """Plot data for the report, rendered to plots/NAME.png (see layerlab.report.plots).
+        """Plot data for the report, rendered to plots/NAME.png (every kind's keys: the top of
+        layerlab.report.plots). The report prints `title` as the heading; the picture does not
+        repeat it (unless figure_title=True or a text).
 
-        kind 'curves': series={label: [xs, ys]}, xlabel, ylabel, logy=False.
-        kind 'heatmap': values (rows x cols), row_labels, col_labels, xlabel, ylabel.
+        kind 'curves': series={label: [xs, ys]} or panels=[{series, title, xlabel, ylabel,
+            logy}], xlabel, ylabel, logy, logx, ncols (<= 3), overlay=False (all panels in one
+            axes).
+        kind 'layers': layers=[names], x=[...], values=[[one row per layer]], xlabel, ylabel,
+            log=True, lines=[layer names also drawn as lines].
+        kind 'heatmap': values (rows x cols), row_labels, col_labels, xlabel, ylabel,
+            colorbar, diverging (automatic when values have both signs).
+        kind 'boundary': panels of decision maps (see layerlab.report.boundary).
         """
         self._put("plots", name, {"kind": kind, "title": title or name, "note": note, **data})
 

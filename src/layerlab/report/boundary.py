@@ -3,15 +3,16 @@ as the TensorFlow Playground draws them (plot kind 'boundary' of layerlab.report
 
 Spec: panels = [{"title", "values": rows x cols grid (row 0 at the bottom, y = extent[2]),
 "extent": [x_min, x_max, y_min, y_max], "points": [[x, y], ...], "labels": [0 | 1, ...]}],
-ncols (panels per row, default all in one). Values run from -1 (sure of class 0, orange) to
-+1 (sure of class 1, blue); the white band between is where the classifier is unsure.
+ncols (panels per row, at most 3; default all in one row up to that). Values run from -1
+(sure of class 0, orange) to +1 (sure of class 1, blue); the white band between is where the
+classifier is unsure.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from layerlab.report.figure import panel_grid
+from layerlab.report.figure import panel_grid, panel_title, wrap
 
 ORANGE, BLUE = "#f59322", "#0877bd"  # the playground's colours for -1 and +1
 
@@ -27,7 +28,7 @@ def draw(plt, spec):
         values = np.asarray(panel["values"], dtype=float)
         extent = panel.get("extent", [-6, 6, -6, 6])
         ax.imshow(values, origin="lower", extent=extent, cmap=cmap, vmin=-1, vmax=1,
-                          interpolation="bilinear")
+                  interpolation="bilinear")
         if panel.get("points"):
             points = np.asarray(panel["points"], dtype=float)
             labels = np.asarray(panel["labels"])
@@ -39,7 +40,7 @@ def draw(plt, spec):
                            linewidths=0.25 if size < 50 else 1.0)
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
-        ax.set_title(panel.get("title", ""), fontsize=9)
+        ax.set_title(wrap(panel_title(panel, spec, len(panels)), 3.4, 9), fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     return fig

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from layerlab.atomic import atomic_write_bytes
 from layerlab.report import html, plots
-from layerlab.report.markdown import markdown
+from layerlab.report.markdown import markdown, title
 from layerlab.runfiles import read_run
 
 
 def build_report(run_dir, state=None):
-    """Render plots, write report.md and report.html; returns the path of report.md.
+    """Render plots, write report.md and report.html (rendered from report.md); returns the
+    path of report.md.
 
     state: the run's state the report shows, when it differs from status.json's (a run is
     marked finished only once its report is written, so that report says "finished").
@@ -24,5 +25,7 @@ def build_report(run_dir, state=None):
         plots.render(spec, run_dir / "plots" / f"{name}.png")
     text = markdown(doc)
     atomic_write_bytes(run_dir / "report.md", text.encode())
-    atomic_write_bytes(run_dir / "report.html", html.render(doc, run_dir).encode())
+    # the page is report.md's own text rendered, so it has everything report.md has
+    page = html.page(text, title(doc["meta"]), base_dir=run_dir)
+    atomic_write_bytes(run_dir / "report.html", page.encode())
     return run_dir / "report.md"

@@ -1,82 +1,56 @@
-"""Render the plot data of a run (results.json 'plots') to PNG files with matplotlib (Agg)."""
+"""Render the plot data of a run (results.json 'plots') to PNG files with matplotlib (Agg).
+
+A study stores each plot as a spec through Run.plot(name, kind, title=..., note=..., **keys);
+the report prints the title as the heading over the picture, so the picture does not repeat it
+(set `figure_title` to a text, or True for the title, to draw one anyway). Kinds and keys:
+
+'curves' (line plots)
+    series {label: [xs, ys]}, xlabel, ylabel, logy, logx: one panel; or panels [{series,
+    title, xlabel, ylabel, logy, logx}] with ncols (panels per row, at most 3). Labels starting
+    'reference' are dashed. Missing, NaN or infinite points are skipped (a diverged run's
+    curve ends where its numbers stop). When every panel has the same labels there is one
+    legend, below the panels. overlay: true draws every panel's series in one axes (labels
+    prefixed by the panel title: to compare budgets or conditions). A panel of more than 8
+    series named like layers (fc1, conv2, layer 3, ...) is drawn as a 'layers' panel, and so
+    are the figure's other layer panels.
+'layers' (a per-layer quantity over time)
+    layers [names, input side first], x [steps], values [[one row per layer]], xlabel, ylabel
+    (the quantity), log (default true: log colour scale), lines [layer names drawn as lines
+    too; default first, middle, last]; or panels [{the same keys, title}].
+'heatmap' (a table of numbers as coloured cells)
+    values (rows x cols), row_labels, col_labels, xlabel, ylabel, colorbar (its label),
+    diverging (true: a red-blue map centred on 0; automatic when values have both signs).
+'boundary' (decision-boundary maps with the data points)
+    see layerlab.report.boundary.
+"""
 
 from __future__ import annotations
 
-import math
-import numbers
-from pathlib import Path
+from layerlab.report.figure import pyplot, save
+from layerlab.report.plot_data import finite_points  # noqa: F401  (kept where callers look)
 
-import numpy as np
-
-from layerlab.report.figure import panel_grid, pyplot
+KINDS = ("curves", "layers", "heatmap", "boundary")
 
 
-def finite_points(xs, ys):
-    """(xs, ys) without the points where either is missing, NaN or infinite (matplotlib cannot
-    scale axes to them; a diverged run's curve ends where its numbers stop being finite)."""
-    keep = [(x, y) for x, y in zip(xs, ys, strict=False)
-            if (isinstance(x, str) or _finite(x)) and _finite(y)]
-    return [x for x, _ in keep], [y for _, y in keep]
+def draw(spec):
+    """The matplotlib figure of one plot spec, laid out and not yet saved."""
+    from layerlab.report import boundary, plot_curves, plot_heatmap, plot_layers
+    from layerlab.report.plot_style import settle_legends
 
-
-def _finite(v):
-    return isinstance(v, numbers.Real) and math.isfinite(v)
+    plt = pyplot()
+    drawers = {"curves": plot_curves.draw, "layers": plot_layers.draw,
+               "heatmap": plot_heatmap.draw, "boundary": boundary.draw}
+    kind = spec.get("kind")
+    if kind not in drawers:
+        raise ValueError(f"unknown plot kind {kind!r}: use one of {', '.join(KINDS)}")
+    fig = drawers[kind](plt, spec)
+    heading = spec.get("figure_title")
+    if heading:
+        fig.suptitle(spec.get("title", "") if heading is True else str(heading), fontsize=11)
+    settle_legends(fig)
+    return fig
 
 
 def render(spec, path):
-    """Draw one plot spec to `path` (PNG). Kinds: 'curves', 'heatmap'."""
-    plt = pyplot()
-    kind = spec["kind"]
-    if kind == "curves":
-        panels = spec.get("panels") or [{"series": spec["series"],
-                                         "ylabel": spec.get("ylabel", ""),
-                                         "logy": spec.get("logy", False)}]
-        fig, axes = panel_grid(plt, spec, len(panels), 5.5, 4)
-        for ax, panel in zip(axes, panels, strict=True):
-            for label, (xs, ys) in panel["series"].items():
-                xs, ys = finite_points(xs, ys)  # a diverged run's nan/inf are not drawn
-                if not xs:
-                    continue
-                style = "--" if label.startswith("reference") else "-"
-                ax.plot(xs, ys, style, label=label, marker="o" if len(xs) <= 31 else None,
-                        markersize=3)
-            ax.set_xlabel(panel.get("xlabel", spec.get("xlabel", "")))
-            ax.set_ylabel(panel.get("ylabel", ""))
-            if panel.get("title"):
-                ax.set_title(panel["title"], fontsize=10)
-            if panel.get("logy"):
-                ax.set_yscale("log")
-            if panel.get("logx", spec.get("logx")):
-                ax.set_xscale("log")
-            ax.grid(alpha=0.3)
-            if len(panel["series"]) > 1:
-                ax.legend(fontsize=panel.get("legend_size", 8))
-    elif kind == "heatmap":
-        values = np.asarray(spec["values"], dtype=float)
-        finite = values[np.isfinite(values)]  # a diverged cell is left blank
-        middle = float(finite.mean()) if finite.size else 0.0
-        fig, ax = plt.subplots(figsize=(1.2 + 1.1 * values.shape[1], 1 + 0.7 * values.shape[0]))
-        image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto")
-        ax.set_xticks(range(values.shape[1]), [str(c) for c in spec["col_labels"]])
-        ax.set_yticks(range(values.shape[0]), [str(r) for r in spec["row_labels"]])
-        ax.set_xlabel(spec.get("xlabel", ""))
-        ax.set_ylabel(spec.get("ylabel", ""))
-        for (i, j), v in np.ndenumerate(values):
-            ax.text(j, i, f"{v:.3g}" if np.isfinite(v) else "n/a", ha="center", va="center",
-                    fontsize=8, color="white" if np.isfinite(v) and v < middle else "black")
-        fig.colorbar(image, ax=ax)
-    elif kind == "boundary":  # decision-boundary maps with the points (S7 playground)
-        from layerlab.report.boundary import draw
-
-        fig = draw(plt, spec)
-    else:
-        raise ValueError(f"unknown plot kind {kind!r}: use 'curves', 'heatmap' or 'boundary'")
-    fig.suptitle(spec.get("title", ""), fontsize=11)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    """Draw one plot spec to `path` (PNG, 150 dpi); returns the path."""
+    return save(pyplot(), draw(spec), path)

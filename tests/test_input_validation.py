@@ -46,6 +46,60 @@ def test_every_experiment_passes_its_own_checks():
         configs.resolve(exp, quick=True)
 
 
+def _settings_without_a_rule(exp):
+    return [key for key, value in dataclasses.asdict(exp.config()).items()
+            if configs.rule_for(exp, key) is None
+            and not isinstance(value, bool)]  # a bool's type check is all it needs
+
+
+def test_every_setting_of_every_experiment_has_a_rule():
+    missing = {name: _settings_without_a_rule(exp)
+               for name, exp in registry.all_experiments().items()}
+    assert {name: keys for name, keys in missing.items() if keys} == {}
+
+
+# a value each rule must refuse, for settings whose rule comes from its name's last word
+REFUSED = [("lenet-fashion", "activation=gelu"), ("lenet-fashion", "pool=median"),
+           ("pytorch-apis", "lr_fc=-1"), ("mnist-cnn", "channels=[[32, 0]]"),
+           ("dying-relu", "noise=2.0"), ("open-model", "schedule=cosine"),
+           ("spatial-batchnorm", "momentum=1.5"), ("spatial-batchnorm", "train_shape=[2, 0]"),
+           ("gurmukhi-reg", "l1=-0.001"), ("open-model", "weight_decay=-1.0"),
+           ("batchnorm", "scale_low=0"), ("vanishing-gradients", "activations=[swish]"),
+           ("lenet-fashion-best", "fast_label_smoothing=1.0"), ("mnist-mlp", "shift=-2"),
+           # rules a study declares for its own settings
+           ("vanishing-gradients", "settings=['plain', 'nosuch']"),
+           ("update-rules", "rules=[['sgd', -1.0]]"), ("update-rules", "rules=[['sgdd', 0.01]]"),
+           ("conv-speed", "conv_cases=[['x', [0, 3, 9, 9], [4, 3, 3, 3], 1, 1]]"),
+           ("lenet-fashion", "variants=['baselin']"), ("playground-init", "inits=['xavier']"),
+           ("mnist-mlp", "candidates=[[100, [[0]]]]"), ("layer-checks", "groups=['nosuch']"),
+           ("lr-weight-scale", "configs=[[0.001]]"),
+           ("conv-nets", "deep_variants=[['x', 1, 1e-3]]")]
+
+
+@pytest.mark.parametrize("name, setting", REFUSED)
+def test_a_setting_checked_by_its_name_refuses_a_bad_value(name, setting):
+    with pytest.raises(ConfigError, match=setting.partition("=")[0]):
+        configs.resolve(registry.get(name), [setting])
+
+
+SETTINGS = [(name, key) for name, exp in sorted(registry.all_experiments().items())
+            for key in dataclasses.asdict(exp.config())]
+LITERALS = st.one_of(st.integers(-10, 10).map(str), st.floats(-2, 2).map(repr),
+                     st.sampled_from(["[]", "[0]", "[-1, 2]", "[[0, 1]]", "()", "''", "x",
+                                      "None", "true", "[1.5]", "1e400", "nan"]))
+
+
+@QUICK
+@given(setting=st.sampled_from(SETTINGS), text=LITERALS)
+def test_any_value_of_any_setting_is_taken_or_refused_with_a_config_error(setting, text):
+    """No value given to --set gets past the checks into an error of another kind."""
+    name, key = setting
+    try:
+        configs.resolve(registry.get(name), [f"{key}={text}"])
+    except ConfigError:
+        pass
+
+
 def test_bool_is_not_an_int_nor_a_float():
     exp = registry.get("quickstart")
     for setting in ("epochs=True", "epochs=false", "learning_rates=[True]", "hidden_dims=[1.5]"):

@@ -15,6 +15,7 @@ import sys
 import layerlab
 from layerlab.data.errors import DataError
 from layerlab.lab.config import ConfigError
+from layerlab.lab.registry import UnknownExperiment
 from layerlab.runfiles import RunError
 
 # (module, attribute) of every sub-command's `add_parser`; imported lazily so that
@@ -57,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as err:  # a dataset missing or damaged: the message names the fix
         print(f"layerlab: {err}", file=sys.stderr)
         return 1
+    except UnknownExperiment as err:  # the message names close names, or the package to add
+        print(f"layerlab: {err}", file=sys.stderr)
+        return 2
     except ConfigError as err:  # a setting refused by its check: the message names the fix
         print(f"layerlab: {err}", file=sys.stderr)
         return 2

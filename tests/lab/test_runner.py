@@ -100,7 +100,7 @@ def test_report_is_rebuilt_from_the_folder(tmp_path):
     (out / "report.md").unlink()
     for png in (out / "plots").iterdir():
         png.unlink()
-    result = layerlab("report", out)
+    result = layerlab("report", out, "--full")
     assert result.stdout.strip() == original.strip()
     assert (out / "plots" / "loss.png").stat().st_size > 1000
     assert layerlab("report", out, "--html").stdout.strip().endswith("report.html")
@@ -218,10 +218,10 @@ def test_publish_keeps_what_the_report_needs_and_catalog_links_it(tmp_path):
     layerlab("publish", out, dest, "--allow-quick")
     kept = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
     assert kept == ["cells.json", "config.json", "env.json", "plots/accuracy.png",
-                    "plots/loss.png", "report.md", "results.json", "status.json"]
+                    "plots/loss.png", "report.html", "report.md", "results.json", "status.json"]
     original = (dest / "report.md").read_text()
     (dest / "report.md").unlink()
-    assert layerlab("report", dest).stdout.strip() == original.strip()
+    assert layerlab("report", dest, "--full").stdout.strip() == original.strip()
     page = tmp_path / "experiments.md"
     layerlab("catalog", "--results", tmp_path / "results", "--write", page)
     text = page.read_text()
@@ -230,7 +230,8 @@ def test_publish_keeps_what_the_report_needs_and_catalog_links_it(tmp_path):
     assert "| `layer-checks` | S1.1 |" in text and "not published yet" in text
     verdict = json.loads((dest / "results.json").read_text())["claims"]
     counts = [c["verdict"] for c in verdict.values()]
-    assert f"(results/quickstart/report.md) | {len(counts)} {counts[0]} |" in text
+    assert (f"(results/quickstart/report.md) | {len(counts)} claim{'s' * (len(counts) != 1)}: "
+            f"{len(counts)} {counts[0]} |") in text
     # a page in another folder links to the results with ../ (this crashed before)
     other = tmp_path / "elsewhere" / "experiments.md"
     other.parent.mkdir()

@@ -37,5 +37,5 @@ def test_list_and_quickstart_work_and_torch_studies_name_the_fix(tmp_path):
 
     refused = layerlab_without_torch("run", "mnist-cnn", "--quick")
     assert refused.returncode == 2
-    assert "no experiment 'mnist-cnn'" in refused.stderr and "'.[torch]'" in refused.stderr
+    assert "mnist-cnn needs torch" in refused.stderr and "'.[torch]'" in refused.stderr
     assert "Traceback" not in refused.stderr

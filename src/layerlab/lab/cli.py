@@ -1,4 +1,4 @@
-"""`layerlab list | run | report | compare | sweep`."""
+"""`layerlab list | run | report | compare | sweep | publish | catalog`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 from layerlab.lab import registry, runner
 from layerlab.lab.config import ConfigError
 from layerlab.lab.rundir import Run
+from layerlab.report.headline import summary_lines
+from layerlab.runfiles import NotARunError
 
 
 def usable_cores():
@@ -44,10 +46,13 @@ def set_threads(n):
 
 
 def _list(args):
-    experiments = registry.all_experiments()
-    width = max(len(n) for n in experiments)
-    for name, exp in sorted(experiments.items(), key=lambda kv: (kv[1].study, kv[0])):
-        print(f"{name:<{width}}  {exp.study:<6} ~{exp.estimate:<8} {exp.title}")
+    from layerlab.lab import listing
+
+    results = Path(args.results) if args.results else listing.default_results()
+    if args.name:
+        print("\n".join(listing.show_lines(registry.get(args.name), results)))
+        return 0
+    print("\n".join(listing.list_lines(registry.all_experiments(), results)))
     if registry.UNAVAILABLE:
         print(registry.unavailable_note())
     return 0
@@ -60,7 +65,12 @@ def _run(args):
             print("--resume takes only the run folder: its config is read from it",
                   file=sys.stderr)
             return 2
-        runner.resume(args.resume, worker=args.worker, storage=args.storage)
+        if args.worker:  # the main process draws the progress; a worker's would fight it
+            with open(os.devnull, "w") as quiet:
+                runner.resume(args.resume, worker=True, storage=args.storage, stream=quiet)
+            return 0
+        runner.resume(args.resume, storage=args.storage)
+        print("\n".join(summary_lines(args.resume)))
         return 0
     if not args.name:
         print("name an experiment (`layerlab list` shows them) or --resume RUN_DIR",
@@ -74,36 +84,34 @@ def _run(args):
         return 2
     print(f"run folder: {run.path}")
     runner.execute(run)
+    print("\n".join(summary_lines(run.path)))
     return 0
 
 
 def _report(args):
+    if not Path(args.run_dir).exists():
+        raise NotARunError(f"{args.run_dir}: no such folder (give a run folder, e.g. "
+                           "runs/NAME-DATE-TIME or docs/results/NAME)")
     path = runner.rebuild(args.run_dir) if args.rebuild else runner.report(args.run_dir)
-    print(path.with_suffix(".html") if args.html else path.read_text())
+    if args.html:
+        print(path.with_suffix(".html"))
+    elif args.full:
+        print(path.read_text())
+    else:
+        print("\n".join(summary_lines(args.run_dir)))
+        print(f"the whole report as text: layerlab report {args.run_dir} --full")
     return 0
 
 
 def _compare(args):
-    from layerlab.report.markdown import fmt, md_table
-    from layerlab.runfiles import read_run as load
+    from layerlab.lab.compare import compare
 
-    docs = [load(d) for d in args.run_dirs]
-    names = []
-    for doc in docs:
-        names += [n for n in doc["results"]["claims"] if n not in names]
-    header = ["figure", "reference"] + [str(Path(d).name) for d in args.run_dirs]
-    rows = []
-    for name in names:
-        claims = [doc["results"]["claims"].get(name) for doc in docs]
-        reference = next((c["reference"] for c in claims if c), None)
-        rows.append([name, fmt(reference)] + [
-            f"{fmt(c['ours'])} ({c['verdict']})" if c else "" for c in claims])
-    settings = sorted({k for doc in docs for k in doc["meta"]["config"]})
-    differing = [k for k in settings
-                 if len({repr(doc["meta"]["config"].get(k)) for doc in docs}) > 1]
-    rows += [[f"setting: {k}", ""] + [fmt(doc["meta"]["config"].get(k)) for doc in docs]
-             for k in differing]
-    print(md_table(header, rows))
+    text, panels = compare(args.run_dirs, args.out)
+    print(text)
+    if panels:
+        print(f"\ncurves of the runs overlaid ({panels} panel(s)): {args.out}")
+    else:
+        print("\nno curve plot is shared by two of these runs: no figure written")
     return 0
 
 
@@ -111,6 +119,10 @@ def _sweep(args):
     set_threads(args.threads)
     if args.workers < 1:
         print("--workers must be at least 1", file=sys.stderr)
+        return 2
+    if not args.resume and not args.name:
+        print("name an experiment (`layerlab list` shows them) or --resume RUN_DIR",
+              file=sys.stderr)
         return 2
     if args.resume:
         run = Run(args.resume, storage=args.storage)
@@ -132,6 +144,7 @@ def _sweep(args):
     if any(codes):
         print(f"worker exit codes: {codes}", file=sys.stderr)
         return 1
+    print("\n".join(summary_lines(run.path)))
     return 0
 
 
@@ -154,18 +167,31 @@ def _catalog(args):
 
 def add_parser(subparsers):
     """Register list, run, report, compare, sweep, publish and catalog."""
-    p = subparsers.add_parser("list", help="every experiment, one line each")
+    p = subparsers.add_parser(
+        "list", help="every experiment with the time of a full run; `list NAME`: its settings",
+        description="Every experiment, with the study it reproduces and the wall time of its "
+        "last published full run (the registered estimate where none is published). With a "
+        "NAME: that experiment's description and every setting with its default, its --quick "
+        "value and the rule `--set` checks it against.")
+    p.add_argument("name", nargs="?", help="show this experiment's description and settings")
+    p.add_argument("--results", metavar="DIR",
+                   help="published runs to take the times from (default: the checkout's "
+                        "docs/results)")
     p.set_defaults(func=_list)
 
     def run_options(p):
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                       help="change a setting (repeatable); `layerlab run NAME --set x=1`")
+                       help="change a setting (repeatable); `layerlab list NAME` shows them")
         p.add_argument("--seed", type=int, help="seed (same config + seed = same numbers)")
         p.add_argument("--quick", action="store_true",
-                       help="a reduced run (fewer samples and epochs) for smoke tests")
-        p.add_argument("--out", help="run folder (default runs/NAME-DATE-TIME)")
-        p.add_argument("--storage", help="Optuna storage URL shared by workers on several "
-                                         "machines (default: SQLite in the run folder)")
+                       help="a reduced run on the built-in data (fewer samples and epochs), "
+                            "seconds to a minute")
+        p.add_argument("--out", metavar="DIR",
+                       help="new run folder (default runs/NAME-DATE-TIME); one that holds a "
+                            "run is refused")
+        p.add_argument("--storage", metavar="URL",
+                       help="Optuna storage URL shared by workers on several machines "
+                            "(default: SQLite in the run folder)")
         p.add_argument("--threads", type=int, default=1,
                        help="BLAS/OpenMP threads per process (default 1: the studies' matrices "
                        "are small, and on a small or busy machine more threads are often "
@@ -173,38 +199,57 @@ def add_parser(subparsers):
 
     p = subparsers.add_parser("run", help="run an experiment and write its report",
                               description="Run an experiment into a run folder: config, "
-                              "metrics, checkpoints, plots, report.md and report.html.")
+                              "metrics, checkpoints, plots, report.md and report.html. It ends "
+                              "with the verdicts and the report's paths.")
     p.add_argument("name", nargs="?", help="experiment name (see `layerlab list`)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
     p.add_argument("--worker", action="store_true", help=argparse_hidden())
     run_options(p)
     p.set_defaults(func=_run)
 
-    p = subparsers.add_parser("report", help="rebuild a run's report from its folder")
-    p.add_argument("run_dir")
-    p.add_argument("--html", action="store_true", help="print the path of report.html")
+    _add_folder_parsers(subparsers, run_options)
+
+
+def _add_folder_parsers(subparsers, run_options):
+    """Register the commands on run folders: report, compare, sweep, publish, catalog."""
+    p = subparsers.add_parser("report", help="rebuild a run's report and show its verdicts",
+                              description="Rebuild report.md and report.html of a run folder "
+                              "from its results.json and print the verdicts and the paths.")
+    p.add_argument("run_dir", help="a run folder (runs/NAME-..., or docs/results/NAME)")
+    p.add_argument("--full", action="store_true", help="print the whole report.md")
+    p.add_argument("--html", action="store_true", help="print only the path of report.html")
     p.add_argument("--rebuild", action="store_true",
                    help="judge the run again from its stored cells (cells.json): the study's "
                         "analysis runs anew, nothing trains")
     p.set_defaults(func=_report)
 
-    p = subparsers.add_parser("compare", help="the figures of several runs side by side")
-    p.add_argument("run_dirs", nargs="+")
+    p = subparsers.add_parser("compare", help="the figures of several runs side by side, and "
+                                              "their curves overlaid",
+                              description="One table of every claim of the runs (ours and the "
+                              "verdict per run) and every setting that differs; and one PNG "
+                              "with the curves of every plot the runs share, overlaid.")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders to compare")
+    p.add_argument("--out", metavar="FILE.png", default="compare.png",
+                   help="where the overlaid curves go (default compare.png here)")
     p.set_defaults(func=_compare)
 
     p = subparsers.add_parser("sweep", help="run an experiment's grids with K worker processes",
                               description="Run an experiment with K worker processes sharing "
                               "its Optuna studies (SQLite in the run folder, or --storage URL "
                               "for workers on several machines: give each the same --run-id).")
-    p.add_argument("name", nargs="?")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("name", nargs="?", help="experiment name (see `layerlab list`)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="processes training cells at once, this one included (default 2)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a sweep")
     p.add_argument("--run-id", help="study name prefix shared by machines (default: folder name)")
     run_options(p)
     p.set_defaults(func=_sweep)
 
-    p = subparsers.add_parser("publish", help="copy a finished run's report into docs/results")
-    p.add_argument("run_dir")
+    p = subparsers.add_parser("publish", help="copy a finished run's report into docs/results",
+                              description="Copy a finished full run's report, results and "
+                              "cells into docs/results/NAME (what `layerlab list` and the "
+                              "catalogue read).")
+    p.add_argument("run_dir", help="a finished full run folder")
     p.add_argument("dest", nargs="?", help="default docs/results/NAME")
     p.add_argument("--allow-quick", action="store_true", help=argparse_hidden())
     p.set_defaults(func=_publish)

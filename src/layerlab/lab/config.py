@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import difflib
+import functools
 import json
 import math
 import typing
@@ -110,8 +112,11 @@ def resolve(experiment, overrides=(), quick=False, seed=None):
         config.update(experiment.quick)
     for key, text in parse_overrides(overrides):
         if key not in config:
-            raise ConfigError(f"--set {key}: {experiment.name} has no setting {key!r}; "
-                              f"its settings are: {', '.join(sorted(config))}")
+            close = difflib.get_close_matches(key, list(config), n=3)
+            known = (f"did you mean {' or '.join(close)}?" if close else
+                     f"its settings are: {', '.join(sorted(config))}")
+            raise ConfigError(f"--set {key}: {experiment.name} has no setting {key!r}; {known} "
+                              f"(`layerlab list {experiment.name}` shows every setting)")
         config[key] = _parse(text, config[key], key)
     if seed is not None:
         if "seed" not in config:
@@ -126,16 +131,30 @@ def resolve(experiment, overrides=(), quick=False, seed=None):
 def check(experiment, config, defaults):
     """Apply each setting's rule (declared by the config, else the common rule of its name);
     the first refusal raises ConfigError."""
+    for key, value in config.items():
+        rule = rule_for(experiment, key)
+        problem = rule(value, defaults.get(key)) if rule else None
+        if problem:
+            raise ConfigError(f"--set {key}={_show(value)}: {problem}")
+
+
+def declared_rules(experiment) -> dict:
+    """{setting: rule(value)} the experiment's config declares: its `checks` table and its
+    fields' `metadata={"check": rule}`."""
     declared = dict(getattr(experiment.config, "checks", {}) or {})
     for f in dataclasses.fields(experiment.config):
         if "check" in f.metadata:
             declared[f.name] = f.metadata["check"]
-    for key, value in config.items():
-        rule = declared.get(key) or common_rule(key)
-        problem = rule(value) if key in declared else \
-            rule(value, defaults.get(key)) if rule else None
-        if problem:
-            raise ConfigError(f"--set {key}={_show(value)}: {problem}")
+    return declared
+
+
+def rule_for(experiment, key):
+    """The rule of setting `key` as rule(value, default) -> the problem or None (its docstring
+    kept, for `layerlab list NAME`); None for a setting without one."""
+    declared = declared_rules(experiment).get(key)
+    if declared is None:
+        return common_rule(key)
+    return functools.wraps(declared)(lambda value, default: declared(value))
 
 
 def _show(value):
@@ -335,6 +354,78 @@ def _update_rules():
 
 def _schedule(value, default):
     return None if value in (None, "onecycle") else "a schedule is onecycle (or None: constant)"
+
+
+# Rules a config declares in its `checks` table, for settings no name rule fits ---------------
+
+def words(allowed, empty=False):
+    """A rule: a list of words, each one of `allowed` (a tuple, or a callable returning one,
+    read when a value is checked); an empty list only if `empty`."""
+    def rule(value):
+        """A list of known words."""
+        known = allowed() if callable(allowed) else allowed
+        if not isinstance(value, tuple | list) or (not value and not empty):
+            return f"give a list of one or more of {', '.join(known)}"
+        wrong = [v for v in value if v not in known]
+        return f"{wrong[0]!r} is not one of {', '.join(known)}" if wrong else None
+    if not callable(allowed):
+        rule.__doc__ = f"a list of words from {', '.join(allowed)}" + (" (or none)" if empty
+                                                                      else "")
+    return rule
+
+
+def text(v):
+    return None if isinstance(v, str) and v else "a non-empty label"
+
+
+def positive(v):
+    return _positive_number("a value")(v)
+
+
+def count_of(v):
+    return _int_rule(1, "a count")(v)
+
+
+def count_or_zero(v):
+    return _int_rule(0, "a count")(v)
+
+
+def flag(v):
+    return None if isinstance(v, bool) else "true or false"
+
+
+def shape(v):
+    return _shape(v, ())
+
+
+def sizes(v):
+    flat = _flatten(v) if isinstance(v, tuple | list) else [None]
+    return None if flat and all(type(x) is int and x >= 1 for x in flat) else \
+        "a list of sizes >= 1, like [100, 50]"
+
+
+def scale_or_init(v):
+    return _weight_scale(v, None)
+
+
+def rows(*columns):
+    """A rule: a non-empty list of rows, each with one value per column rule (text,
+    positive, count_of, count_or_zero, flag, shape, sizes, scale_or_init, or any rule of one
+    value)."""
+    def rule(value):
+        if not isinstance(value, tuple | list) or not value:
+            return "give at least one row"
+        for row in value:
+            if not isinstance(row, tuple | list) or len(row) != len(columns):
+                return f"each row has {len(columns)} values, like the default's"
+            problem = next((p for p in (c(v) for c, v in zip(columns, row, strict=True))
+                            if p), None)
+            if problem:
+                return f"row {_show(row)}: {problem}"
+        return None
+    rule.__doc__ = ("rows of " + ", ".join(getattr(c, "__name__", "value").replace("_", " ")
+                                           for c in columns))
+    return rule
 
 
 COMMON = {

@@ -6,9 +6,13 @@ study's settings, and a dict of overrides that make its `--quick` version.
 
 from __future__ import annotations
 
+import ast
+import difflib
 import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,11 @@ def experiment(name, *, study, title, estimate, config, quick=None):
         return fn
 
     return wrap
+
+
+class UnknownExperiment(ValueError):
+    """A name that is no experiment here: the message names the closest ones, or the package
+    an experiment needs and the command that installs it."""
 
 
 # Study modules that could not be imported because an optional dependency (PyTorch) is not
@@ -80,11 +89,53 @@ def unavailable_note() -> str:
             f"installed ({fixes} adds it)")
 
 
+def declared_names(module) -> list[str]:
+    """The experiment names a study module (or package) declares with `@experiment("NAME",
+    ...)`, read from its source without importing it (it may need a missing package)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin:
+        return []
+    origin = Path(spec.origin)
+    files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+    names = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and _called(node.func) == "experiment" and node.args \
+                    and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                names.append(node.args[0].value)
+    return names
+
+
+def _called(func):
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+
+
+def needs(name) -> str | None:
+    """The missing package the experiment `name` needs, when it is one of those left out."""
+    for module, package in UNAVAILABLE.items():
+        if name in declared_names(module):
+            return package
+    return None
+
+
 def get(name) -> Experiment:
-    """The experiment called `name`; a ValueError lists the known names otherwise."""
+    """The experiment called `name`. An UnknownExperiment otherwise: for an experiment whose
+    module needs a package that is not installed, the package and its install command; for
+    a misspelt name, the closest names; else the list of names."""
     experiments = all_experiments()
-    if name not in experiments:
-        raise ValueError(f"no experiment {name!r}; `layerlab list` shows them: "
-                         f"{', '.join(sorted(experiments))}"
-                         + (f". {unavailable_note()}" if UNAVAILABLE else ""))
-    return experiments[name]
+    if name in experiments:
+        return experiments[name]
+    package = needs(name)
+    if package:
+        raise UnknownExperiment(f"{name} needs {package}, which is not installed: "
+                                f"{OPTIONAL[package]}")
+    left_out = [n for module in UNAVAILABLE for n in declared_names(module)]
+    close = difflib.get_close_matches(str(name), list(experiments) + left_out, n=3)
+    note = f"; {unavailable_note()}" if set(close) & set(left_out) else ""
+    if close:
+        raise UnknownExperiment(f"no experiment {name!r}; did you mean "
+                                f"{' or '.join(close)}? (`layerlab list` shows them all){note}")
+    raise UnknownExperiment(f"no experiment {name!r}; `layerlab list` shows them: "
+                            f"{', '.join(sorted(experiments))}"
+                            + (f". {unavailable_note()}" if UNAVAILABLE else ""))

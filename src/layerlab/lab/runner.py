@@ -125,8 +125,7 @@ def finish_report(run):
         print(f"the report of {run.path} failed to build; the training is kept. After the "
               f"cause is fixed: layerlab report {run.path}", file=sys.stderr)
         raise
-    run.set_status("finished")
-    print(f"report: {report} (and report.html)", file=run.stream or sys.stdout)
+    run.set_status("finished")  # the caller prints the summary (report.headline.summary_lines)
     return report
 
 

@@ -159,7 +159,7 @@ def grid(run, grid_name, cells, fn, objective=None):
     state = optuna.trial.TrialState
     space = _search_space(cells)
     done = _completed(study)
-    progress = Progress(len(cells), grid_name, run.stream)
+    progress = Progress(len(cells), grid_name, run.stream, unit="cells")
     progress.update(len(done))
     while True:
         with _claim_lock(run):
@@ -173,6 +173,7 @@ def grid(run, grid_name, cells, fn, objective=None):
         for k in attrs["cell"]:  # record the grid point as the trial's params
             trial.suggest_categorical(k, space[k])
         try:
+            progress.update(0, attrs["cell_key"])  # the line names the cell being trained
             result = fn(attrs["cell"])
         except BaseException:
             study.tell(trial, state=state.FAIL)

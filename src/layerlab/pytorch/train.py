@@ -32,6 +32,7 @@ from torch import nn
 
 from layerlab.analysis.divergence import loss_diverged
 from layerlab.data.tensors import Batches, to_tensors
+from layerlab.progress import Progress
 from layerlab.pytorch.checkpoint import CheckpointError, load_verified, save_verified
 from layerlab.pytorch.penalties import total_penalty
 from layerlab.pytorch.probes import Probes
@@ -110,19 +111,14 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
     batches = Batches(data["X_train"], data["y_train"], batch_size, shuffle=True, seed=seed)
     keys = ["epoch", "loss", "penalty", "train_acc", "lr", "time"]
     keys += [f"{s}_{k}" for s in ("val", "test") if has[s] for k in ("loss", "acc")]
-    history: dict = {k: [] for k in keys} | {"diverged": None}
-    history.update(step_loss=[], best_epoch=None, best_val_acc=None, stopped_early=False)
-    # the state carried from epoch to epoch (and through a checkpoint)
-    track = {"best_state": None, "waited": 0, "step": 0}
-    start_epoch = 1
-    if checkpoint_path is not None and Path(checkpoint_path).exists():
-        state = _load_state(checkpoint_path, model, optimizer, scheduler, batches, probes)
-        history = state["history"]
-        track = {k: state[k] for k in ("best_state", "waited", "step")}
-        start_epoch = state["epoch"] + 1 if not history["stopped_early"] else epochs + 1
+    history, track, start_epoch = _start(keys, epochs, checkpoint_path, model, optimizer,
+                                         scheduler, batches, probes)
     step_fn = _Step(model, optimizer, loss_fn, penalties, probes, clip_grad,
                     scheduler if scheduler_step == "batch" else None, transform)
 
+    bar = Progress(epochs, cell or "epochs", run.stream if run is not None else None,
+                   enabled=run is not None, unit="epochs")
+    bar.update(start_epoch - 1)
     for epoch in range(start_epoch, epochs + 1):
         row = _train_epoch(step_fn, batches, track, epoch, run, cell, log_every, history)
         if _diverged(history, row, run, cell):  # stop at the step: the epoch gets no row
@@ -140,8 +136,10 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
         if checkpoint_path is not None:
             _save_state(checkpoint_path, model, optimizer, scheduler, batches, probes,
                         history=history, epoch=epoch, **track)
+        bar.update(1, f"val acc {row['val_acc']:.4f}" if has["val"] else "")
         if history["stopped_early"]:
             break
+    bar.close()
 
     if track["best_state"] is not None and history["epoch"] and \
             history["best_epoch"] != history["epoch"][-1]:
@@ -149,6 +147,21 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
         model.load_state_dict(track["best_state"])
     history["train_time"] = sum(history["time"])
     return history
+
+
+def _start(keys, epochs, checkpoint_path, model, optimizer, scheduler, batches, probes):
+    """(history, track, first epoch) of `fit`: empty at epoch 1, or as the checkpoint left
+    them (its weights, optimizer and batch order loaded). track is the state carried from
+    epoch to epoch: the best weights, epochs waited without a better one, the step count."""
+    history: dict = {k: [] for k in keys} | {"diverged": None}
+    history.update(step_loss=[], best_epoch=None, best_val_acc=None, stopped_early=False)
+    track = {"best_state": None, "waited": 0, "step": 0}
+    if checkpoint_path is None or not Path(checkpoint_path).exists():
+        return history, track, 1
+    state = _load_state(checkpoint_path, model, optimizer, scheduler, batches, probes)
+    history = state["history"]
+    track = {k: state[k] for k in ("best_state", "waited", "step")}
+    return history, track, state["epoch"] + 1 if not history["stopped_early"] else epochs + 1
 
 
 class _Step:

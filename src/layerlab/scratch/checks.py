@@ -117,6 +117,13 @@ def check_model(group, what, model, X, y):
     return rows
 
 
+def group_names():
+    """The names of the groups of registered checks, in order ('affine', 'relu', ...)."""
+    for module in CHECK_MODULES:
+        importlib.import_module(module)
+    return tuple(dict.fromkeys(group for group, _ in _REGISTRY))
+
+
 def run_checks(groups=None):
     """Run every registered check (or only those whose group is in `groups`)."""
     for module in CHECK_MODULES:

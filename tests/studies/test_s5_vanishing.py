@@ -46,6 +46,7 @@ def test_bad_names_are_refused():
 def test_quick_report_has_nine_runs_and_plots(quick_run):
     run, results = quick_run("vanishing-gradients")
     assert len(results["tables"]["gradients"]["rows"]) == 9
+    assert results["plots"]["grad_grid"]["kind"] == "layers"  # a layer x epoch heat map
     assert len(results["plots"]["grad_grid"]["panels"]) == 9
     assert {"grad_grid", "grad_by_depth", "loss"} <= set(results["plots"])
     deep = next(r for r in results["tables"]["gradients"]["rows"]
@@ -65,7 +66,7 @@ def test_quick_report_spread_table_is_the_plotted_norms_per_epoch(quick_run):
     assert [r[:2] for r in rows] == [[a, s] for a in ("sigmoid", "tanh", "relu")
                                      for s in ("deep", "fixed")]
     for activation, setting, *spread, within in rows:
-        norms = [xy[1] for xy in panels[f"{activation}, {setting}"]["series"].values()]
+        norms = panels[f"{activation}, {setting}"]["values"]
         for e, value in enumerate(spread):
             column = [n[e] for n in norms]
             assert value == pytest.approx(math.log10(max(column) / min(column)), rel=1e-9)

@@ -1,15 +1,6 @@
-"""A small architecture search: try configurations within a budget, keep the best on validation.
-
-    best, rows = search_architectures(run, "search/budget=100", candidates, build, budget,
-                                      train)
-
-Each candidate is built and checked against the budget (`layerlab.pytorch.check_budget`)
-*before* any training: one outside the budget is reported as rejected with the checker's
-message and never trained. The rest are trained as cells of one grid (so a killed run keeps
-the finished candidates) by `train(candidate, cell)`, which must not look at the test split
-(torch_cell.train_cell with Recipe(test=False)); the best validation accuracy wins. The test split
-plays no part in the choice: the caller evaluates the winner once, after retraining it.
-"""
+"""A small architecture search: candidates checked against a budget before any training (one
+outside it is rejected with the checker's message and never trained), the rest trained as cells
+of one grid, the best on validation kept. The test split plays no part in the choice."""
 
 from __future__ import annotations
 
@@ -30,13 +21,11 @@ def search_architectures(run, grid_name: str, candidates: list[dict], build, bud
                          train, objective: str = "val") -> tuple[dict, list[dict]]:
     """Train every candidate that fits `budget`; return (the best, one row per candidate).
 
-    candidates: JSON-able dicts (e.g. {'hidden': [100], 'dropout': 0.1}). build(candidate) ->
-    nn.Module. budget: check_budget's keyword arguments. train(candidate, cell) -> a result
-    with result['final'][objective] (validation accuracy). Rows: {candidate, params,
-    hidden_units, accepted, reason, val (None when rejected), result}; the best is the
-    accepted row with the highest validation accuracy (the first on a tie). Raises
-    ValueError when no candidate fits the budget.
-    """
+    candidates: JSON-able dicts; build(candidate) -> nn.Module; budget: check_budget's keyword
+    arguments; train(candidate, cell) -> a result with result['final'][objective] (validation
+    accuracy; it must not look at the test split). Rows: {candidate, params, hidden_units,
+    accepted, reason, val (None when rejected), result}; the best: the accepted row with the
+    highest val (the first on a tie). ValueError when no candidate fits."""
     from layerlab.pytorch import count_params, hidden_units
 
     rows = []

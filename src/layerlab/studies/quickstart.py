@@ -1,10 +1,7 @@
-"""quickstart: the main job on the built-in data, a small net trained and reported in ~1 min.
-
-A fully-connected net (batchnorm, ReLU) on the built-in CIFAR-10 subset, Adam at three learning
-rates; only the rate picked on validation is scored on the test split (one look per run). Grids,
-curves, a table, a verdict and a report, all from what the cells return (so `layerlab report DIR
---rebuild` needs neither training nor data).
-"""
+"""quickstart: the main job, a small net (batchnorm, ReLU) on the built-in CIFAR-10 subset,
+Adam at three learning rates; only the rate picked on validation is scored on the test split
+(one look per run). Everything is reported from what the cells return, so `layerlab report DIR
+--rebuild` needs neither training nor data."""
 
 from __future__ import annotations
 
@@ -12,7 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from layerlab import ledger
-from layerlab.analysis import divergence, downsample, verdict
+from layerlab.analysis import divergence, verdict
+from layerlab.analysis.curves import accuracy_panels, loss_series
 from layerlab.data import load, transforms
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid
@@ -90,19 +88,17 @@ def quickstart(cfg, run):
                 r["train_time"]] for lr, r in zip(rates, results, strict=True)],
               title="Results per learning rate")
     divergence.note(run, {f"lr={lr:g}": d for lr, d in diverged.items()})
-    curves = {f"lr {lr:g}": r for lr, r in finished.items()}
-    run.plot("loss", "curves", title="Training loss per iteration", xlabel="iteration",
-             series={k: downsample(r["loss_history"]) for k, r in curves.items()}, ylabel="loss")
-    run.plot("accuracy", "curves", title="Accuracy per epoch", xlabel="epoch", panels=[
-        {"ylabel": f"{split} accuracy", "series": {
-            k: [list(range(cfg.epochs + 1)), r[f"{split}_acc_history"]] for k, r in curves.items()}}
-        for split in ("train", "val")])
+    curves = {f"lr {lr:g}": [r] for lr, r in finished.items()}
+    run.plot("loss", "curves", title="Training loss", xlabel="iteration", ylabel="loss",
+             series=loss_series(curves))
+    run.plot("accuracy", "curves", title="Accuracy per epoch", xlabel="epoch",
+             panels=accuracy_panels(curves))
     picked = max(finished, key=lambda lr: (finished[lr]["best_val_acc"], -rates.index(lr)),
                  default=None)  # None: every rate diverged, nothing to score on test
     test = None if picked is None else grid(run, "test", [{"learning_rate": picked}],
                                             lambda c: _test(run, cfg, picked))[0]
     run.judge("test accuracy of the learning rate picked on validation", "goal",
-              test and verdict.from_images(test["correct"], test["n"]), CHANCE,
+              test and verdict.from_images(test["correct"], test["n"]), CHANCE, key=True,
               diverged=[] if test else [f"lr={lr:g}" for lr in diverged], source="layerlab's "
               "goal: above chance", note=f"rate {picked:g}: a one-seed pick on validation, no "
               "verdict" if test else "every rate diverged: no pick")

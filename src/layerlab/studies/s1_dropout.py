@@ -10,14 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from layerlab import references as ref
-from layerlab.analysis import (
-    epoch_series,
-    mean_std,
-    pm,
-    spearman,
-    tail_mean,
-    verdict,
-)
+from layerlab.analysis import count, mean_std, pm, spearman, tail_mean, verdict
+from layerlab.analysis.curves import accuracy_panels
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell_key, grid
 from layerlab.scratch.dropout import Dropout
@@ -29,9 +23,6 @@ from layerlab.trainers.solver_cell import train_solver
 SOURCE = "S1.8 (course notebook Dropout)"
 MEDIANS = ("rel_error", "norm_error", "max_abs_diff", "worst_entry", "floored_rel_error",
            "nonzero")  # the gradient-check figures reported as medians over seeds
-
-
-# --- (a) and (c): statistics --------------------------------------------------------------
 
 
 def dropout_statistics(x, p, inverted, seed):
@@ -52,7 +43,7 @@ def dropout_statistics(x, p, inverted, seed):
 def _statistics(cfg, run):
     """(a) and (c): dropout on randn + stats_mean, a fresh input and mask per seed: table, the
     course's figures, the scaling."""
-    seeds, ps = [cfg.seed + i for i in range(cfg.stats_seeds)], cfg.stats_ps
+    seeds, ps = range(cfg.seed, cfg.seed + cfg.stats_seeds), cfg.stats_ps
     xs = [np.random.default_rng(s).standard_normal(tuple(cfg.stats_shape)) + cfg.stats_mean
           for s in seeds]
     per = {(inv, p): [dropout_statistics(x, p, inv, s) for x, s in zip(xs, seeds, strict=True)]
@@ -65,7 +56,7 @@ def _statistics(cfg, run):
               [["inverted" if inv else "vanilla", p, *s.values()]
                for (inv, p), s in stats.items()],
               title=f"(a, c) Dropout on {cfg.stats_shape[0]}x{cfg.stats_shape[1]} of randn + "
-                    f"{cfg.stats_mean:g} (mean over {len(seeds)} seeds)",
+                    f"{cfg.stats_mean:g} (mean over {count(len(seeds), 'seed')})",
               note="The last two columns are where the scaling happens (a kept unit at train "
                    "time, every unit at test time): inverted dropout scales by 1/(1-p) while "
                    "training, vanilla by (1-p) at test time; either way the train-time mean "
@@ -79,8 +70,8 @@ def _statistics(cfg, run):
                   verdict.from_seeds(col(True, p, "train_zero_fraction")),
                   ref.S1_8_DROPOUT_ZERO_FRACTION.get(p, p), better="equal",
                   figure_n=ref.S1_8_STATS_UNITS, source=SOURCE,
-                  note=f"over {len(seeds)} seeds of {xs[0].size} units; the course's one draw "
-                       f"of {ref.S1_8_STATS_UNITS} units adds its binomial noise")
+                  note=f"over {count(len(seeds), 'seed')} of {xs[0].size} units; the course's "
+                       f"one draw of {ref.S1_8_STATS_UNITS} units adds its binomial noise")
     run.judge("(a) fraction zeroed at test time (largest over p)", "figure", verdict.exact(
         max(max(col(True, p, "test_zero_fraction")) for p in ps)),
         ref.S1_8_TEST_ZERO_FRACTION, better="equal", source=SOURCE)
@@ -89,7 +80,7 @@ def _statistics(cfg, run):
         p = max(ps, key=lambda q: abs(est[q].value - ref.S1_8_MEAN))
         run.judge(f"(a) {when}-time mean, farthest from {ref.S1_8_MEAN:g} over p", "figure",
                   est[p], ref.S1_8_MEAN, better="equal", source=SOURCE,
-                  note=f"at p={p:g}, over {len(seeds)} seeds; per p: " + ", ".join(
+                  note=f"at p={p:g}, over {count(len(seeds), 'seed')}; per p: " + ", ".join(
                       f"{q:g}: {e.value:.4f}" for q, e in est.items()))
     margin = cfg.stats_mean / 100
     for inv in (True, False):  # (c) the same expected activation at train and test time
@@ -110,9 +101,6 @@ def _statistics(cfg, run):
               source=SOURCE, note="largest deviation of a scale read off the outputs (last two "
                                   "columns of the statistics table) from the formula, every p, "
                                   "variant and seed; exact up to rounding (±1e-6)")
-
-
-# --- (b): gradient checks -----------------------------------------------------------------
 
 
 def gradient_check(p, seed, dims=(2, 15, 20, 30, 10), weight_scale=5e-2, h=1e-5, floor=1e-3):
@@ -149,7 +137,7 @@ def gradient_check(p, seed, dims=(2, 15, 20, 30, 10), weight_scale=5e-2, h=1e-5,
 
 def _gradient_checks(cfg, run):
     """(b) gradient checks over p and seeds: table, plot, the course's error."""
-    seeds, ps = [cfg.seed + i for i in range(cfg.check_seeds)], cfg.check_ps
+    seeds, ps = list(range(cfg.seed, cfg.seed + cfg.check_seeds)), cfg.check_ps
     cells = [{"p": p, "seed": s} for p in ps for s in seeds]
     results = grid(run, "b_gradcheck", cells, lambda c: gradient_check(
         c["p"], c["seed"], tuple(cfg.check_dims), cfg.check_weight_scale))
@@ -170,8 +158,8 @@ def _gradient_checks(cfg, run):
                 f"{min(col(p, 'rel_error')):.1e} - {max(col(p, 'rel_error')):.1e}",
                 *(med[p][k] for k in MEDIANS[1:5]),
                 f"{med[p]['nonzero']:.0f} of {by[(p, seeds[0])]['entries']}"] for p in ps],
-              title=f"(b) Gradient check of a three-layer net with dropout, {len(seeds)} seeds "
-                    "per p (float64, h = 1e-5)",
+              title=f"(b) Gradient check of a three-layer net with dropout, "
+                    f"{count(len(seeds), 'seed')} per p (float64, h = 1e-5)",
               note=f"Each seed draws the data (N={cfg.check_dims[0]}), the initial weights "
                    f"(scale {cfg.check_weight_scale:g}) and the mask. Compare the largest "
                    "absolute difference with the rounding floor of a centred difference, eps x "
@@ -196,7 +184,7 @@ def _gradient_checks(cfg, run):
                   better="lower", unit="log10", source="layerlab's goal: the course's bound "
                   "'around 1e-7 or below'", note=f"median {med[p]['rel_error']:.1e}, range "
                   f"{min(errs):.1e} to {max(errs):.1e}; {sum(e <= 1e-7 for e in errs)} of "
-                  f"{len(errs)} seeds at or below 1e-7; normwise error (median) "
+                  f"{count(len(errs), 'seed')} at or below 1e-7; normwise error (median) "
                   f"{med[p]['norm_error']:.1e}")
     run.judge("(b) normwise error, largest over every p and seed", "goal",
               verdict.exact(max(r["norm_error"] for r in results)), ref.S1_8_GRADCHECK_ERROR,
@@ -234,12 +222,9 @@ def _why_the_error_falls(run, col, med, eps_floor, lo, hi):
                 "whole rows and columns of the gradient, removing candidates for the maximum")
 
 
-# --- (d): regularisation ------------------------------------------------------------------
-
-
 def _regularisation(cfg, run):
     """(d) two-layer net with and without dropout over seeds, then the hidden x p grid."""
-    seeds = [cfg.seed + i for i in range(cfg.seeds)]
+    seeds = range(cfg.seed, cfg.seed + cfg.seeds)
     main = [{"hidden": cfg.hidden, "p": p, "seed": s} for p in cfg.ps for s in seeds]
     heat = [{"hidden": h, "p": p, "seed": s} for h in cfg.grid_hidden for p in cfg.grid_ps
             for s in seeds[:cfg.grid_seeds]]
@@ -266,10 +251,9 @@ def _regularisation(cfg, run):
         return [tail_mean(by[(h, p, s)][f"{key}_acc_history"], k) for s in ss]
 
     run.plot("d_curves", "curves", title=f"(d) Two-layer net, hidden {cfg.hidden}, "
-             f"{cfg.num_train} training images (mean over {len(seeds)} seeds)", xlabel="epoch",
-             panels=[{"ylabel": f"{what} accuracy", "series": {f"p={p:g}": epoch_series(
-                 [by[(cfg.hidden, p, s)][f"{what}_acc_history"] for s in seeds], pad=False)
-                 for p in cfg.ps}} for what in ("train", "val")])
+             f"{cfg.num_train} training images", xlabel="epoch", panels=accuracy_panels(
+                 {f"p={p:g}": [by[(cfg.hidden, p, s)] for s in seeds] for p in cfg.ps},
+                 pad=False))
     run.table("d_seeds", ["p (drop)", "seed", f"train acc (last {k} epochs)",
                           f"val acc (last {k} epochs)", "best val acc"],
               [[p, s, *(tails(cfg.hidden, p, [s], w)[0] for w in ("train", "val")),
@@ -290,7 +274,8 @@ def _regularisation(cfg, run):
             ("best val accuracy is higher with dropout", best1, best0, "higher val accuracy")):
         run.judge(f"(d) {what} (p={p1:g} vs p={p0:g})", "comparison",
                   verdict.from_pairs(a, b), source=SOURCE,
-                  note=f"course: with dropout, {ref_text}. Paired by seed ({len(seeds)} seeds)")
+                  note=f"course: with dropout, {ref_text}. Paired by seed "
+                       f"({count(len(seeds), 'seed')})")
     _hidden_by_dropout(cfg, run, lambda h, p, w: tails(h, p, seeds[:cfg.grid_seeds], w))
 
 
@@ -307,11 +292,11 @@ def _hidden_by_dropout(cfg, run, acc):
                                ("d_val", val, "Val accuracy")):
         run.plot(name, "heatmap", values=values, row_labels=list(cfg.grid_hidden),
                  col_labels=list(cfg.grid_ps), xlabel="dropout p (drop probability)",
-                 ylabel="hidden units", title=f"(d) {what} (last {k} epochs, mean over {n} seeds)")
+                 ylabel="hidden units", title=f"(d) {what} (last {k} epochs, mean over seeds)")
     run.table("d_grid", ["hidden", "p (drop)", "train acc", "val acc", "gap"],
               [[h, p, train[i][j], val[i][j], gap[i][j]]
                for i, h in enumerate(cfg.grid_hidden) for j, p in enumerate(cfg.grid_ps)],
-              title=f"(d) Hidden size x dropout (last {k} epochs, mean over {n} seeds)")
+              title=f"(d) Hidden size x dropout (last {k} epochs, mean over {count(n, 'seed')})")
     rhos = [spearman(cfg.grid_ps, row) for row in gap]
     p0, p1 = cfg.grid_ps[0], cfg.grid_ps[-1]
 
@@ -321,10 +306,10 @@ def _hidden_by_dropout(cfg, run, acc):
     shrink = {h: diff(h, lambda r: r["val"] - r["train"]) for h in cfg.grid_hidden}
     weak = min(shrink, key=lambda h: shrink[h].low)
     run.judge("(d) the train-val gap shrinks as dropout grows, at every hidden size",
-              "comparison", shrink[weak], source=SOURCE,
-              note=f"gap at p={p0:g} minus gap at p={p1:g}, paired by seed ({n} seeds), judged "
-                   f"at the hidden size whose interval reaches lowest ({weak}): it holds at "
-                   "every size when it holds there. Per hidden size: " + ", ".join(
+              "comparison", shrink[weak], source=SOURCE, key=True,
+              note=f"gap at p={p0:g} minus gap at p={p1:g}, paired by seed ({count(n, 'seed')}), "
+                   f"judged at the hidden size whose interval reaches lowest ({weak}): it holds "
+                   "at every size when it holds there. Per hidden size: " + ", ".join(
                        f"{h}: {e.text(3)}" for h, e in shrink.items())
               + "; Spearman correlation of the mean gap with p: " + ", ".join(
                   f"{h}: {r:+.2f}" for h, r in zip(cfg.grid_hidden, rhos, strict=True)))
@@ -389,11 +374,12 @@ def dropout(cfg, run):
         "the table says vanilla.",
         f"- (b): FullyConnectedNet hidden {list(cfg.check_dims[2:4])}, N={cfg.check_dims[0]}, "
         f"D={cfg.check_dims[1]}, C={cfg.check_dims[4]}, float64, centred differences with "
-        f"h=1e-5, {cfg.check_seeds} seeds per p.",
+        f"h=1e-5, {count(cfg.check_seeds, 'seed')} per p.",
         f"- (d), the course notebook's settings: one hidden layer of {cfg.hidden}, "
         f"{cfg.num_train} CIFAR-10 training images (a fixed seeded draw; a lossy JPEG copy, see "
         f"Data), {cfg.val} validation images, mean image subtracted, Adam lr "
         f"{cfg.learning_rate:g}, batch {cfg.batch_size}, {cfg.epochs} epochs, weight scale "
-        f"{cfg.weight_scale:g}, {cfg.seeds} seeds (weights, minibatch order, masks); accuracies "
-        f"are the mean over the last {cfg.tail_epochs} epochs. Grid: hidden "
-        f"{list(cfg.grid_hidden)} x p {list(cfg.grid_ps)}, {cfg.grid_seeds} seeds per cell."]))
+        f"{cfg.weight_scale:g}, {count(cfg.seeds, 'seed')} (weights, minibatch order, masks); "
+        f"accuracies are the mean over the last {cfg.tail_epochs} epochs. Grid: hidden "
+        f"{list(cfg.grid_hidden)} x p {list(cfg.grid_ps)}, {count(cfg.grid_seeds, 'seed')} per "
+        "cell."]))

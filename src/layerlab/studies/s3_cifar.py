@@ -1,16 +1,14 @@
-"""S3 PyTorch on CIFAR-10: one network written three ways, and an open model with a tuning table.
+"""S3 PyTorch on CIFAR-10.
 
-`pytorch-apis`: the course notebook's two-layer FC net (3072 -> 4000 -> ReLU -> 10) and
-three-layer conv net (conv 32@5x5 - ReLU - conv 16@3x3 - ReLU - FC 10, 'same' padding), each
-functional, as `nn.Module` and as `nn.Sequential` (`layerlab.pytorch.api_styles`), all from the
-same Kaiming-normal weights: identical outputs, and one epoch of plain SGD (lr 1e-2 FC, 3e-3
-conv, batch 64, pixels standardised per channel) with the same batches gives the same losses.
+`pytorch-apis`: the course notebook's two-layer FC net and three-layer conv net, each
+functional, as `nn.Module` and as `nn.Sequential` (`layerlab.pytorch.api_styles`), from the same
+weights: identical outputs, and one epoch of plain SGD with the same batches gives the same
+losses.
 
-`open-model`: conv(3->64, k1)-BN-ReLU-maxpool2, conv(64->32, k2)-BN-ReLU-maxpool2, FC w1-ReLU-
-dropout, FC w2-ReLU-dropout, FC 10, Adam (the study's model: (k1, k2) = (5, 3), (w1, w2) =
-(256, 128), lr 1e-3, weight decay 1e-4). A tuning table varies one factor at a time around it
-(lr, weight decay, kernel pairs, FC widths), scored on validation only; the best is trained
-for `epochs` on the full training split over `final_seeds` and evaluated once per seed on test.
+`open-model`: `OpenModel` (two conv-BN-ReLU-pool blocks, two FC layers with dropout) with Adam.
+A tuning table varies one factor at a time around the study's model (lr, weight decay, kernel
+pairs, FC widths) on validation only; the best is trained on the full training split over
+`final_seeds` and evaluated once per seed on test.
 """
 
 from __future__ import annotations
@@ -28,7 +26,14 @@ from layerlab.lab.sweep import grid, record_datasets
 from layerlab.pytorch import OpenModel, api_styles
 from layerlab.pytorch.api_styles import STYLES, conv_params, fc_params, three_styles
 from layerlab.studies.s3_picks import best_vs_runner_up, pick_claims, val_estimate
-from layerlab.trainers.torch_cell import Recipe, data_spec, datasets, load_data, train_cell
+from layerlab.trainers.torch_cell import (
+    Recipe,
+    cell_trainer,
+    data_spec,
+    datasets,
+    load_data,
+    train_cell,
+)
 from layerlab.trainers.torch_cell import epoch_time_summary as epoch_times
 
 SOURCE = "S3 (PyTorch on CIFAR-10: three APIs and an open model)"
@@ -71,18 +76,16 @@ def _equivalence(cfg, spec, kind):
     return {"images": len(x), "diffs": diffs}
 
 
-def _train_style(run, cfg, spec, kind, style):
+def _train_style(train, cfg, spec, kind, style):
     """One epoch of plain SGD of one net in one style: its history, correct, weights, n_train."""
-    data = load_data(spec)
     recipe = Recipe(epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
                     lr=cfg.lr_fc if kind == "fc" else cfg.lr_conv, optimizer="sgd",
                     momentum=0.0, monitor_test=True, channels_last=False)
     # every style builds all three nets, so each draws the same from torch's generator
-    r = train_cell(run, f"train/net={kind},style={style}", lambda: _styles(cfg, kind)[style],
-                   data, spec, recipe,
-                   keep=("step_loss", "loss", "train_acc", "val_acc", "test_acc", "time"))
+    r = train(f"train/net={kind},style={style}", lambda: _styles(cfg, kind)[style], recipe,
+              keep=("step_loss", "loss", "train_acc", "val_acc", "test_acc", "time"))
     return {**r["history"], "correct": r["correct"], "weights": r["weights"],
-            "n_train": len(data["y_train"])}
+            "n_train": len(load_data(spec)["y_train"])}
 
 
 def _training_report(run, cfg, res):
@@ -102,12 +105,13 @@ def _training_report(run, cfg, res):
                   exact(max(diff.values())), tol, better="lower",
                   source="layerlab's goal (follows from identical outputs and gradients)",
                   note=f"{len(ref)} steps, the same batches: an exact quantity of this run")
-        run.judge(f"{kind} net after {cfg.epochs} epoch(s): validation accuracy (module style)",
+        run.judge(f"{kind} net after {count(cfg.epochs, 'epoch')}: validation accuracy (module "
+                  "style)",
                   "measured", from_images(*res[(kind, "module")]["correct"]["val"]),
                   source=SOURCE, note=f"one seed ({cfg.seed}); Wilson on the validation images")
     run.table("training", ["net", "style", "mean train loss", "train acc (running)", "val acc",
                            "test acc", "max |step loss - functional's|", "epoch s"], rows,
-              title=f"{cfg.epochs} epoch(s) of SGD from the same weights",
+              title=f"{count(cfg.epochs, 'epoch')} of SGD from the same weights",
               note=f"{res[('fc', 'module')]['n_train']} training images (a seeded random "
                    f"subset: compute), batch {cfg.batch_size}, plain SGD lr {cfg.lr_fc:g} (FC) "
                    f"/ {cfg.lr_conv:g} (conv), same batch order for all styles.")
@@ -129,7 +133,7 @@ def pytorch_apis(cfg, run):
     # pixels normalised per channel with the training part's mean and std
     spec = data_spec(cfg.dataset, val=cfg.val, split_seed=cfg.seed,
                      num_train=cfg.num_train or None, pixels="channel")
-    record_datasets(run, lambda: datasets(spec))
+    train = cell_trainer(run, spec)
     eq = grid(run, "equivalence", [{"net": k} for k in NETS],
               lambda c: _equivalence(cfg, spec, c["net"]))
     rows = [[kind, dtype, f"{style} vs functional", d] for kind, e in zip(NETS, eq, strict=True)
@@ -142,13 +146,14 @@ def pytorch_apis(cfg, run):
     tol = refs.S3_API_TOLERANCE
     run.judge(f"the three API styles give the same outputs for the same weights (max abs "
               f"difference <= {tol:g}, float32)", "goal", exact(worst32), tol, better="lower",
+              key=True,
               source=f"layerlab's goal (identical outputs to {tol:g})",
               note="the largest |logit difference| over both nets and all "
                    f"{eq[0]['images']} images: a deterministic quantity (exact)")
 
     cells = [{"net": k, "style": s} for k in NETS for s in STYLES]
     trained = grid(run, "train", cells,
-                   lambda c: _train_style(run, cfg, spec, c["net"], c["style"]))
+                   lambda c: _train_style(train, cfg, spec, c["net"], c["style"]))
     _training_report(run, cfg, {(c["net"], c["style"]): r
                                 for c, r in zip(cells, trained, strict=True)})
     (c1, c2), (k1, k2), n = cfg.conv_channels, cfg.conv_kernels, trained[0]["correct"]
@@ -167,14 +172,8 @@ def pytorch_apis(cfg, run):
 @dataclass
 class OpenModelConfig:
     """Base recipe = the study's model; the tuning factors vary one at a time around it.
-
-    tune_epochs / tune_num_train: each tuning cell's budget (the study's: 10 epochs on all
-    training images): 3 epochs on all, one seed (tune_seeds), fit the nine cells in about half
-    an hour with `layerlab sweep open-model --workers 2` (3 epochs on 4,000 images ranked
-    recipes by their first progress, not their 10-epoch accuracy); a pick on one seed is not
-    judged.
-    final_seeds: the picked recipe's training seeds; seed: the validation split's.
-    """
+    tune_*: each tuning cell's budget (3 epochs on all images, one seed: the nine cells fit in
+    about half an hour with `layerlab sweep open-model --workers 2`). seed: the split's."""
 
     dataset: str = "cifar10"
     val: int = 5000
@@ -182,8 +181,6 @@ class OpenModelConfig:
     weight_decay: float = 1e-4
     kernels: tuple = (5, 3)
     fc: tuple = (256, 128)
-    # ours: 0.3 over 0.5 on validation (one seed; 10 epochs of lr 3e-3, wd 1e-4, (5, 3),
-    # 256-128 on all training images); the study gives no rate
     dropout: float = 0.3
     batch_size: int = 128
     flip: bool = True
@@ -287,7 +284,7 @@ def _budget_report(run, cfg, cells, tuned, finals):
     minutes = (max(r["ended"] for r in rs) - min(r["started"] for r in rs)) / 60
     times = [t for r in rs for t in r["history"]["time"]]
     slow = max(times) / float(np.mean(times)) - 1
-    run.judge(f"tuning grid ({len(rs)} cells, {cfg.tune_epochs} epoch(s) each on "
+    run.judge(f"tuning grid ({len(rs)} cells, {count(cfg.tune_epochs, 'epoch')} each on "
               f"{tune_n:,} images): wall time, minutes", "goal",
               exact(round(minutes, 2), round(minutes * slow, 2)), refs.S3_GRID_MINUTES,
               better="lower", source="layerlab's goal (the full tuning grid on this machine "
@@ -320,8 +317,8 @@ def _final_report(run, cfg, tuned, picked, finals):
     hs, goal = [f["history"] for f in finals], refs.S3_OPEN_MODEL_TEST_ACC
     epochs, n_test = hs[0]["epoch"], finals[0]["correct"]["test"][1]
     tests = [f["final"]["test"] for f in finals]
-    run.judge(f"open model: test accuracy after {cfg.epochs} epochs (recipe picked on "
-              "validation)", "goal", from_seeds_and_images(tests, n_test), goal,
+    run.judge(f"open model: test accuracy after {count(cfg.epochs, 'epoch')} (recipe picked on "
+              "validation)", "goal", from_seeds_and_images(tests, n_test), goal, key=True,
               source=f"layerlab's goal (>= {goal:.0%} within 10 epochs; the study quotes none)",
               note=f"{_label(picked)}; {count(len(tests), 'seed')} "
                    f"({', '.join(map(accuracy, tests))}); val {val_estimate(finals).text(3)}; "

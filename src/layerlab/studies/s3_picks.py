@@ -1,11 +1,6 @@
-"""S3 open model: picks from the one-factor tuning grid judged as comparisons, not by argmax.
-
-A pick (the best learning rate, the best FC widths) is the claim "the best beats the
-runner-up" on their validation accuracies paired by training seed; the candidates whose
-validation interval overlaps the best's are named as tied with it. On one seed the comparison
-is not judged (no interval over seeds): the note still names the ties by the validation images'
-noise alone.
-"""
+"""S3 open model: picks from the tuning grid judged as "the best beats the runner-up" on
+validation accuracy paired by seed, not by argmax; candidates whose interval overlaps the
+best's are named as tied (on one seed the comparison is not judged)."""
 
 from __future__ import annotations
 

@@ -1,21 +1,10 @@
-"""S8 MNIST: depth vs width under hidden-unit budgets, a small CNN, and a dropout sweep.
+"""S8 MNIST: `mnist-mlp` (three hidden-unit budgets, an architecture search on validation),
+`mnist-cnn` (< 1M parameters with dropout and batchnorm, 10 epochs at batch 32) and
+`mnist-dropout-sweep` (10 p in [0, 1], one epoch each; its pick in `s8_picks`).
 
-- `mnist-mlp`: the three MLP budgets (<= 100 hidden units; <= 200 with >= 2 hidden layers;
-  <= 1000 with >= 3) of Linear, ReLU, Softmax, Dropout. Per budget an architecture search
-  (`arch_search`) checks every candidate against the budget and the allowed layers by code
-  (those outside are shown, rejected, never trained), trains the rest for a few epochs and
-  keeps the best on validation (one seed: a choice, not a finding); the winner is checked
-  again, trained with the full recipe once per seed, and each model tested once.
-- `mnist-cnn`: a CNN of Linear, Conv2d, MaxPool2d, BatchNorm2d, Dropout, ReLU, Flatten with
-  fewer than 1,000,000 parameters, at least one dropout and one batchnorm (checked by code
-  before training), 10 epochs at batch 32, once per seed; each tested once at the end.
-- `mnist-dropout-sweep`: 10 equally spaced dropout p in [0, 1], one epoch each per seed,
-  validation accuracy per p; "the best p beats the runner-up" as a comparison paired by seed.
-
-Any technique within the layers and the budget is allowed: Adam with a one-cycle schedule and
-augmentation (each report's Recipe note). A seeded 10% of the training images is the
-validation split; the test set is never used for a choice. Claims are judged against noise
-(`layerlab.analysis.verdict`).
+Budgets and allowed layers are checked by code before training. A seeded 10% of the training
+images is the validation split; the test set is never used for a choice, and each final model
+is tested once.
 """
 
 from __future__ import annotations
@@ -27,13 +16,13 @@ import numpy as np
 from layerlab import references as ref
 from layerlab.analysis import accuracy, divergence, mean_curve, over_seeds, pm
 from layerlab.analysis import verdict as v
+from layerlab.lab.config import count_of, rows, sizes
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell_key, grid
-from layerlab.pytorch import S8_CNN_LAYERS, S8_MLP_LAYERS, BudgetMLP, SmallCNN
+from layerlab.pytorch import S8_CNN_LAYERS, S8_MLP_LAYERS, BudgetMLP, SmallCNN, check_budget
 from layerlab.studies.arch_search import search_architectures, within_budget
 from layerlab.studies.s8_picks import SOURCE, sweep_claims, sweep_picks
-from layerlab.trainers import torch_cell
-from layerlab.trainers.torch_cell import Recipe, augmentation_text
+from layerlab.trainers.torch_cell import Recipe, augmentation_text, cell_trainer, data_spec
 
 GOAL = "layerlab's goal (set for this repository, not a figure of the study)"
 QUICK_DATA = {"dataset": "mnist-mini", "num_train": 600, "val": 200, "num_test": 300,
@@ -61,31 +50,34 @@ def dropout_grid(count: int = 10) -> list[float]:
 
 @dataclass
 class MnistData:
-    """The data of every S8 experiment: MNIST and a seeded validation split."""
+    """MNIST with a seeded validation split (quick runs: seeded subsets); seeds: one final
+    model per seed (initial weights, dropout masks, batch order)."""
 
     dataset: str = "mnist"
     val: float = 0.1
     split_seed: int = 0
-    num_train: int | None = None  # quick runs: seeded subsets
+    num_train: int | None = None
     num_test: int | None = None
+    seeds: tuple = (0, 1, 2)
 
 
 def _trainer(cfg, run):
     """train(cell name, model_fn, recipe) -> train_cell's result on cfg's data."""
-    return torch_cell.cell_trainer(run, torch_cell.data_spec(
-        cfg.dataset, cfg.val, cfg.split_seed, cfg.num_train, cfg.num_test))
-
-
-def _curves(results):
-    """The running train and the val accuracy per epoch (means over seeds), a plot's series."""
-    epochs = max((r["history"]["epoch"] for r in results), key=len)
-    return {"train (running, augmented)":
-            [epochs, mean_curve([r["history"]["train_acc"] for r in results])],
-            "val": [epochs, mean_curve([r["history"]["val_acc"] for r in results])]}
+    return cell_trainer(run, data_spec(cfg.dataset, cfg.val, cfg.split_seed, cfg.num_train,
+                                       cfg.num_test))
 
 
 def _mean(results, key):
     return float(np.mean([r[key] for r in results]))
+
+
+def _epochs(results):
+    return max((r["history"]["epoch"] for r in results), key=len)
+
+
+def _mean_history(results, key):
+    """[epochs, the mean over seeds of history[key]], a curve of a plot."""
+    return [_epochs(results), mean_curve([r["history"][key] for r in results])]
 
 
 def _test_claims(run, names, results, seeds, figure, goal, note):
@@ -93,13 +85,12 @@ def _test_claims(run, names, results, seeds, figure, goal, note):
     images, so that noise is shared) and layerlab's goal (seeds and images). -> accuracies."""
     tests, counts = [r["final"]["test"] for r in results], [r["correct"]["test"] for r in results]
     n, over = counts[0][1], f"mean over seeds {list(seeds)}"
-    run.judge(names[0], "figure", v.from_seeds(tests), figure, source=f"{SOURCE}: the study's "
+    run.judge(names[0], "figure", v.from_seeds(tests), figure, key=True,
+              source=f"{SOURCE}: the study's "
               f"reference", note=f"{note}; {over} (" + ", ".join(f"{c:,}" for c, _ in counts)
-              + f" of {n:,} test images correct); the interval is over seeds: the study measured "
-              "on the same MNIST test images, so their sampling noise is shared")
+              + f" of {n:,} correct); interval over seeds (the same test images as the study's)")
     run.judge(names[1], "goal", v.from_seeds_and_images(tests, n), goal, source=GOAL,
-              note=f"{over}; the interval adds the binomial noise of the {n:,} test images to "
-                   "the spread over seeds")
+              note=f"{over}; interval over seeds and the {n:,} test images' binomial noise")
     return tests
 
 
@@ -110,7 +101,10 @@ def _test_claims(run, names, results, seeds, figure, goal, note):
 class MnistMLPConfig(MnistData):
     """candidates: per budget (max hidden units), the hidden sizes the search tries (some are
     outside the budget on purpose, to show the checker refusing them). seed: the search's
-    initial weights and batch order; seeds: those of the final models (each tested once)."""
+    initial weights and batch order."""
+
+    checks = {"candidates": rows(count_of, lambda hidden: next(
+        (p for p in map(sizes, hidden) if p), None) if hidden else "give a list of sizes")}
 
     candidates: tuple = ((100, ((100,), (80, 20), (128,))),
                          (200, ((150, 50), (120, 80), (200,))),
@@ -121,16 +115,15 @@ class MnistMLPConfig(MnistData):
     epochs: int = 50
     batch_size: int = 128
     max_lr: float = 3e-3
-    # elastic distortion alone, chosen on the validation split: in three full runs (all three
-    # budgets each) it had more correct validation images, summed over the budgets, than ±2 px
-    # shifts alone or the two together; rotations/scalings gave nothing either
+    # elastic distortion alone, chosen on the validation split: in three full runs it had more
+    # correct validation images, summed over the budgets, than ±2 px shifts alone or the two
+    # together; rotations/scalings gave nothing either
     shift: int = 0
     degrees: float = 0.0
     scale: float = 0.0
     elastic: float = 34.0
     elastic_sigma: float = 4.0
     seed: int = 0
-    seeds: tuple = (0, 1, 2)
 
 
 @experiment("mnist-mlp", study="S8", title="MNIST MLPs under three hidden-unit budgets: "
@@ -141,7 +134,7 @@ class MnistMLPConfig(MnistData):
                                   (200, ((150, 50), (200,))),
                                   (1000, ((500, 300, 200),)))})
 def mnist_mlp(cfg, run):
-    """S8 MLPs; see the module docstring."""
+    """Per budget: the search on validation, then its winner over seeds, tested once each."""
     train = _trainer(cfg, run)
     recipe = {"batch_size": cfg.batch_size, "lr": cfg.max_lr, "schedule": "onecycle",
               "shift": cfg.shift, "degrees": cfg.degrees, "scale": cfg.scale,
@@ -154,7 +147,7 @@ def mnist_mlp(cfg, run):
         return lambda cand, cell, seed=cfg.seed: train(
             cell, lambda: build(cand), Recipe(epochs=epochs, test=test, seed=seed, **recipe))
 
-    search_rows, final_rows = [], []
+    search_rows, final_rows, curves = [], [], {"val": {}, "train": {}}
     for max_hidden, hidden_list in cfg.candidates:
         best, rows = search_architectures(run, f"search/budget={max_hidden}",
                                           [{"hidden": list(h)} for h in hidden_list], build,
@@ -163,40 +156,39 @@ def mnist_mlp(cfg, run):
                          f"{r['params']:,}", "trained" if r["accepted"] else
                          f"rejected: {r['reason']}", accuracy(r["val"]),
                          "best" if r is best else ""] for r in rows]
-        final_rows.append(_final_mlp(run, max_hidden, best["candidate"], build,
-                                     fit(cfg.epochs, True), cfg.seeds))
+        row, results = _final_mlp(run, max_hidden, best["candidate"], build,
+                                  fit(cfg.epochs, True), cfg.seeds)
+        final_rows.append(row)
+        for split, key in (("val", "val_acc"), ("train", "train_acc")):
+            curves[split][row[0]] = _mean_history(results, key)
     run.table("search", ["budget", "hidden sizes", "hidden units", "parameters", "checked",
                          f"val acc after {cfg.search_epochs} epochs", ""], search_rows,
-              title="Architecture search: every candidate checked against its budget before "
-                    "training, the best kept on validation",
-              note="Rejected candidates are refused by `check_budget` with the message shown and "
-                   "never trained. The rest train with the final recipe shortened to "
-                   f"{cfg.search_epochs} epochs, seed {cfg.seed}; the test set is not evaluated. "
-                   "The pick is a choice on one seed, not a finding that it is the best.")
+              title="Architecture search on validation, every candidate checked first",
+              note="Rejected candidates are refused by `check_budget` and never trained; the "
+                   f"rest train for {cfg.search_epochs} epochs, seed {cfg.seed}, without the test "
+                   "set. The pick is a choice on one seed, not a finding.")
     run.table("final", ["budget", "hidden sizes", "hidden units", "hidden layers",
                         "parameters", "best val", "final val", "test (mean ± std, %)", "study",
                         "layerlab's goal", "s / epoch", "training s per seed"], final_rows,
-              title="Final models: the search's winners, trained with the full recipe over "
-                    f"seeds {list(cfg.seeds)}",
+              title=f"The search's winners, full recipe, seeds {list(cfg.seeds)}",
               note="Each seed's model is tested once, on its final weights (last epoch); "
                    "validation and timings are means over the seeds.")
+    run.plot("final", "curves", title="Final MLPs: accuracy per epoch", xlabel="epoch",
+             panels=[{"ylabel": "val accuracy", "series": curves["val"]},
+                     {"ylabel": "train accuracy (running, augmented)",
+                      "series": curves["train"]}],
+             note=f"Means over {len(cfg.seeds)} seeds, one curve per budget.")
     run.note("Recipe", (
-        f"Adam with a one-cycle schedule peaking at {cfg.max_lr:g}, batch {cfg.batch_size}, "
-        f"{cfg.epochs} epochs for the final models ({cfg.search_epochs} in the search); every "
-        "training image is " + augmentation_text(cfg.elastic, cfg.elastic_sigma, cfg.shift,
-                                                cfg.degrees, cfg.scale)
-        + f"; dropout {cfg.dropout:g}. Pixels / 255, cross-entropy on logits (Softmax is in the "
-        f"loss). Validation: a seeded ({cfg.split_seed}) random {cfg.val:g} of the training "
-        f"images, never trained on; seed {cfg.seed} for the search's initial weights and batch "
-        f"order, seeds {list(cfg.seeds)} for the final models'."))
+        "Adam with a one-cycle schedule peaking at max_lr; every training image is "
+        + augmentation_text(cfg.elastic, cfg.elastic_sigma, cfg.shift, cfg.degrees, cfg.scale)
+        + ". Pixels / 255, cross-entropy on logits (Softmax is in the loss). Validation: a "
+        "seeded random part of the training images, never trained on."))
 
 
 def _final_mlp(run, max_hidden, cand, build, final, seeds):
     """The search's winner checked again, trained by final(cand, cell, seed) once per seed and
-    each tested once: its claims and plot; returns its row of the final table."""
-    summary, reason = within_budget(build(cand), mlp_budget(max_hidden))
-    if summary is None:  # cannot happen after the search; checked again before training
-        raise ValueError(f"budget {max_hidden}: {reason}")
+    tested once each, with its claims. -> (its row of the final table, the seeds' results)."""
+    summary = check_budget(build(cand), **mlp_budget(max_hidden))
     name = f"final/budget={max_hidden}"
     results = grid(run, name, [{"seed": s} for s in seeds],
                    lambda c: final(cand, cell_key(name, c), c["seed"]), objective=None)
@@ -207,15 +199,12 @@ def _final_mlp(run, max_hidden, cand, build, final, seeds):
         ref.S8_MLP_REFERENCE[max_hidden], ref.S8_MLP_GOAL[max_hidden],
         f"hidden {hidden} ({summary['hidden_units']} units, {summary['hidden_layers']} layers, "
         f"{summary['params']:,} parameters); the study's target {ref.S8_MLP_TARGET[max_hidden]}")
-    run.plot(f"final_{max_hidden}", "curves", title=f"Final MLP, {what}: accuracy per epoch "
-             f"(mean over {len(seeds)} seeds)", xlabel="epoch", ylabel="accuracy",
-             series=_curves(results))
     return [what, str(hidden), summary["hidden_units"], summary["hidden_layers"],
             f"{summary['params']:,}", accuracy(_mean(results, "best_val_acc")),
             accuracy(np.mean([r["final"]["val"] for r in results])), pm(100 * np.mean(tests),
             100 * np.std(tests, ddof=1) if len(tests) > 1 else None, 2) + "%",
             ref.S8_MLP_REFERENCE[max_hidden], ref.S8_MLP_GOAL[max_hidden],
-            f"{_mean(results, 'epoch_time'):.2f}", f"{_mean(results, 'train_time'):.0f}"]
+            f"{_mean(results, 'epoch_time'):.2f}", f"{_mean(results, 'train_time'):.0f}"], results
 
 
 # --- mnist-cnn --------------------------------------------------------------------------------
@@ -223,7 +212,7 @@ def _final_mlp(run, max_hidden, cand, build, final, seeds):
 
 @dataclass
 class MnistCNNConfig(MnistData):
-    """seeds: one model per seed (initial weights, dropout masks, batch order)."""
+    """SmallCNN's stages and widths, its dropout and the recipe (one-cycle Adam, augmented)."""
 
     channels: tuple = ((32, 32), (64, 64))
     fc: tuple = (128,)
@@ -234,7 +223,6 @@ class MnistCNNConfig(MnistData):
     shift: int = 2
     degrees: float = 10.0
     scale: float = 0.1
-    seeds: tuple = (0, 1, 2)
 
 
 @experiment("mnist-cnn", study="S8", title="MNIST CNN < 1M parameters with dropout and "
@@ -242,7 +230,7 @@ class MnistCNNConfig(MnistData):
             estimate="75 min", config=MnistCNNConfig,
             quick={**QUICK_DATA, "epochs": 1, "channels": (8, 16), "fc": (32,)})
 def mnist_cnn(cfg, run):
-    """S8 CNN; see the module docstring."""
+    """The CNN checked against S8's rules, trained once per seed, each tested once."""
     train = _trainer(cfg, run)
 
     def build():
@@ -259,25 +247,24 @@ def mnist_cnn(cfg, run):
     desc = (f"channels {list(cfg.channels)}, fc {list(cfg.fc)}, dropout {cfg.dropout:g}, "
             f"{summary['params']:,} parameters")
     _cnn_claims(run, cfg, results, summary, desc)
-    h = [max((r["history"]["epoch"] for r in results), key=len)] + [mean_curve(
-        [r["history"][k] for r in results]) for k in ("train_acc", "val_acc", "lr", "time")]
+    h = [_epochs(results)] + [mean_curve([r["history"][k] for r in results])
+                              for k in ("train_acc", "val_acc", "lr", "time")]
     run.table("cnn", ["epoch", "train acc (running, augmented)", "val acc", "lr at the end",
                       "training s"], [[e, f"{a:.4f}", f"{va:.4f}", f"{lr:.2e}", f"{t:.1f}"]
                                       for e, a, va, lr, t in zip(*h, strict=True)],
               title=f"CNN per epoch, means over seeds {list(cfg.seeds)} ({desc})",
               note="Test accuracy once per seed, after the last epoch: "
                    + ", ".join(f"{r['final']['test']:.4f}" for r in results) + ".")
-    run.plot("cnn", "curves", title=f"CNN: accuracy per epoch (mean over {len(cfg.seeds)} "
-             "seeds)", xlabel="epoch", ylabel="accuracy", series=_curves(results))
+    run.plot("cnn", "curves", title="CNN: accuracy per epoch", xlabel="epoch",
+             ylabel="accuracy", note=f"Means over {len(cfg.seeds)} seeds.",
+             series={"train (running, augmented)": _mean_history(results, "train_acc"),
+                     "val": _mean_history(results, "val_acc")})
     run.note("Recipe", (
         "SmallCNN: per stage one 3×3 convolution (same padding) – BatchNorm2d – ReLU per "
-        f"entry, then 2×2 max pooling; channels {list(cfg.channels)}; then Flatten – "
-        f"[Dropout – Linear – ReLU] per fc width {list(cfg.fc)} – Dropout – Linear (dropout "
-        f"{cfg.dropout:g}). Adam with a one-cycle schedule peaking at {cfg.max_lr:g}, batch "
-        f"{cfg.batch_size}, {cfg.epochs} epochs, seeds {list(cfg.seeds)}; every training image "
-        "is " + augmentation_text(0, 0, cfg.shift, cfg.degrees, cfg.scale)
-        + f". Mean training time per epoch {_mean(results, 'epoch_time'):.1f} s (one thread, "
-          "channels-last weights)."))
+        "channels entry, then 2×2 max pooling; then Flatten – [Dropout – Linear – ReLU] per fc "
+        "width – Dropout – Linear. Adam with a one-cycle schedule peaking at max_lr; every "
+        "training image is " + augmentation_text(0, 0, cfg.shift, cfg.degrees, cfg.scale)
+        + f". Mean training time per epoch {_mean(results, 'epoch_time'):.1f} s (one thread)."))
 
 
 def _cnn_claims(run, cfg, results, summary, desc):
@@ -291,16 +278,14 @@ def _cnn_claims(run, cfg, results, summary, desc):
               v.from_seeds_and_images([r["best_val_acc"] for r in results], n_val),
               ref.S8_CNN_REFERENCE_BEST_EPOCH, figure_n=STUDY_BEST_EPOCH_IMAGES,
               source=f"{SOURCE}: the study's best epoch",
-              note=f"best epochs {[r['best_epoch'] for r in results]} of {cfg.epochs} (seeds "
-                   f"{list(cfg.seeds)}); the study's figure read as validation accuracy, the "
-                   f"best epoch's on each seed. Our {n_val:,} validation images are another "
-                   f"sample than the study's (taken as {STUDY_BEST_EPOCH_IMAGES:,}: STUDIES.md "
-                   "does not say): both sampling noises widen the interval")
+              note=f"best epochs {[r['best_epoch'] for r in results]} of {cfg.epochs}; the "
+                   f"study's figure read as validation accuracy. Our {n_val:,} validation images "
+                   f"are another sample than the study's (taken as {STUDY_BEST_EPOCH_IMAGES:,}): "
+                   "both sampling noises widen the interval")
     run.judge("CNN parameters (checked by code: fewer than 1,000,000, with Dropout and "
               "BatchNorm2d, only allowed layers)", "goal", v.exact(summary["params"]),
-              ref.S8_CNN_MAX_PARAMS, better="lower",
-              source=f"S8's rule ({SOURCE}), a pass/fail bound checked by code before training",
-              note=f"{desc}; an exact count")
+              ref.S8_CNN_MAX_PARAMS, better="lower", source=f"S8's rule ({SOURCE})",
+              note=f"{desc}; checked before training")
 
 
 # --- mnist-dropout-sweep ----------------------------------------------------------------------
@@ -308,16 +293,13 @@ def _cnn_claims(run, cfg, results, summary, desc):
 
 @dataclass
 class DropoutSweepConfig(MnistData):
-    """The sweep's CNN is a narrower SmallCNN than mnist-cnn's (one epoch per p on the whole
-    training split; narrower so that ten epochs fit the machine's time). seeds: every p is
-    trained once per seed (initial weights, dropout masks, batch order)."""
+    """A narrower SmallCNN than mnist-cnn's, so that one epoch per p and seed fits the time."""
 
     count: int = 10
     channels: tuple = (16, 32)
     fc: tuple = (64,)
     batch_size: int = 32
     lr: float = 1e-3
-    seeds: tuple = (0, 1, 2)
 
 
 @experiment("mnist-dropout-sweep", study="S8", title="MNIST CNN dropout sweep: 10 p in [0, 1], "
@@ -325,7 +307,7 @@ class DropoutSweepConfig(MnistData):
             config=DropoutSweepConfig,
             quick={**QUICK_DATA, "count": 3, "channels": (8, 16), "fc": (32,)})
 def mnist_dropout_sweep(cfg, run):
-    """S8 dropout sweep; see the module docstring."""
+    """Validation accuracy after one epoch per p and seed; the pick judged in `s8_picks`."""
     train = _trainer(cfg, run)
     ps = dropout_grid(cfg.count)
     cells = [{"p": p, "seed": s} for p in ps for s in cfg.seeds]
@@ -343,9 +325,9 @@ def mnist_dropout_sweep(cfg, run):
     best, est = pick["best"], pick["est"]
     tied = ("no p finished" if best is None else f"p in {pick['tied']}"
             if est[best].judgeable else "not known with one seed")
-    run.plot("sweep", "curves", title="Validation accuracy after one epoch, by dropout p",
-             xlabel="dropout p", ylabel="val accuracy", series={f"ours (mean over "
-             f"{len(cfg.seeds)} seeds)": [ps, [est[p].value if p in est else None for p in ps]]})
+    run.plot("sweep", "curves", title="Validation accuracy after one epoch", xlabel="dropout p",
+             ylabel="val accuracy", series={f"ours (mean over {len(cfg.seeds)} seeds)": [
+                 ps, [est[p].value if p in est else None for p in ps]]})
     run.table("sweep", ["p", "val acc per seed", "mean [95% t interval]", "training s"],
               [[f"{p:.4f}", " ".join(f"{a:.4f}" for a in val[p]), est[p].text(),
                 f"{np.mean(times[p]):.1f}"] if p in est else
@@ -356,14 +338,8 @@ def mnist_dropout_sweep(cfg, run):
         (f"After one epoch the highest mean validation accuracy is at p = {best:.4f} "
          f"({est[best].value:.4f}); tied with it (t intervals over {len(cfg.seeds)} seeds "
          f"overlapping its own): {tied}. " if best is not None else "No p finished. ")
-        + "The sweep separates 'too much dropout' from the rest, "
-        "not the best p among the small ones. Dropout trades slower fitting now for less "
-        "over-fitting later; one epoch shows only the first half of that trade (every p > 0 "
-        "slows learning, and the net has not been trained long enough to over-fit). A one-epoch "
-        "sweep therefore favours small p, cannot show which p is best after the full training "
-        "(10 epochs here) nor the train-val gap dropout is meant to close, and gives a few noisy "
-        f"numbers per p ({len(cfg.seeds)} seeds, one validation split). Large p (up to 1, where "
-        "every unit of the FC part is dropped) fails for another reason: too little capacity is "
-        f"left to fit at all. Settings: SmallCNN channels {list(cfg.channels)}, fc "
-        f"{list(cfg.fc)}, batchnorm, dropout p before each Linear layer (p = 0: none), Adam "
-        f"{cfg.lr:g}, batch {cfg.batch_size}, one epoch, no augmentation."))
+        + "Dropout trades slower fitting now for less over-fitting later, and one epoch shows "
+        "only the first half of that trade: the sweep separates 'too much dropout' from the "
+        "rest, favours small p, and cannot show which p is best after full training. Large p "
+        "(up to 1, every unit of the FC part dropped) leaves too little capacity to fit. "
+        "SmallCNN with batchnorm, dropout p before each Linear layer, Adam, no augmentation."))

@@ -1,5 +1,5 @@
 """S8 mnist-dropout-sweep: the pick of a dropout p judged as comparisons paired by seed, not
-by argmax; a p with a diverged seed is left out of the pick (its claims are not judged)."""
+by argmax; a p with a diverged seed is left out of the pick."""
 
 from __future__ import annotations
 
@@ -20,14 +20,13 @@ def sweep_picks(val: dict) -> dict:
 
 
 def sweep_claims(run, cfg, val, pick, tied, lost):
-    """'Our best p beats the runner-up' and 'the study's best p beats every other p', each a
-    comparison paired by seed (a tie is 'not shown'). pick: sweep_picks of the p that finished;
-    lost: {p: [its diverged cells]}: a claim that needs one is not judged."""
+    """'Our best p beats the runner-up' and 'the study's best p beats every other p', paired
+    by seed. pick: sweep_picks of the p that finished; lost: {p: [its diverged cells]}."""
     best, runner_up, est = pick["best"], pick["runner_up"], pick["est"]
     study_p, gone = round(ref.S8_DROPOUT_BEST_P, 4), sum(lost.values(), [])
     run.judge("best dropout p after one epoch (validation) beats the runner-up", "comparison",
               None if runner_up is None else v.from_pairs(val[best], val[runner_up]),
-              diverged=gone if runner_up is None else [],
+              diverged=gone if runner_up is None else [], key=True,
               source=f"{SOURCE}: the study's best p = 1/9 ({study_p})",
               note="fewer than two p finished: no pick" if runner_up is None else
               f"p {best:.4f} (mean val {est[best].value:.4f}) minus the runner-up p "

@@ -1,8 +1,6 @@
-"""Experiment `theory`: S4's MLP shapes, the parameters of three SAME stride-2 conv layers on
-a 200x300 RGB image and the batchnorm backward formulas term by term (against the engine's two
-backward passes and autograd); S8's 5x5x3 conv with 8 filters and 2x2 stride-2 pooling of four
-matrices by hand and by the engine; the shape calculator against PyTorch on a table of layers.
-"""
+"""Experiment `theory`: S4's MLP shapes, three SAME stride-2 convs on a 200x300 RGB image and
+the batchnorm backward formulas term by term; S8's 5x5x3 conv with 8 filters and 2x2 stride-2
+pooling by hand; the shape calculator against PyTorch on a table of layers."""
 
 from __future__ import annotations
 
@@ -34,8 +32,7 @@ SOURCE_S8 = "S8 (theory)"
 
 
 def _same(run, name, ours, study, source):
-    """An exact claim that our answer is the study's: the count of mismatches (0 or 1) against
-    0, with both answers in the note."""
+    """An exact claim that our answer is the study's: mismatches (0 or 1) against 0."""
     run.judge(name, "figure", verdict.exact(int(ours != study)), 0, better="equal",
               unit="mismatches", source=source, note=f"ours {ours}, the study's {study}")
 
@@ -49,9 +46,8 @@ class TheoryConfig:
 
 
 def _torch_cases(nn):
-    """(name, input, layer words, layers of torch.nn): the configurations checked against
-    PyTorch. SAME with stride 2 pads asymmetrically, which PyTorch's Conv2d cannot, so its
-    twin pads with ZeroPad2d (left, right, top, bottom) first."""
+    """(name, input, layer words, torch.nn layers) checked against PyTorch. SAME with stride 2
+    pads asymmetrically, which Conv2d cannot: its twin pads with ZeroPad2d first."""
     return (
         ("S4 MLP", "10", "fc:50 relu fc:3", [nn.Linear(10, 50), nn.ReLU(), nn.Linear(50, 3)]),
         ("S4 convs, SAME, stride 2", "3x200x300",
@@ -136,8 +132,7 @@ def _mlp_shapes(run):
     batch = {k: shape_text(ours[k], "m") for k in "XY"}  # the shapes with the batch m
     _same(run, "S4 MLP: shapes of X and Y (batch m)", f"{batch['X']} -> {batch['Y']}",
           " -> ".join(study[k] for k in "XY"), SOURCE_S4)
-    rows = [[k, batch.get(k) or shape_text(v), study[k]]
-            for k, v in ours.items()]
+    rows = [[k, batch.get(k) or shape_text(v), study[k]] for k, v in ours.items()]
     run.table("mlp", ["array", "ours", "study"], rows,
               title="S4: the MLP with input 10, hidden 50, output 3, batch m",
               note="Weights as (in, out), the study's convention (x @ W); PyTorch's nn.Linear "
@@ -177,6 +172,7 @@ def _torch_report(run, rows):
               note="PyTorch output: the shape of a forward pass of zeros.")
     run.judge("layer configurations whose count or output shape differs from PyTorch's", "goal",
               verdict.exact(len(rows) - agree), 0, better="lower", unit="configurations",
+              key=True,
               source="layerlab's goal: none", note=f"{agree} of {len(rows)} configurations agree")
     run.judge("layer configurations checked against PyTorch", "goal", verdict.exact(len(rows)),
               THEORY_TORCH_CASES, unit="configurations",
@@ -201,6 +197,7 @@ def _pooling_report(run, pools):
 
 
 def _batchnorm_report(run, checks):
+    """The formulas' gradients against autograd and the engine's two backward passes."""
     rows = [[shape_text(c["shape"]), name, vs, err] for c in checks for name, vs, err in c["rows"]]
     run.table("batchnorm", ["x (m, D)", "gradient", "formula against", "relative error"], rows,
               title="S4: the batchnorm backward formulas, term by term (float64)",

@@ -9,15 +9,16 @@ import numpy as np
 
 from layerlab import references
 from layerlab.analysis import verdict
+from layerlab.lab.config import words
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell
+from layerlab.scratch.checks import group_names
 
 
 def course_formula_forward_errors():
-    """The two forward checks against the course's printed outputs, with the course's error
-    formula max|a - b| / max(|a| + |b|) (EECS 498-007's rel_error; ours, CS231n's, is the
-    elementwise max of |a - b| / (|a| + |b|)). Returns {'Linear.forward', 'ReLU.forward',
-    'Linear.forward float32'}: float errors."""
+    """The forward checks against the course's printed outputs with its error formula,
+    max|a - b| / max(|a| + |b|) (ours is the elementwise max of |a - b| / (|a| + |b|)).
+    Returns {'Linear.forward', 'ReLU.forward', 'Linear.forward float32': error}."""
     from layerlab.scratch.layers import Linear, ReLU
 
     def course_error(a, b):
@@ -38,16 +39,17 @@ def course_formula_forward_errors():
 
 @dataclass
 class LayerChecksConfig:
-    """S1.1. groups: which groups of the gradient-check table to run (empty: all)."""
+    """S1.1. groups: the groups of the gradient-check table to run (empty: all)."""
+
+    checks = {"groups": words(group_names, empty=True)}
 
     groups: tuple = ()
     limit: float = 1e-7  # the course's limit for the referenced rows
 
 
-def _course_claim(run, r, course, limit):
-    """One referenced row, two claims on the exact error: under the limit (a bound: layerlab's
-    goal, the course's criterion) and beside the course's printed error (its figure). Forward
-    checks use the course's formula."""
+def _course_claims(run, r, course, limit):
+    """A referenced row's error under the limit (layerlab's goal) and beside the course's
+    printed error; forward checks use the course's formula."""
     if r["what"] in course:
         ours = course[r["what"]]
         note = (f"max|a-b| / max(|a|+|b|), the course's formula, in float64; elementwise "
@@ -85,10 +87,10 @@ def layer_checks(cfg, run):
     passed = sum(r["passed"] for r in rows)
     run.judge("gradient-check rows that pass their limit", "figure", verdict.exact(passed),
               len(rows), better="equal", source="the study: every layer, loss and model passes",
-              note=f"{len(rows) - passed} failed")
+              note=f"{len(rows) - passed} failed", key=True)
     for r in rows:
         if r["reference"] is not None:
-            _course_claim(run, r, result["course_formula"], cfg.limit)
+            _course_claims(run, r, result["course_formula"], cfg.limit)
     run.table("checks", ["group", "what", "parameter", "rel error", "norm error", "pass if",
                          "course's figure", "result"],
               [[r["group"], r["what"], r["parameter"], r["rel_error"], r["norm_error"],

@@ -1,5 +1,5 @@
-"""What S1.2-S1.5 share: the Solver's CIFAR-10 data, loaded inside the cells; a short Solver
-run as a cell's result; the mean curves of groups of runs."""
+"""What S1.2-S1.8 share: the Solver's CIFAR-10 data, loaded inside the cells, and a short
+Solver run as a cell's result."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from functools import lru_cache
 
 import numpy as np
 
-from layerlab.analysis import downsample, epoch_series, mean_curve
 from layerlab.data import load, transforms
 from layerlab.lab.rundir import dataset_entry
 from layerlab.lab.sweep import cell
@@ -26,9 +25,8 @@ def _train_split(dataset):
 
 @lru_cache(maxsize=2)  # a grid's cells share one copy (an experiment uses at most two)
 def cifar_data(dataset, *, val, num_train=None, seed=0, pixel_scale=1.0):
-    """The Solver dict of `dataset` ('cifar10' or 'builtin') for every S1 study (S1.2-S1.8),
-    loaded once per process and shared (do not change it): [0, 1] pixels minus the training
-    mean image, times `pixel_scale`; `val` images held out of the training split at random,
+    """The Solver dict of `dataset` ('cifar10' or 'builtin'), shared (do not change it): [0, 1]
+    pixels minus the training mean image, times `pixel_scale`; `val` random images held out,
     then `num_train` random training images (None: all). {'X_train': (N, 3, 32, 32) float32,
     'y_train': (N,) int64, 'X_val', 'y_val'}."""
     data = transforms.solver_data(_train_split(dataset), None, val=val, num_train=num_train,
@@ -39,9 +37,8 @@ def cifar_data(dataset, *, val, num_train=None, seed=0, pixel_scale=1.0):
 
 
 def record_data(run, dataset, **split):
-    """Record `dataset`'s training split in the run, from a cell named 'data' (a rebuild
-    reads the record from cells.json and needs no data). split: cifar_data's keywords.
-    Returns {'n_train': int, 'n_val': int}, the sizes of that split."""
+    """Record `dataset`'s training split in the run from a cell named 'data', so a rebuild
+    needs no data. split: cifar_data's keywords. Returns {'n_train': int, 'n_val': int}."""
 
     def compute():
         data = cifar_data(dataset, **split)
@@ -54,11 +51,10 @@ def record_data(run, dataset, **split):
 
 
 def fit(run, cell_name, model, data, **solver_kwargs):
-    """Train with a Solver (no checkpoints: for cells of a few seconds, which the grid keeps
-    whole) and log one metrics line per epoch. Returns a JSON-able summary: loss_history
-    (per iteration), epoch_loss (per epoch), train/val_acc_history (epochs + 1), epochs,
-    stopped_early, train_time, diverged (None, or {"step", "epoch", "last_finite_loss"}: the
-    first step whose loss exploded or was not finite, as `train_solver` records it)."""
+    """Train with a Solver without checkpoints (for cells of a few seconds), one metrics line
+    per epoch. Returns loss_history (per iteration), epoch_loss (per epoch),
+    train/val_acc_history (epochs + 1), epochs, stopped_early, train_time and diverged (None or
+    the record of `record_divergence`)."""
 
     def on_epoch(solver):
         run.log(cell_name, "epoch", epoch=solver.epoch, train_acc=solver.train_acc_history[-1],
@@ -78,31 +74,3 @@ def fit(run, cell_name, model, data, **solver_kwargs):
         "epochs": solver.epoch, "stopped_early": solver.stopped_early,
         "train_time": solver.train_time, "diverged": diverged,
     }
-
-
-def seeds_of(cfg):
-    """The seeds of the repeats: [seed, seed + 1, ..., seed + repeats - 1]."""
-    return [cfg.seed + i for i in range(cfg.repeats)]
-
-
-def group_runs(cells, results, *keys):
-    """{tuple of the cell's `keys`: [results of those cells, in order]}."""
-    runs = {}
-    for c, r in zip(cells, results, strict=True):
-        runs.setdefault(tuple(c[k] for k in keys), []).append(r)
-    return runs
-
-
-def curve_panels(groups, loss_title="loss per iteration", logy=False):
-    """The three panels of a curves plot: loss per iteration (downsampled to 500 points) and
-    train / val accuracy per epoch, each the mean over seeds. groups: {label: [fit() results]}.
-    """
-    loss = {"ylabel": "training loss", "title": loss_title, "xlabel": "iteration",
-            "series": {k: [list(xs), ys] for k, (xs, ys) in
-                       ((k, downsample(mean_curve([r["loss_history"] for r in rs])))
-                        for k, rs in groups.items())}}
-    if logy:
-        loss["logy"] = True
-    return [loss] + [{"ylabel": f"{w} accuracy", "title": f"{w} accuracy per epoch",
-                      "series": {k: epoch_series([r[f"{w}_acc_history"] for r in rs])
-                                 for k, rs in groups.items()}} for w in ("train", "val")]

@@ -9,20 +9,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from layerlab import references
-from layerlab.analysis import divergence, first_epoch_reaching, log_grid, slope, verdict
+from layerlab.analysis import count, divergence, first_epoch_reaching, log_grid, slope, verdict
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid
 from layerlab.scratch.models import FullyConnectedNet
-from layerlab.studies.s1_fc.common import JPEG_NOTE, cifar_data, fit, record_data, seeds_of
+from layerlab.studies.s1_fc.common import JPEG_NOTE, cifar_data, fit, record_data
 
 
 def success_windows(success, step, exclude_edges=True):
-    """How wide a range of weight scales reaches 100% at a fixed learning rate.
+    """How wide a range of weight scales reaches 100% at each fixed learning rate.
 
     success: (n_weight_scales, n_learning_rates) fraction of seeds at 100%, weight scales
-    increasing; a cell counts when half the seeds or more succeed. Returns [count * step
-    decades] per learning rate with a success; exclude_edges leaves out those whose successes
-    touch the first or last row (the grid cuts their window)."""
+    increasing; a cell counts at 0.5 or more. Returns [count * step decades] per learning rate
+    with a success, without those touching the first or last row if exclude_edges (the grid
+    cuts their window)."""
     ok = np.asarray(success, float) >= 0.5
     return [float(ok[:, j].sum() * step) for j in range(ok.shape[1]) if ok[:, j].any()
             and not (exclude_edges and (ok[0, j] or ok[-1, j]))]
@@ -38,16 +38,6 @@ def ridge_slope(success, log_ws, log_lrs):
         return None
     ys = [float(np.mean(np.asarray(log_lrs)[ok[i]])) for i in rows]
     return float(np.polyfit([log_ws[i] for i in rows], ys, 1)[0])
-
-
-def best_cell(acc, cfg):
-    """(weight scale, learning rate) of the largest mean final train accuracy in acc
-    (n_weight_scales, n_learning_rates; NaN where a seed diverged, left out); the first in
-    grid order on a tie; None when every cell diverged."""
-    if not np.isfinite(acc).any():
-        return None
-    i, j = np.unravel_index(np.nanargmax(acc), acc.shape)
-    return cfg.weight_scales[i], cfg.learning_rates[j]
 
 
 @dataclass
@@ -70,6 +60,11 @@ class DepthOverfitConfig:
     seed: int = 0
 
 
+def _name(c, seed):
+    return (f"depth={c['depth']},lr={c['learning_rate']:g},ws={c['weight_scale']:g},"
+            f"seed={seed}")
+
+
 @experiment("depth-overfit", study="S1.3",
             title="three- vs five-layer nets overfitting 50 images: lr x weight scale",
             estimate="2 min", config=DepthOverfitConfig,
@@ -79,7 +74,7 @@ def depth_overfit(cfg, run):
     """Which (learning rate, weight scale) reach 100% training accuracy, per depth."""
     split = dict(val=cfg.val, num_train=cfg.num_train, seed=cfg.seed, pixel_scale=cfg.pixel_scale)
     record_data(run, cfg.dataset, **split)
-    seeds = seeds_of(cfg)
+    seeds = list(range(cfg.seed, cfg.seed + cfg.repeats))
 
     def one(c):  # one grid point, every seed (hundreds of sub-second runs: fewer trials)
         data = cifar_data(cfg.dataset, **split)
@@ -89,9 +84,8 @@ def depth_overfit(cfg, run):
             model = FullyConnectedNet([cfg.hidden] * (c["depth"] - 1),
                                       input_dim=data["X_train"][0].size,
                                       weight_scale=c["weight_scale"], seed=seed)
-            s = fit(run, f"depth={c['depth']},lr={c['learning_rate']:g},"
-                         f"ws={c['weight_scale']:g},seed={seed}", model, data,
-                    update_rule="sgd", optim_config={"learning_rate": c["learning_rate"]},
+            s = fit(run, _name(c, seed), model, data, update_rule="sgd",
+                    optim_config={"learning_rate": c["learning_rate"]},
                     batch_size=cfg.batch_size, num_epochs=cfg.epochs, num_train_samples=None,
                     seed=seed)
             hist = s["train_acc_history"]
@@ -107,70 +101,72 @@ def depth_overfit(cfg, run):
     cells = [{"depth": d, "weight_scale": ws, "learning_rate": lr}
              for d in cfg.depths for ws in cfg.weight_scales for lr in cfg.learning_rates]
     results = grid(run, "grid", cells, one, objective="mean_final_train_acc")
-    finals = {(c["depth"], c["weight_scale"], c["learning_rate"]):
-              [r[str(sd)]["final_train_acc"] for sd in seeds]
-              for c, r in zip(cells, results, strict=True)}
-    lost, reached = _diverged(run, cells, results, seeds, finals)
-    log_ws = [math.log10(w) for w in cfg.weight_scales]
-    step = (log_ws[-1] - log_ws[0]) / (len(log_ws) - 1) if len(log_ws) > 1 else 1.0
-    summary, rows = {}, []
-    for d in cfg.depths:
-        acc = np.array([[np.nan if (d, ws, lr) in lost else np.mean(finals[d, ws, lr])
-                         for lr in cfg.learning_rates] for ws in cfg.weight_scales])
-        success = np.array([[np.mean(reached[d, ws, lr])
-                             for lr in cfg.learning_rates] for ws in cfg.weight_scales])
-        windows = success_windows(success, step)
-        best = best_cell(acc, cfg)
-        per_seed = [success_windows(np.array([[reached[d, ws, lr][k]
-                                               for lr in cfg.learning_rates]
-                                              for ws in cfg.weight_scales], float), step)
-                    for k in range(len(seeds))]
-        summary[d] = {"fraction": float(success.mean()),
-                      "mean_window": float(np.mean(windows)) if windows else 0.0,
-                      "max_window": max(windows) if windows else 0.0,
-                      "seed_windows": [float(np.mean(w)) if w else 0.0 for w in per_seed],
-                      "best_cell": [float(x) for x in finals[(d, *best)]] if best else [],
-                      "lost": [n for k, g in lost.items() if k[0] == d for n in g],
-                      "slope": ridge_slope(success, log_ws,
-                                           [math.log10(lr) for lr in cfg.learning_rates])}
-        run.plot(f"heatmap_depth{d}", "heatmap",
-                 title=f"{d}-layer net: final train accuracy after {cfg.epochs} epochs "
-                       f"(mean over {len(seeds)} seeds)",
-                 values=acc.tolist(), row_labels=[f"{w:.3g}" for w in cfg.weight_scales],
-                 col_labels=[f"{lr:.0e}" for lr in cfg.learning_rates],
-                 xlabel="learning rate", ylabel="weight scale")
-        for i, ws in enumerate(cfg.weight_scales):
-            ok = [lr for j, lr in enumerate(cfg.learning_rates) if success[i, j] >= 0.5]
-            row_lost = {n: r for (dd, w, _), g in lost.items() if (dd, w) == (d, ws)
-                        for n, r in g.items()}
-            rows.append([d, ws, f"{min(ok):.0e} .. {max(ok):.0e}" if ok else "none",
-                         len(ok), float(np.nanmax(acc[i])) if np.isfinite(acc[i]).any()
-                         else divergence.label(row_lost)])
-    run.table("successes", ["depth", "weight scale", "learning rates reaching 100%",
-                            "count", "best final train acc"], rows,
-              title="Where 100% training accuracy is reached (at least half the seeds)")
-    _report(cfg, run, summary, step, len(seeds))
-
-
-def _diverged(run, cells, results, seeds, finals):
-    """(lost, reached): lost {(depth, ws, lr): {cell: divergence}} of the grid points with a
-    diverged seed (no mean: NaN in the heat map, out of the best-cell pick), reached {(depth,
-    ws, lr): [seed reached 100%]}, a diverged seed counting as not reaching it. Writes the
-    'Diverged cells' note."""
-    lost, reached = {}, {}
+    # per grid point: the diverged seeds {cell: record}, and which seeds reached 100% (a
+    # diverged seed did not); a point with a diverged seed has no mean
+    lost, finals, reached = {}, {}, {}
     for c, r in zip(cells, results, strict=True):
         key = (c["depth"], c["weight_scale"], c["learning_rate"])
-        reached[key] = [a >= 1.0 and not divergence.of(r[str(sd)])
-                        for a, sd in zip(finals[key], seeds, strict=True)]
+        finals[key] = [r[str(sd)]["final_train_acc"] for sd in seeds]
+        reached[key] = [r[str(sd)]["final_train_acc"] >= 1.0 and not divergence.of(r[str(sd)])
+                        for sd in seeds]
         for sd in seeds:
             if divergence.of(r[str(sd)]):
-                lost.setdefault(key, {})[
-                    f"depth={c['depth']},lr={c['learning_rate']:g},ws={c['weight_scale']:g},"
-                    f"seed={sd}"] = divergence.of(r[str(sd)])
+                lost.setdefault(key, {})[_name(c, sd)] = divergence.of(r[str(sd)])
     divergence.note(run, {n: rec for g in lost.values() for n, rec in g.items()},
                     "a grid point with one has no mean and is out of the best-cell pick; a "
                     "diverged seed counts as not reaching 100% in the success windows")
-    return lost, reached
+    summary, rows = {}, []
+    for d in cfg.depths:
+        summary[d] = _depth(cfg, run, d, finals, lost, reached, rows)
+    run.table("successes", ["depth", "weight scale", "learning rates reaching 100%",
+                            "count", "best final train acc"], rows,
+              title="Where 100% training accuracy is reached (at least half the seeds)")
+    _report(cfg, run, summary, _step(cfg), len(seeds))
+
+
+def _step(cfg):
+    """The spacing of the weight-scale grid in decades (1 for a grid of one)."""
+    log_ws = [math.log10(w) for w in cfg.weight_scales]
+    return (log_ws[-1] - log_ws[0]) / (len(log_ws) - 1) if len(log_ws) > 1 else 1.0
+
+
+def _depth(cfg, run, d, finals, lost, reached, rows):
+    """One depth: its heat map and rows of the successes table (appended to `rows`); returns
+    its summary (success fraction, windows, the best cell's accuracies, band slope)."""
+    def matrix(f):  # (n_weight_scales, n_learning_rates) of f(ws, lr)
+        return np.array([[f(ws, lr) for lr in cfg.learning_rates] for ws in cfg.weight_scales],
+                        float)
+
+    acc = matrix(lambda ws, lr: np.nan if (d, ws, lr) in lost else np.mean(finals[d, ws, lr]))
+    success = matrix(lambda ws, lr: np.mean(reached[d, ws, lr]))
+    step = _step(cfg)
+    windows = success_windows(success, step)
+    per_seed = [success_windows(matrix(lambda ws, lr, k=k: reached[d, ws, lr][k]), step)
+                for k in range(cfg.repeats)]
+    best = None  # the largest mean final accuracy, the first in grid order on a tie
+    if np.isfinite(acc).any():
+        i, j = np.unravel_index(np.nanargmax(acc), acc.shape)
+        best = (cfg.weight_scales[i], cfg.learning_rates[j])
+    run.plot(f"heatmap_depth{d}", "heatmap",
+             title=f"{d}-layer net: final train accuracy (mean over seeds)",
+             values=acc.tolist(), row_labels=[f"{w:.3g}" for w in cfg.weight_scales],
+             col_labels=[f"{lr:.0e}" for lr in cfg.learning_rates],
+             xlabel="learning rate", ylabel="weight scale")
+    for i, ws in enumerate(cfg.weight_scales):
+        ok = [lr for j, lr in enumerate(cfg.learning_rates) if success[i, j] >= 0.5]
+        row_lost = {n: r for (dd, w, _), g in lost.items() if (dd, w) == (d, ws)
+                    for n, r in g.items()}
+        rows.append([d, ws, f"{min(ok):.0e} .. {max(ok):.0e}" if ok else "none", len(ok),
+                     float(np.nanmax(acc[i])) if np.isfinite(acc[i]).any()
+                     else divergence.label(row_lost)])
+    return {"fraction": float(success.mean()),
+            "mean_window": float(np.mean(windows)) if windows else 0.0,
+            "max_window": max(windows) if windows else 0.0,
+            "seed_windows": [float(np.mean(w)) if w else 0.0 for w in per_seed],
+            "best_cell": [float(x) for x in finals[(d, *best)]] if best else [],
+            "lost": [n for k, g in lost.items() if k[0] == d for n in g],
+            "slope": ridge_slope(success, [math.log10(w) for w in cfg.weight_scales],
+                                 [math.log10(lr) for lr in cfg.learning_rates])}
 
 
 def _report(cfg, run, summary, step, n_seeds):
@@ -193,41 +189,44 @@ def _report(cfg, run, summary, step, n_seeds):
                   references.S1_3_TARGET_TRAIN_ACC, source="the study",
                   diverged=False if s["best_cell"] else s["lost"],
                   note=f"the best grid cell's final train accuracy on all {cfg.num_train} "
-                       f"images over {n_seeds} seeds, per seed {s['best_cell']}; "
+                       f"images over {count(n_seeds, 'seed')}, per seed {s['best_cell']}; "
                        f"{s['fraction']:.1%} of the grid reaches it in half the seeds or more")
     s3, s5 = summary.get(3), summary.get(5)
     if s3 and s5:
-        ratio = (s3["mean_window"] / s5["mean_window"] if s5["mean_window"]
-                 else float("inf") if s3["mean_window"] else float("nan"))
-        run.judge("five-layer net is more sensitive to the weight scale", "comparison",
-                  verdict.from_pairs(s3["seed_windows"], s5["seed_windows"]), better="higher",
-                  source="the study ('far more sensitive')",
-                  note="3-layer minus 5-layer weight-scale window at a fixed learning rate "
-                       "(decades; each seed's own successes, windows cut by the grid's edge "
-                       f"left out, 0 when none), paired by seed: {s3['seed_windows']} vs "
-                       f"{s5['seed_windows']}. Over seeds pooled (half or more succeed): "
-                       f"{s3['mean_window']:.2f} vs {s5['mean_window']:.2f} decades, ratio "
-                       f"{ratio:.2f}; band slopes {slope(s3['slope'])} vs {slope(s5['slope'])};"
-                       f" grid cells reaching 100%: {s3['fraction']:.1%} vs "
-                       f"{s5['fraction']:.1%}")
-        run.judge("weight-scale window ratio, 3-layer / 5-layer", "measured",
-                  verdict.exact(ratio),
-                  note="of the windows pooled over seeds (a cell counts when half the seeds or "
-                       "more succeed): one number from the whole grid, no interval (the "
-                       "comparison above carries the noise); the study quotes no number; > 1 "
-                       "means the five-layer net tolerates a narrower range of weight scales")
-        run.note("reading", (
-            f"At a fixed learning rate the five-layer net reaches 100% over "
-            f"{s5['mean_window']:.2f} decades of weight scale, the three-layer net over "
-            f"{s3['mean_window']:.2f} ({ratio:.1f}x wider), and its band is steeper (lr ∝ "
-            f"ws^{slope(s5['slope'])} against ws^{slope(s3['slope'])}): a weight scale off by "
-            "k shifts the learning rate it needs by about k^3 instead of k, the sense in which "
-            "it is 'far more sensitive'. It is not harder to fit overall "
-            f"({s5['fraction']:.0%} of the cells succeed against {s3['fraction']:.0%}: its band "
-            "is narrower but longer); it needs a weight scale matched to the learning rate."))
+        _compare_depths(run, s3, s5)
     run.note("settings", (
         f"{cfg.num_train} training images (a seeded draw from {cfg.dataset}'s training set), "
         f"pixels in [0, 1] times {cfg.pixel_scale:g} minus their mean image, SGD, batch "
         f"{cfg.batch_size}, {cfg.epochs} epochs, no decay, {cfg.hidden} units per hidden layer, "
-        f"Gaussian init, {n_seeds} seeds per cell (weights and shuffling). Success = training "
-        "accuracy 1.0 after the last epoch. " + JPEG_NOTE))
+        f"Gaussian init, {count(n_seeds, 'seed')} per cell (weights and shuffling). Success = "
+        "training accuracy 1.0 after the last epoch. " + JPEG_NOTE))
+
+
+def _compare_depths(run, s3, s5):
+    """Is the five-layer net more sensitive to the weight scale than the three-layer one?"""
+    ratio = (s3["mean_window"] / s5["mean_window"] if s5["mean_window"]
+             else float("inf") if s3["mean_window"] else float("nan"))
+    run.judge("five-layer net is more sensitive to the weight scale", "comparison",
+              verdict.from_pairs(s3["seed_windows"], s5["seed_windows"]), better="higher", key=True,
+              source="the study ('far more sensitive')",
+              note="3-layer minus 5-layer weight-scale window at a fixed learning rate "
+                   "(decades; each seed's own successes, windows cut by the grid's edge left "
+                   f"out, 0 when none), paired by seed: {s3['seed_windows']} vs "
+                   f"{s5['seed_windows']}. Over seeds pooled (half or more succeed): "
+                   f"{s3['mean_window']:.2f} vs {s5['mean_window']:.2f} decades, ratio "
+                   f"{ratio:.2f}; band slopes {slope(s3['slope'])} vs {slope(s5['slope'])}; "
+                   f"grid cells reaching 100%: {s3['fraction']:.1%} vs {s5['fraction']:.1%}")
+    run.judge("weight-scale window ratio, 3-layer / 5-layer", "measured", verdict.exact(ratio),
+              note="of the windows pooled over seeds (a cell counts when half the seeds or "
+                   "more succeed): one number from the whole grid, no interval (the comparison "
+                   "above carries the noise); the study quotes no number; > 1 means the "
+                   "five-layer net tolerates a narrower range of weight scales")
+    run.note("reading", (
+        f"At a fixed learning rate the five-layer net reaches 100% over "
+        f"{s5['mean_window']:.2f} decades of weight scale, the three-layer net over "
+        f"{s3['mean_window']:.2f} ({ratio:.1f}x wider), and its band is steeper (lr ∝ "
+        f"ws^{slope(s5['slope'])} against ws^{slope(s3['slope'])}): a weight scale off by k "
+        "shifts the learning rate it needs by about k^3 instead of k, the sense in which it is "
+        "'far more sensitive'. It is not harder to fit overall "
+        f"({s5['fraction']:.0%} of the cells succeed against {s3['fraction']:.0%}: its band "
+        "is narrower but longer); it needs a weight scale matched to the learning rate."))

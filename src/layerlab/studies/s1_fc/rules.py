@@ -9,69 +9,52 @@ from dataclasses import dataclass
 import numpy as np
 
 from layerlab import references
-from layerlab.analysis import divergence, mean_std, pm, verdict, welch
+from layerlab.analysis import count, divergence, group_by, mean_std, pm, verdict, welch
+from layerlab.analysis.curves import accuracy_panels, loss_series
+from layerlab.lab.config import positive, rows, words
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid
 from layerlab.scratch.models import FullyConnectedNet
-from layerlab.studies.s1_fc import common
-from layerlab.studies.s1_fc.common import JPEG_NOTE, cifar_data, fit, seeds_of
+from layerlab.scratch.optim import UPDATE_RULES
+from layerlab.studies.s1_fc.common import JPEG_NOTE, cifar_data, fit, record_data
+
+ORDER, RELATIONS = references.S1_4_RULE_ORDER, references.S1_4_RULE_RELATIONS
 
 
-def compare_pair(a, b, relation, z=2.0):
-    """Judge 'a relation b' ('>' or '>=') from repeats a: (n_a,), b: (n_b,). '>' holds when
-    the gap of the means exceeds z Welch standard errors, '>=' unless a is below b by more.
-    Returns {'gap', 'se', 'verdict' ('holds', 'not resolved' or 'contradicted')}."""
-    if relation not in (">", ">="):
-        raise ValueError(f"relation must be '>' or '>=', got {relation!r}")
-    w = welch(a, b)
-    if w.diff < -z * w.se or (w.se == 0 and w.diff < 0):
-        verdict = "contradicted"
-    elif relation == ">=" or w.diff > z * w.se:
-        verdict = "holds"
-    else:
-        verdict = "not resolved"
-    return {"gap": w.diff, "se": w.se, "verdict": verdict}
-
-
-def judge_order(values, z=2.0):
-    """The reference ordering (Adam > RMSProp ≥ SGD+momentum > SGD) pair by pair on {rule:
-    [value per seed]}. Returns [(a, relation, b, compare_pair result)] per neighbouring pair."""
-    order = references.S1_4_RULE_ORDER
-    return [(a, rel, b, compare_pair(values[a], values[b], rel, z)) for a, rel, b in
-            zip(order[:-1], references.S1_4_RULE_RELATIONS, order[1:], strict=True)]
+def _update_rule(name):
+    return None if name in UPDATE_RULES else f"an update rule is one of {', '.join(UPDATE_RULES)}"
 
 
 def measured_order(values, z=2.0):
     """{name: [value per seed]} -> 'a > b ≈ c > d': names by mean, best first; '>' where the
-    neighbours differ by more than z standard errors, '≈' where they do not."""
+    neighbours' means differ by more than z Welch standard errors, '≈' where they do not."""
     names = sorted(values, key=lambda k: -float(np.mean(values[k])))
     text = names[0]
     for a, b in zip(names[:-1], names[1:], strict=True):
-        resolved = compare_pair(values[a], values[b], ">", z)["verdict"] == "holds"
-        text += (" > " if resolved else " ≈ ") + b
+        w = welch(values[a], values[b])
+        text += (" > " if w.diff > z * w.se else " ≈ ") + b
     return text
 
 
-def _order_claims(run, values, label, which, measured, lost=None):
-    """The reference ordering, one comparison per neighbouring pair, paired by seed (the rules
-    share each seed's initial weights and minibatch order). lost: {rule: {cell: divergence}}
-    of the rules with a diverged seed (not in values): a pair with one is not judged."""
-    order, lost = references.S1_4_RULE_ORDER, lost or {}
-    for a, rel, b in zip(order[:-1], references.S1_4_RULE_RELATIONS, order[1:], strict=True):
-        gone = [n for rule in (a, b) for n in lost.get(rule, {})]
-        run.judge(f"reference ordering of final {label} accuracy{which}: {a} beats {b}",
-                  "comparison", None if gone else verdict.from_pairs(values[a], values[b]),
-                  diverged=gone or False, source="the study: Adam > RMSProp ≥ SGD+momentum > SGD",
-                  note=f"the study's relation: {a} {rel} {b}"
-                       + (" (a tie allowed: 'not shown' with an interval through 0 agrees "
-                          "with it, only the opposite holding contradicts it)" if rel == ">="
-                          else "") + f"; measured order of the means: {measured}")
+def _grouped(cells, results, *keys):
+    """{tuple of the cell's `keys`: [results of those cells, in order]}."""
+    return {k: [r["result"] for r in rs] for k, rs in group_by(
+        [c | {"result": r} for c, r in zip(cells, results, strict=True)], *keys).items()}
+
+
+def _panels(groups, **loss):
+    """Loss per iteration, then train and val accuracy per epoch, each the mean over seeds."""
+    return [{"ylabel": "training loss", "xlabel": "iteration", "series": loss_series(groups),
+             **loss}, *accuracy_panels(groups)]
 
 
 @dataclass
 class UpdateRulesConfig:
     """S1.4. The course's setting (CS231n's notebook: six-layer net, raw pixels); `variant_rules`
     repeats it on [0, 1] pixels with the [0, 1]-pixel course's rates (empty: skip)."""
+
+    checks = {"rules": rows(_update_rule, positive),
+              "variant_rules": lambda v: None if v == () else rows(_update_rule, positive)(v)}
 
     dataset: str = "cifar10"
     val: int = 1000
@@ -89,6 +72,10 @@ class UpdateRulesConfig:
     z: float = 2.0  # standard errors a gap needs to count as resolved
 
 
+def _rule_name(c):
+    return f"{c['setting']},{c['rule']},lr={c['learning_rate']:g},seed={c['seed']}"
+
+
 @experiment("update-rules", study="S1.4",
             title="SGD, momentum, RMSProp, Adam on a six-layer net, over seeds",
             estimate="1 min", config=UpdateRulesConfig,
@@ -100,82 +87,206 @@ def update_rules(cfg, run):
     if cfg.variant_rules:
         settings["variant"] = (cfg.variant_pixel_scale, cfg.variant_rules)
     split = dict(val=cfg.val, num_train=cfg.num_train, seed=cfg.seed)
-    common.record_data(run, cfg.dataset, **split, pixel_scale=cfg.pixel_scale)
-    seeds = seeds_of(cfg)
+    record_data(run, cfg.dataset, **split, pixel_scale=cfg.pixel_scale)
 
     def one(c):
         data = cifar_data(cfg.dataset, **split, pixel_scale=settings[c["setting"]][0])
         model = FullyConnectedNet(list(cfg.hidden), input_dim=data["X_train"][0].size,
                                   weight_scale=cfg.weight_scale, seed=c["seed"])
-        return fit(run, f"{c['setting']},{c['rule']},lr={c['learning_rate']:g},"
-                        f"seed={c['seed']}", model, data, update_rule=c["rule"],
+        return fit(run, _rule_name(c), model, data, update_rule=c["rule"],
                    optim_config={"learning_rate": c["learning_rate"]},
                    batch_size=cfg.batch_size, num_epochs=cfg.epochs, seed=c["seed"])
 
     cells = [{"setting": name, "rule": rule, "learning_rate": lr, "seed": s}
-             for name, (_, rules) in settings.items() for rule, lr in rules for s in seeds]
+             for name, (_, rules) in settings.items() for rule, lr in rules
+             for s in range(cfg.seed, cfg.seed + cfg.repeats)]
     results = grid(run, "rules", cells, one)
-    runs = common.group_runs(cells, results, "setting", "rule")
+    runs = _grouped(cells, results, "setting", "rule")
     # a rule with a diverged seed has no mean: left out of the orderings, claims and curves
     lost = divergence.groups(run, [(c["setting"], c["rule"]) for c in cells],
-                             [f"{c['setting']},{c['rule']},lr={c['learning_rate']:g},"
-                              f"seed={c['seed']}" for c in cells], results,
+                             [_rule_name(c) for c in cells], results,
                              "a rule with one is left out whole")
-    rows, order_text = [], {}
+    rows, orders = [], {}
     for name, (scale, rules) in settings.items():
-        ok = [rule for rule, _ in rules if (name, rule) not in lost]
-        finals = {key: {rule: [r[key][-1] for r in runs[name, rule]] for rule in ok}
-                  for key in ("train_acc_history", "val_acc_history", "epoch_loss")}
-        rows += [[name, f"{scale:g}", rule, lr, *(
-            pm(*mean_std(finals[key][rule])) if rule in ok else
-            divergence.label(lost[name, rule]) for key in finals)] for rule, lr in rules]
-        for key, label in (("train_acc_history", "train"), ("val_acc_history", "val")):
-            values = finals[key]
-            order_text[name, label] = measured_order(values, cfg.z) if values else "none"
-            if all(rule in runs_of(runs, name) for rule in references.S1_4_RULE_ORDER):
-                _order_claims(run, values, label, "" if name == "main"
-                              else " ([0, 1]-pixel variant)", order_text[name, label],
-                              {rule: lost[name, rule] for rule, _ in rules
-                               if (name, rule) in lost})
-        run.plot("rules" if name == "main" else "rules_variant", "curves", xlabel="epoch",
-                 title="Update rules (course setting, raw-pixel inputs)" if name == "main" else
-                 "Update rules, variant: [0, 1] pixels with the [0, 1]-pixel course's rates",
-                 panels=common.curve_panels({rule: runs[name, rule] for rule in ok}))
+        rows += _rules_setting(cfg, run, name, scale, rules, runs, lost, orders)
+    n = count(cfg.repeats, "seed")
     run.table("rules", ["setting", "pixel scale", "rule", "learning rate",
-                        f"final train acc (mean ± std, {len(seeds)} seeds)",
-                        "final val acc", "last-epoch mean loss"], rows,
+                        f"final train acc (mean ± std, {n})", "final val acc",
+                        "last-epoch mean loss"], rows,
               title="Final accuracy per update rule",
               note="'main' is the course's setting (raw-pixel inputs)"
                    + ("; 'variant' the same net on [0, 1] pixels with the [0, 1]-pixel course's "
                       "learning rates" if cfg.variant_rules else "")
                    + ". Train accuracy on 1,000 sampled training images. Orderings: "
-                   + "; ".join(f"{n} {lab}: {t}" for (n, lab), t in order_text.items())
+                   + "; ".join(f"{s} {lab}: {t}" for (s, lab), t in orders.items())
                    + f" ('>' = gap above {cfg.z:g} standard errors, '≈' = not resolved).")
     run.note("settings", (
         f"Six-layer net (hidden {list(cfg.hidden)}), Gaussian init std {cfg.weight_scale:g}, "
         f"{cfg.num_train} training images (a seeded random draw), {cfg.val} validation images, "
-        f"{cfg.epochs} epochs, batch {cfg.batch_size}, no learning-rate decay, {len(seeds)} "
-        "seeds (initial weights and shuffling). The rates and weight scale are the course "
-        "notebook's (later editions use 5e-3 for SGD), on raw pixels minus the mean image, "
-        "hence pixel_scale 255. On [0, 1] pixels that weight scale leaves the output about 255 "
-        "times smaller at the start and SGD at 1e-2 does not move in 5 epochs: the variant "
-        "uses the [0, 1]-pixel course's rates there. Each neighbouring pair of the reference "
-        "order is a comparison on the per-seed difference (paired t interval); the table's "
-        f"measured order marks gaps above {cfg.z:g} Welch standard errors. " + JPEG_NOTE))
+        f"{cfg.epochs} epochs, batch {cfg.batch_size}, no learning-rate decay, {n} (initial "
+        "weights and shuffling). The rates and weight scale are the course notebook's (later "
+        "editions use 5e-3 for SGD), on raw pixels minus the mean image, hence pixel_scale "
+        "255. On [0, 1] pixels that weight scale leaves the output about 255 times smaller at "
+        "the start and SGD at 1e-2 does not move in 5 epochs: the variant uses the [0, 1]-pixel "
+        "course's rates there. Each neighbouring pair of the reference order is a comparison "
+        "on the per-seed difference (paired t interval); the table's measured order marks "
+        f"gaps above {cfg.z:g} Welch standard errors. " + JPEG_NOTE))
 
 
-def runs_of(runs, setting):
-    """The rules (or keys) of `setting` among group_runs' {(setting, key): runs}."""
-    return [k[1] for k in runs if k[0] == setting]
+def _rules_setting(cfg, run, name, scale, rules, runs, lost, orders):
+    """One setting's table rows (returned), ordering claims (its measured orders put in
+    `orders`) and curves; a rule with a diverged seed is left out."""
+    ok = [rule for rule, _ in rules if (name, rule) not in lost]
+    finals = {key: {rule: [r[key][-1] for r in runs[name, rule]] for rule in ok}
+              for key in ("train_acc_history", "val_acc_history", "epoch_loss")}
+    gone = {rule: lost[name, rule] for rule, _ in rules if (name, rule) in lost}
+    for key, label in (("train_acc_history", "train"), ("val_acc_history", "val")):
+        orders[name, label] = measured_order(finals[key], cfg.z) if finals[key] else "none"
+        if all((name, rule) in runs for rule in ORDER):
+            _order_claims(run, finals[key], label, "" if name == "main" else
+                          " ([0, 1]-pixel variant)", orders[name, label], gone)
+    run.plot("rules" if name == "main" else "rules_variant", "curves", xlabel="epoch",
+             title="Update rules (course setting, raw pixels)" if name == "main" else
+             "Update rules, variant: [0, 1] pixels, the [0, 1]-pixel course's rates",
+             panels=_panels({rule: runs[name, rule] for rule in ok}))
+    return [[name, f"{scale:g}", rule, lr, *(pm(*mean_std(finals[key][rule])) if rule in ok
+                                             else divergence.label(gone[rule]) for key in finals)]
+            for rule, lr in rules]
 
 
-def _best_claim(run, name, scores, lost=None):
+def _order_claims(run, values, label, which, measured, gone):
+    """The reference ordering, one comparison per neighbouring pair, paired by seed (the rules
+    share each seed's initial weights and minibatch order); gone: {rule: {cell: divergence}}
+    of the rules with a diverged seed: a pair with one is not judged."""
+    for a, rel, b in zip(ORDER[:-1], RELATIONS, ORDER[1:], strict=True):
+        cells = [n for rule in (a, b) for n in gone.get(rule, {})]
+        run.judge(f"reference ordering of final {label} accuracy{which}: {a} beats {b}",
+                  "comparison", None if cells else verdict.from_pairs(values[a], values[b]),
+                  diverged=cells or False, key=(label, which, a) == ("val", "", "adam"),
+                  source="the study: Adam > RMSProp ≥ SGD+momentum > SGD",
+                  note=f"the study's relation: {a} {rel} {b}"
+                       + (" (a tie allowed: 'not shown' with an interval through 0 agrees "
+                          "with it, only the opposite holding contradicts it)" if rel == ">="
+                          else "") + f"; measured order of the means: {measured}")
+
+
+@dataclass
+class LrWeightScaleConfig:
+    """S1.5. The study's six (lr, weight scale) configs in two settings (it names none):
+    'overfit', the course's five-layer overfitting exercise, and 'six-layer', S1.4's net and
+    data with Adam, for which lr 1e-5 is a sensible candidate (SGD would not move)."""
+
+    checks = {"configs": rows(positive, positive),
+              "settings": words(("overfit", "six-layer"))}
+
+    dataset: str = "cifar10"
+    val: int = 1000
+    configs: tuple = references.S1_5_CONFIGS
+    settings: tuple = ("overfit", "six-layer")
+    overfit_num_train: int = 50
+    overfit_hidden: tuple = (100, 100, 100, 100)
+    overfit_epochs: int = 20
+    overfit_batch: int = 25
+    six_num_train: int = 4000
+    six_hidden: tuple = (100, 100, 100, 100, 100)
+    six_epochs: int = 5
+    six_batch: int = 100
+    six_rule: str = "adam"
+    pixel_scale: float = 255.0
+    repeats: int = 5
+    seed: int = 0
+
+
+def _config_name(c):
+    return (f"{c['setting']},lr={c['learning_rate']:g},ws={c['weight_scale']:g},"
+            f"seed={c['seed']}")
+
+
+@experiment("lr-weight-scale", study="S1.5",
+            title="six (learning rate, weight scale) configs: train/val accuracy and curves",
+            estimate="30 s", config=LrWeightScaleConfig,
+            quick={"dataset": "builtin", "val": 200, "repeats": 1, "six_num_train": 500,
+                   "six_epochs": 2, "overfit_epochs": 5})
+def lr_weight_scale(cfg, run):
+    """Train/val accuracy and curves of the six configs, per setting."""
+    spec = {"overfit": dict(num_train=cfg.overfit_num_train, hidden=cfg.overfit_hidden,
+                            epochs=cfg.overfit_epochs, batch=cfg.overfit_batch, rule="sgd"),
+            "six-layer": dict(num_train=cfg.six_num_train, hidden=cfg.six_hidden,
+                              epochs=cfg.six_epochs, batch=cfg.six_batch, rule=cfg.six_rule)}
+    unknown = set(cfg.settings) - set(spec)
+    if unknown:
+        raise ValueError(f"settings must be among {sorted(spec)}, not {sorted(unknown)}")
+    split = dict(val=cfg.val, seed=cfg.seed, pixel_scale=cfg.pixel_scale)
+    record_data(run, cfg.dataset, **split, num_train=spec[cfg.settings[0]]["num_train"])
+
+    def one(c):
+        s = spec[c["setting"]]
+        data = cifar_data(cfg.dataset, **split, num_train=s["num_train"])
+        model = FullyConnectedNet(list(s["hidden"]), input_dim=data["X_train"][0].size,
+                                  weight_scale=c["weight_scale"], seed=c["seed"])
+        return fit(run, _config_name(c), model, data, update_rule=s["rule"],
+                   optim_config={"learning_rate": c["learning_rate"]}, batch_size=s["batch"],
+                   num_epochs=s["epochs"], num_train_samples=1000, seed=c["seed"])
+
+    cells = [{"setting": name, "learning_rate": lr, "weight_scale": ws, "seed": sd}
+             for name in cfg.settings for lr, ws in cfg.configs
+             for sd in range(cfg.seed, cfg.seed + cfg.repeats)]
+    results = grid(run, "configs", cells, one)
+    runs = _grouped(cells, results, "setting", "learning_rate", "weight_scale")
+    # a config with a diverged seed has no mean: left out of the picks, counts and curves
+    lost = divergence.groups(
+        run, [(c["setting"], c["learning_rate"], c["weight_scale"]) for c in cells],
+        [_config_name(c) for c in cells], results, "a config with one is left out whole")
+    rows = [row for name in cfg.settings
+            for row in _configs_setting(cfg, run, name, spec[name], runs, lost)]
+    run.table("configs", ["setting", "learning rate", "weight scale",
+                          f"final train acc (mean ± std, {count(cfg.repeats, 'seed')})",
+                          "final val acc", "seeds at 100% train", "seeds diverged"], rows,
+              title="Train / val accuracy per config",
+              note="Train accuracy on up to 1,000 sampled training images (all 50 in "
+                   "'overfit').")
+    lr5, ws5 = references.S1_3_COURSE_STARTS[5]
+    run.note("settings", (
+        "The study lists six (learning rate, weight scale) pairs without their setting. "
+        f"'overfit': {len(cfg.overfit_hidden) + 1}-layer net (hidden "
+        f"{list(cfg.overfit_hidden)}), {cfg.overfit_num_train} images, SGD, batch "
+        f"{cfg.overfit_batch}, {cfg.overfit_epochs} epochs: the course's five-layer "
+        f"overfitting exercise, which starts from learning rate {lr5:g} (and weight scale "
+        f"{ws5:g}) and asks for a search of both. 'six-layer': S1.4's net and data "
+        f"({cfg.six_num_train} images, {cfg.six_epochs} epochs, batch {cfg.six_batch}) with "
+        f"{cfg.six_rule}. Both on raw-pixel inputs (pixel_scale {cfg.pixel_scale:g}), "
+        f"{count(cfg.repeats, 'seed')}. " + JPEG_NOTE))
+
+
+def _configs_setting(cfg, run, name, s, runs, lost):
+    """One setting's table rows (returned), claims and curves; s: its spec."""
+    ok = [(lr, ws) for lr, ws in cfg.configs if (name, lr, ws) not in lost]
+    rows = []
+    for lr, ws in cfg.configs:
+        rs, gone = runs[name, lr, ws], lost.get((name, lr, ws))
+        tr, va = ([r[f"{k}_acc_history"][-1] for r in rs] for k in ("train", "val"))
+        rows.append([name, lr, ws, *((divergence.label(gone),) * 3 if gone else (
+            pm(*mean_std(tr)), pm(*mean_std(va)), f"{sum(t >= 1.0 for t in tr)}/{len(rs)}")),
+            sum(bool(divergence.of(r)) for r in rs)])
+    which = "train" if name == "overfit" else "val"  # overfitting is about training
+    if name == "overfit":
+        _reached_claim(run, runs, ok, cfg.repeats, len(cfg.configs) - len(ok))
+    _best_claim(run, f"best config ({name}, by final {which} accuracy) beats the runner-up",
+                {(lr, ws): [r[f"{which}_acc_history"][-1] for r in runs[name, lr, ws]]
+                 for lr, ws in ok}, {k[1:]: v for k, v in lost.items() if k[0] == name})
+    run.plot(f"curves_{name}", "curves", xlabel="epoch",
+             title=f"{name}: {len(s['hidden']) + 1}-layer net, {s['rule']}, "
+                   f"{s['num_train']} images, {s['epochs']} epochs",
+             panels=_panels({f"lr {lr:g}, ws {ws:g}": runs[name, lr, ws] for lr, ws in ok},
+                            logy=True))
+    return rows
+
+
+def _best_claim(run, claim, scores, lost):
     """'The best config beats the runner-up', paired by seed; scores: {(lr, ws): per-seed
-    accuracy} of the configs that finished; lost: {(lr, ws): {cell: divergence}}, the configs
-    with a diverged seed, left out of the pick (not judged when fewer than two are left).
-    Configs whose interval overlaps the best's are named as tied."""
-    which, lost = "train" if name == "overfit" else "val", lost or {}
-    claim = f"best config ({name}, by final {which} accuracy) beats the runner-up"
+    accuracy} of the configs that finished; lost: {(lr, ws): {cell: divergence}}, left out
+    (not judged when fewer than two are left). Configs whose interval overlaps the best's are
+    named as tied."""
     out = ("; left out, diverged: " + ", ".join(f"({lr:g}, {ws:g})" for lr, ws in lost)
            if lost else "")
     if len(scores) < 2:
@@ -201,112 +312,9 @@ def _reached_claim(run, runs, ok, n_seeds, n_lost):
                if sum(r["train_acc_history"][-1] >= 1.0 for r in runs["overfit", lr, ws])
                * 2 >= n_seeds]
     run.judge("configs reaching 100% training accuracy (overfit, half the seeds or "
-              "more)", "measured", verdict.exact(len(reached)),
+              "more)", "measured", verdict.exact(len(reached)), key=True,
               note=(", ".join(reached) if reached else "none")
               + "; (lr, weight scale); a count over the stored runs, no interval; "
                 "compare the five-layer heat map of depth-overfit"
-              + (f"; {n_lost} config(s) with a diverged seed left out (they did not reach "
-                 "it)" if n_lost else ""))
-
-
-@dataclass
-class LrWeightScaleConfig:
-    """S1.5. The study's six (lr, weight scale) configs in two settings (it names none):
-    'overfit', the course's five-layer overfitting exercise, and 'six-layer', S1.4's net and
-    data with Adam, for which lr 1e-5 is a sensible candidate (SGD would not move)."""
-
-    dataset: str = "cifar10"
-    val: int = 1000
-    configs: tuple = references.S1_5_CONFIGS
-    settings: tuple = ("overfit", "six-layer")
-    overfit_num_train: int = 50
-    overfit_hidden: tuple = (100, 100, 100, 100)
-    overfit_epochs: int = 20
-    overfit_batch: int = 25
-    six_num_train: int = 4000
-    six_hidden: tuple = (100, 100, 100, 100, 100)
-    six_epochs: int = 5
-    six_batch: int = 100
-    six_rule: str = "adam"
-    pixel_scale: float = 255.0
-    repeats: int = 5
-    seed: int = 0
-
-
-@experiment("lr-weight-scale", study="S1.5",
-            title="six (learning rate, weight scale) configs: train/val accuracy and curves",
-            estimate="30 s", config=LrWeightScaleConfig,
-            quick={"dataset": "builtin", "val": 200, "repeats": 1, "six_num_train": 500,
-                   "six_epochs": 2, "overfit_epochs": 5})
-def lr_weight_scale(cfg, run):
-    """Train/val accuracy and curves of the six configs, per setting."""
-    spec = {"overfit": dict(num_train=cfg.overfit_num_train, hidden=cfg.overfit_hidden,
-                            epochs=cfg.overfit_epochs, batch=cfg.overfit_batch, rule="sgd"),
-            "six-layer": dict(num_train=cfg.six_num_train, hidden=cfg.six_hidden,
-                              epochs=cfg.six_epochs, batch=cfg.six_batch, rule=cfg.six_rule)}
-    unknown = set(cfg.settings) - set(spec)
-    if unknown:
-        raise ValueError(f"settings must be among {sorted(spec)}, not {sorted(unknown)}")
-    split = dict(val=cfg.val, seed=cfg.seed, pixel_scale=cfg.pixel_scale)
-    common.record_data(run, cfg.dataset, **split, num_train=spec[cfg.settings[0]]["num_train"])
-    seeds = seeds_of(cfg)
-
-    def one(c):
-        s = spec[c["setting"]]
-        data = cifar_data(cfg.dataset, **split, num_train=s["num_train"])
-        model = FullyConnectedNet(list(s["hidden"]), input_dim=data["X_train"][0].size,
-                                  weight_scale=c["weight_scale"], seed=c["seed"])
-        return fit(run, f"{c['setting']},lr={c['learning_rate']:g},ws={c['weight_scale']:g},"
-                        f"seed={c['seed']}", model, data, update_rule=s["rule"],
-                   optim_config={"learning_rate": c["learning_rate"]}, batch_size=s["batch"],
-                   num_epochs=s["epochs"], num_train_samples=1000, seed=c["seed"])
-
-    cells = [{"setting": name, "learning_rate": lr, "weight_scale": ws, "seed": sd}
-             for name in cfg.settings for lr, ws in cfg.configs for sd in seeds]
-    results = grid(run, "configs", cells, one)
-    runs = common.group_runs(cells, results, "setting", "learning_rate", "weight_scale")
-    # a config with a diverged seed has no mean: left out of the picks, counts and curves
-    lost = divergence.groups(
-        run, [(c["setting"], c["learning_rate"], c["weight_scale"]) for c in cells],
-        [f"{c['setting']},lr={c['learning_rate']:g},ws={c['weight_scale']:g},seed={c['seed']}"
-         for c in cells], results, "a config with one is left out whole")
-    rows = []
-    for name in cfg.settings:
-        s = spec[name]
-        ok = [(lr, ws) for lr, ws in cfg.configs if (name, lr, ws) not in lost]
-        for lr, ws in cfg.configs:
-            rs = runs[name, lr, ws]
-            tr, va = ([r[f"{k}_acc_history"][-1] for r in rs] for k in ("train", "val"))
-            gone = lost.get((name, lr, ws))
-            rows.append([name, lr, ws, *((divergence.label(gone),) * 3 if gone else (
-                pm(*mean_std(tr)), pm(*mean_std(va)), f"{sum(t >= 1.0 for t in tr)}/{len(rs)}")),
-                sum(bool(divergence.of(r)) for r in rs)])
-        if name == "overfit":
-            _reached_claim(run, runs, ok, len(seeds), len(cfg.configs) - len(ok))
-        # overfitting is about training: that setting is scored by train accuracy
-        _best_claim(run, name, {(lr, ws): [r[f"{'train' if name == 'overfit' else 'val'}"
-                                            "_acc_history"][-1] for r in runs[name, lr, ws]]
-                                for lr, ws in ok},
-                    {k[1:]: v for k, v in lost.items() if k[0] == name})
-        run.plot(f"curves_{name}", "curves", xlabel="epoch",
-                 title=f"{name}: {len(s['hidden']) + 1}-layer net, {s['rule']}, "
-                       f"{s['num_train']} images, {s['epochs']} epochs (mean over seeds)",
-                 panels=common.curve_panels({f"lr {lr:g}, ws {ws:g}": runs[name, lr, ws]
-                                             for lr, ws in ok}, logy=True))
-    run.table("configs", ["setting", "learning rate", "weight scale",
-                          f"final train acc (mean ± std, {len(seeds)} seeds)", "final val acc",
-                          "seeds at 100% train", "seeds diverged"], rows,
-              title="Train / val accuracy per config",
-              note="Train accuracy on up to 1,000 sampled training images (all 50 in "
-                   "'overfit').")
-    lr5, ws5 = references.S1_3_COURSE_STARTS[5]
-    run.note("settings", (
-        "The study lists six (learning rate, weight scale) pairs without their setting. "
-        f"'overfit': {len(cfg.overfit_hidden) + 1}-layer net (hidden "
-        f"{list(cfg.overfit_hidden)}), {cfg.overfit_num_train} images, SGD, batch "
-        f"{cfg.overfit_batch}, {cfg.overfit_epochs} epochs: the course's five-layer "
-        f"overfitting exercise, which starts from learning rate {lr5:g} (and weight scale "
-        f"{ws5:g}) and asks for a search of both. 'six-layer': S1.4's net and data "
-        f"({cfg.six_num_train} images, {cfg.six_epochs} epochs, batch {cfg.six_batch}) with "
-        f"{cfg.six_rule}. Both on raw-pixel inputs (pixel_scale {cfg.pixel_scale:g}), "
-        f"{len(seeds)} seeds. " + JPEG_NOTE))
+              + (f"; {count(n_lost, 'config')} with a diverged seed left out (they did not "
+                 "reach it)" if n_lost else ""))

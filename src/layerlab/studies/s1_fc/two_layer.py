@@ -8,20 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from layerlab import references
-from layerlab.analysis import (
-    count,
-    divergence,
-    downsample,
-    epoch_series,
-    mean_curve,
-    mean_std,
-    pm,
-    verdict,
-)
+from layerlab.analysis import count, divergence, downsample, mean_curve, mean_std, pm, verdict
+from layerlab.analysis.curves import accuracy_panels
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid
 from layerlab.scratch.models import TwoLayerNet
-from layerlab.studies.s1_fc.common import JPEG_NOTE, cifar_data, record_data, seeds_of
+from layerlab.studies.s1_fc.common import JPEG_NOTE, cifar_data, record_data
 from layerlab.trainers.solver_cell import train_solver
 
 REF = references.S1_2_TWO_LAYER_GRID  # (lr, epochs) -> (train acc, val acc)
@@ -47,6 +39,10 @@ class TwoLayerSolverConfig:
     seed: int = 0
 
 
+def _name(c):
+    return f"lr={c['learning_rate']:g},seed={c['seed']}"
+
+
 @experiment("two-layer-solver", study="S1.2",
             title="TwoLayerNet + Solver on CIFAR-10: learning rate x epochs",
             estimate="3 min", config=TwoLayerSolverConfig,
@@ -56,103 +52,108 @@ def two_layer_solver(cfg, run):
     """The learning rate x epochs grid of TwoLayerNet, ours beside the course's."""
     split = dict(val=cfg.val, num_train=cfg.num_train, seed=cfg.seed, pixel_scale=cfg.pixel_scale)
     sizes = record_data(run, cfg.dataset, **split)
-    last = max(cfg.epochs)
+    n_val = sizes["n_val"]
 
     def one(c):
         data = cifar_data(cfg.dataset, **split)
         model = TwoLayerNet(input_dim=data["X_train"][0].size, hidden_dim=cfg.hidden_dim,
                             weight_scale=cfg.weight_scale, reg=cfg.reg, seed=c["seed"])
         summary, _ = train_solver(
-            run, f"lr={c['learning_rate']:g},seed={c['seed']}", model, data,
-            update_rule="sgd", optim_config={"learning_rate": c["learning_rate"]},
-            lr_decay=cfg.lr_decay, batch_size=cfg.batch_size, num_epochs=last,
-            num_train_samples=1000, print_every=0, seed=c["seed"])
+            run, _name(c), model, data, update_rule="sgd",
+            optim_config={"learning_rate": c["learning_rate"]}, lr_decay=cfg.lr_decay,
+            batch_size=cfg.batch_size, num_epochs=max(cfg.epochs), num_train_samples=1000,
+            print_every=0, seed=c["seed"])
         summary["loss_curve"] = downsample(summary.pop("loss_history"))
         return summary
 
     cells = [{"learning_rate": lr, "seed": s} for lr in cfg.learning_rates
-             for s in seeds_of(cfg)]
+             for s in range(cfg.seed, cfg.seed + cfg.repeats)]
     results = grid(run, "runs", cells, one, objective="best_val_acc")
-    names = [f"lr={c['learning_rate']:g},seed={c['seed']}" for c in cells]
-    diverged = divergence.split(names, results)[1]
+    runs = [(c["learning_rate"], _name(c), r) for c, r in zip(cells, results, strict=True)]
+    diverged = divergence.split([n for _, n, _ in runs], results)[1]
     divergence.note(run, diverged, "a run that diverged in epoch e counts from epoch e on")
-    # per (lr, epochs): the cells that had diverged by then, the values over seeds (NaN there)
-    gone = {(lr, ep): [n for c, n in zip(cells, names, strict=True) if c["learning_rate"] == lr
-                       and n in diverged and (diverged[n]["epoch"] or 0) <= ep]
+    # per (lr, epochs): the cells diverged by then, and the accuracies per seed (NaN there)
+    gone = {(lr, ep): [n for rate, n, _ in runs if rate == lr and n in diverged
+                       and (diverged[n]["epoch"] or 0) <= ep]
             for lr in cfg.learning_rates for ep in cfg.epochs}
-    runs = list(zip(cells, names, results, strict=True))
-    by_lr = {lr: [r for c, _, r in runs if c["learning_rate"] == lr] for lr in cfg.learning_rates}
     at = {(lr, ep): {k: [r[f"{k}_acc_history"][ep] if ep < len(r[f"{k}_acc_history"])
                          and n not in gone[lr, ep] else float("nan")
-                         for c, n, r in runs if c["learning_rate"] == lr]
-                     for k in ("train", "val")}
-          for lr in cfg.learning_rates for ep in cfg.epochs}
+                         for rate, n, r in runs if rate == lr] for k in ("train", "val")}
+          for lr, ep in gone}
     stats = {key: {k: mean_std(v) for k, v in seeds.items()} for key, seeds in at.items()}
-    seeds_text = f"mean ± std over {cfg.repeats} seed(s)"
-
-    def acc(key, which):  # a table cell: mean ± std, or the divergence of a seed
-        return divergence.label(diverged[gone[key][0]]) if gone[key] else pm(*stats[key][which])
-
-    run.table("grid", ["learning rate", "epochs", f"train acc ({seeds_text})", "reference train",
-                       f"val acc ({seeds_text})", "reference val", "val - reference"],
-              [[lr, ep, acc((lr, ep), "train"), REF[lr, ep][0] if (lr, ep) in REF else "",
-                acc((lr, ep), "val"), REF[lr, ep][1] if (lr, ep) in REF else "",
-                s["val"].mean - REF[lr, ep][1] if (lr, ep) in REF and not gone[lr, ep] else ""]
-               for (lr, ep), s in stats.items()],
-              title="Learning rate x epochs: train / val accuracy, ours and the course's",
-              note=f"One run of {last} epochs per (learning rate, seed), read at epochs "
-                   f"{', '.join(map(str, cfg.epochs))}: a shorter run with the same seed is "
-                   "exactly the first part of it (the Solver decays the learning rate after "
-                   "every epoch whatever the total). Train accuracy is measured on 1,000 "
-                   f"sampled training images (the Solver's default), val on {sizes['n_val']} "
-                   "images.")
-    val_grid = [[stats[lr, ep]["val"].mean for ep in cfg.epochs] for lr in cfg.learning_rates]
-    heatmaps = {"heatmap_train": ("Train accuracy (ours, mean over seeds)",
-                                  [[stats[lr, ep]["train"].mean for ep in cfg.epochs]
-                                   for lr in cfg.learning_rates]),
-                "heatmap_val": ("Validation accuracy (ours, mean over seeds)", val_grid)}
-    if any(key in REF for key in stats):
-        heatmaps["heatmap_val_minus_reference"] = (
-            "Validation accuracy: ours minus the course's",
-            [[stats[lr, ep]["val"].mean - REF[lr, ep][1] if (lr, ep) in REF else float("nan")
-              for ep in cfg.epochs] for lr in cfg.learning_rates])
-    for name, (title, values) in heatmaps.items():
-        run.plot(name, "heatmap", title=title, values=values, xlabel="epochs",
-                 ylabel="learning rate", row_labels=[f"lr {lr:g}" for lr in cfg.learning_rates],
-                 col_labels=[f"{ep} ep" for ep in cfg.epochs])
-    _curves(cfg, run, {lr: [r for r in rs if not divergence.of(r)] for lr, rs in by_lr.items()})
-    _claims(cfg, run, stats, val_grid, at, sizes["n_val"], gone)
+    _grid_table(cfg, run, stats, gone, diverged, n_val)
+    val_grid = _heatmaps(cfg, run, stats)
+    _curves(cfg, run, {lr: [r for rate, _, r in runs if rate == lr and not divergence.of(r)]
+                       for lr in cfg.learning_rates})
+    _claims(cfg, run, at, val_grid, n_val, gone)
     run.note("settings", (
         f"TwoLayerNet (affine-ReLU-affine-softmax), hidden {cfg.hidden_dim}, Gaussian init "
         f"std {cfg.weight_scale:g}, L2 reg {cfg.reg:g}; SGD, batch {cfg.batch_size}, lr x "
-        f"{cfg.lr_decay:g} after every epoch; {sizes['n_train']} training and {sizes['n_val']} "
+        f"{cfg.lr_decay:g} after every epoch; {sizes['n_train']} training and {n_val} "
         f"validation images (a seeded split), [0, 1] pixels times {cfg.pixel_scale:g} minus "
         "the mean image. Batch 100 (the Solver's default) matches the course's lr 1e-2 and "
         "1e-3 rows, even the lr 1e-3 accuracies falling from 10 to 30 epochs; batch 200 learns "
         "visibly slower at lr 1e-2. " + JPEG_NOTE))
 
 
+def _grid_table(cfg, run, stats, gone, diverged, n_val):
+    """Train and val accuracy per (lr, epochs), ours (mean ± std) beside the course's."""
+    over = f"mean ± std over {count(cfg.repeats, 'seed')}"
+
+    def acc(key, which):  # mean ± std, or the divergence of a seed
+        return divergence.label(diverged[gone[key][0]]) if gone[key] else pm(*stats[key][which])
+
+    run.table("grid", ["learning rate", "epochs", f"train acc ({over})", "reference train",
+                       f"val acc ({over})", "reference val", "val - reference"],
+              [[lr, ep, acc((lr, ep), "train"), REF[lr, ep][0] if (lr, ep) in REF else "",
+                acc((lr, ep), "val"), REF[lr, ep][1] if (lr, ep) in REF else "",
+                s["val"].mean - REF[lr, ep][1] if (lr, ep) in REF and not gone[lr, ep] else ""]
+               for (lr, ep), s in stats.items()],
+              title="Learning rate x epochs: train / val accuracy, ours and the course's",
+              note=f"One run of {max(cfg.epochs)} epochs per (learning rate, seed), read at "
+                   f"epochs {', '.join(map(str, cfg.epochs))}: a shorter run with the same seed "
+                   "is exactly the first part of it (the Solver decays the learning rate after "
+                   "every epoch whatever the total). Train accuracy is measured on 1,000 "
+                   f"sampled training images (the Solver's default), val on {n_val} images.")
+
+
+def _heatmaps(cfg, run, stats):
+    """Heat maps of the mean train and val accuracy (and val minus the course's); returns the
+    val grid (n_lrs, n_epochs), NaN where a seed had diverged."""
+    grids = {which: [[stats[lr, ep][which].mean for ep in cfg.epochs]
+                     for lr in cfg.learning_rates] for which in ("train", "val")}
+    maps = {"heatmap_train": ("Train accuracy (mean over seeds)", grids["train"]),
+            "heatmap_val": ("Validation accuracy (mean over seeds)", grids["val"])}
+    if any(key in REF for key in stats):
+        maps["heatmap_val_minus_reference"] = (
+            "Validation accuracy minus the course's",
+            [[stats[lr, ep]["val"].mean - REF[lr, ep][1] if (lr, ep) in REF else float("nan")
+              for ep in cfg.epochs] for lr in cfg.learning_rates])
+    for name, (title, values) in maps.items():
+        run.plot(name, "heatmap", title=title, values=values, xlabel="epochs",
+                 ylabel="learning rate", row_labels=[f"lr {lr:g}" for lr in cfg.learning_rates],
+                 col_labels=[f"{ep} ep" for ep in cfg.epochs])
+    return grids["val"]
+
+
 def _curves(cfg, run, by_lr):
-    """Loss per iteration and accuracy per epoch, mean over seeds, the course's grid dashed."""
+    """Loss per iteration and accuracy per epoch, mean over seeds, the course's grid dashed;
+    by_lr: {lr: the runs that did not diverge}."""
+    groups = {f"lr {lr:g}": rs for lr, rs in by_lr.items() if rs}
     loss = {}
-    for lr in [lr for lr in cfg.learning_rates if by_lr[lr]]:  # diverged runs left out
-        ys = mean_curve([r["loss_curve"][1] for r in by_lr[lr]])
-        loss[f"lr {lr:g}"] = [by_lr[lr][0]["loss_curve"][0][:len(ys)], ys]
-    run.plot("loss", "curves", title="Training loss per iteration (mean over seeds)",
-             xlabel="iteration", ylabel="loss", series=loss)
-    panels = []
-    for i, which in enumerate(("train", "val")):
-        series = {}
+    for label, rs in groups.items():  # the cells keep their loss curve downsampled
+        ys = mean_curve([r["loss_curve"][1] for r in rs])
+        loss[label] = [rs[0]["loss_curve"][0][:len(ys)], ys]
+    run.plot("loss", "curves", title="Training loss (mean over seeds)", xlabel="iteration",
+             ylabel="loss", series=loss)
+    panels = accuracy_panels(groups)
+    for i, panel in enumerate(panels):
         for lr in cfg.learning_rates:
-            if by_lr[lr]:
-                series[f"lr {lr:g}"] = epoch_series([r[f"{which}_acc_history"]
-                                                      for r in by_lr[lr]])
-            ref_eps = [ep for ep in cfg.epochs if (lr, ep) in REF]
-            if ref_eps:
-                series[f"reference lr {lr:g}"] = [ref_eps, [REF[lr, ep][i] for ep in ref_eps]]
-        panels.append({"ylabel": f"{which} accuracy", "series": series})
-    run.plot("accuracy", "curves", title="Accuracy per epoch (ours: mean over seeds; the "
-             "course's grid dashed)", xlabel="epoch", panels=panels)
+            eps = [ep for ep in cfg.epochs if (lr, ep) in REF]
+            if eps:
+                panel["series"][f"reference lr {lr:g}"] = [eps, [REF[lr, ep][i] for ep in eps]]
+    run.plot("accuracy", "curves", title="Accuracy per epoch (the course's grid dashed)",
+             xlabel="epoch", panels=panels)
 
 
 def _estimate(values, n, behind):
@@ -160,15 +161,13 @@ def _estimate(values, n, behind):
     return None if behind else verdict.from_seeds_and_images(values, n)
 
 
-def _claims(cfg, run, stats, val_grid, at, n_val, gone):
-    """The goal, the course's best cell, every cell beside the course's, the lr order: each
-    over seeds, with the noise of the images each accuracy is measured on. gone: {(lr, ep):
-    the cells diverged by then}; a claim that needs one is not judged."""
+def _claims(cfg, run, at, val_grid, n_val, gone):
+    """The goal, the course's best cell, every cell beside the course's, the lr order: over
+    seeds, with the noise of the images. A claim that needs a diverged cell is not judged."""
     ref_key = max(REF, key=lambda k: REF[k][1])  # the course's best cell, fixed in advance
-    if ref_key in stats:
+    if ref_key in at:
         key, how = ref_key, "the course's best cell"
-    elif np.isfinite(val_grid).any():  # a grid without the course's best (quick runs): our
-        # best, picked on validation among the cells that did not diverge (NaN)
+    elif np.isfinite(val_grid).any():  # quick runs: our best cell that did not diverge
         i, j = np.unravel_index(np.nanargmax(val_grid), np.shape(val_grid))
         key, how = (cfg.learning_rates[i], cfg.epochs[j]), "our best cell (picked on val)"
     else:
@@ -183,20 +182,20 @@ def _claims(cfg, run, stats, val_grid, at, n_val, gone):
               source="layerlab's goal (the course's target)", note=f"{where}; per seed {per_seed}")
     run.judge("best validation accuracy of the grid", "figure",
               _estimate(vals, n_val, behind), REF[ref_key][1], figure_n=1000, diverged=behind,
+              key=True,
               source=f"the course's grid (lr {ref_key[0]:g}, {ref_key[1]} epochs)",
-              note=f"ours: {where}, over {count(cfg.repeats, 'seed')} "
-                   f"({per_seed}) with the noise of our {n_val} validation images; the "
-                   "course's figure is one run on its own 1,000")
+              note=f"ours: {where}, over {count(cfg.repeats, 'seed')} ({per_seed}) with the "
+                   f"noise of our {n_val} validation images; the course's figure is one run "
+                   "on its own 1,000")
     for i, which, n in ((1, "val", n_val), (0, "train", 1000)):
         for (lr, ep), s in at.items():
             if (lr, ep) in REF:
                 run.judge(f"lr {lr:g}, {ep} epochs: {which} accuracy", "figure",
                           _estimate(s[which], n, gone[lr, ep]), REF[lr, ep][i],
                           figure_n=1000, diverged=gone[lr, ep], source="the course's grid",
-                          note=f"per seed {', '.join(f'{v:.3f}' for v in s[which])}; "
-                               f"measured on {n} images"
-                               + (" (sampled training images, as in the course)"
-                                  if which == "train" else ""))
+                          note=f"per seed {', '.join(f'{v:.3f}' for v in s[which])}; measured "
+                               f"on {n} " + ("images" if which == "val" else
+                                             "sampled training images, as in the course"))
     ordered = sorted(cfg.learning_rates, reverse=True)
     for a, b in zip(ordered[:-1], ordered[1:], strict=True):
         for ep in cfg.epochs:

@@ -10,15 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layerlab.analysis import (
-    downsample,
-    epoch_series,
-    first_epoch_reaching,
-    mean_curve,
-    mean_std,
-    pm,
-    verdict,
-)
+from layerlab.analysis import count, first_epoch_reaching, mean_std, pm, verdict
+from layerlab.analysis.curves import accuracy_panels, loss_series
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell
 from layerlab.references import S1_6_BACKWARD_AGREEMENT, S1_6_CLAIMS
@@ -33,10 +26,11 @@ SOURCE = common.SOURCE["batchnorm"]
 
 def _convergence(cfg, run):
     """(a) baseline vs batchnorm over seeds: per-seed table, loss-area and epochs claims."""
-    seeds, norms = [cfg.seed + i for i in range(cfg.seeds)], ("none", "batchnorm")
-    cells = [{"norm": n, "seed": s} for n in norms for s in seeds]
-    by = common.train(cfg, run, "a_convergence", cells, cfg.hidden_dims, cfg.learning_rate,
-                      weight_scale=cfg.weight_scale, batch_size=cfg.batch_size)
+    seeds, norms = range(cfg.seed, cfg.seed + cfg.seeds), ("none", "batchnorm")
+    by = common.train(cfg, run, "a_convergence", [{"norm": n, "seed": s} for n in norms
+                                                  for s in seeds],
+                      cfg.hidden_dims, cfg.learning_rate, weight_scale=cfg.weight_scale,
+                      batch_size=cfg.batch_size)
     rows, area, reach = [], {n: [] for n in norms}, {n: [] for n in norms}
     for s in seeds:
         target = by[("none", s)]["train_acc_history"][-1]
@@ -54,15 +48,15 @@ def _convergence(cfg, run):
               title=f"(a) Convergence per seed, {len(cfg.hidden_dims) + 1}-layer net",
               note="Target of the last column: the baseline's train accuracy after the last "
                    "epoch, same seed (the baseline's own entry: when it first got there).")
-    for what, key, values in (("a smaller area under the training-loss curve", "area", area),
-                              ("fewer epochs to reach the baseline's final train accuracy",
-                               "epochs", epochs)):
+    for what, values in (("a smaller area under the training-loss curve", area),
+                         ("fewer epochs to reach the baseline's final train accuracy", epochs)):
         run.judge(f"(a) batchnorm converges faster than the baseline: {what}", "comparison",
                   verdict.from_pairs(values["batchnorm"], values["none"]), better="lower",
-                  source=SOURCE, note=f"{S1_6_CLAIMS['a']}. Batchnorm minus baseline, paired "
-                  f"by seed ({len(seeds)} seeds); per seed {values['batchnorm']} vs "
-                  f"{values['none']}" + (f" ({never} = never reached)" if key == "epochs"
-                                         else ""))
+                  key=values is area, source=SOURCE,
+                  note=f"{S1_6_CLAIMS['a']}. Batchnorm minus baseline, paired by seed "
+                       f"({count(len(seeds), 'seed')}); per seed {values['batchnorm']} vs "
+                       f"{values['none']}" + (f" ({never} = never reached)" if values is epochs
+                                              else ""))
     run.judge("(a) area under the training-loss curve, batchnorm / baseline", "measured",
               verdict.from_seeds([b / n for b, n in zip(area["batchnorm"], area["none"],
                                                         strict=True)]), source=SOURCE,
@@ -73,29 +67,10 @@ def _convergence(cfg, run):
               source=SOURCE, note=f"per seed {epochs['batchnorm']} (baseline: "
                                   f"{epochs['none']}; {never} = never reached)")
     runs = {common.LABELS[n]: [by[(n, s)] for s in seeds] for n in norms}
-    run.plot("a_loss", "curves", title="(a) Training loss per iteration (mean over seeds)",
-             xlabel="iteration", ylabel="loss", series={
-                 k: downsample(mean_curve([r["loss_history"] for r in rs]))
-                 for k, rs in runs.items()})
+    run.plot("a_loss", "curves", title="(a) Training loss (mean over seeds)",
+             xlabel="iteration", ylabel="loss", series=loss_series(runs))
     run.plot("a_accuracy", "curves", title="(a) Accuracy per epoch (mean over seeds)",
-             xlabel="epoch", panels=common.acc_panels(lambda key: {
-                 k: epoch_series([r[key] for r in rs]) for k, rs in runs.items()}))
-
-
-def _batch_claims(cfg, run, gains):
-    """(c) does the gain over the baseline grow from the smallest batch to the largest?"""
-    for key, label in common.ACCS:
-        g = gains("batchnorm", key)
-        run.judge(f"(c) larger batches help batchnorm: gain over the baseline ({label}) at "
-                  f"batch {max(cfg.batch_sizes)} minus at batch {min(cfg.batch_sizes)}",
-                  "comparison", common.growth(g, cfg.batch_sizes), better="higher",
-                  source=SOURCE,
-                  note=f"{S1_6_CLAIMS['c']}. Paired by seed ({len(g[min(cfg.batch_sizes)])} "
-                       "seeds); gains per batch size (mean over seeds): "
-                       + ", ".join(f"{b}: {np.mean(v):+.3f}" for b, v in g.items()))
-
-
-# --- (d) the two backward passes ---------------------------------------------------------
+             xlabel="epoch", panels=accuracy_panels(runs))
 
 
 def _backward_speed(cfg):
@@ -128,50 +103,51 @@ def _backward_speed(cfg):
 
 
 def _backward_passes(cfg, run):
-    """(d) agreement and speed of the two backward passes, then training with either."""
+    """(d) agreement and speed of the two backward passes."""
     speed = cell(run, "d_backward_speed", lambda: _backward_speed(cfg))["rows"]
+
+    def shape(r):
+        return f"{r['shape'][0]}x{r['shape'][1]}"
+
     run.table("d_backward", ["shape (N, D)", "dtype", "max abs diff dx", "max abs diff dgamma",
                              "max abs diff dbeta", "normwise error dx", "backward ms",
                              "backward_alt ms", "closed-form speed-up", "per-round ratio IQR",
                              "rounds closed form faster", "timing spread"],
-              [[f"{r['shape'][0]}x{r['shape'][1]}", r["dtype"], *r["max_abs_diff"],
-                r["norm_error_dx"], r["graph_ms"], r["closed_ms"], r["speedup"],
-                f"{r['speedup_q1']:.2f}-{r['speedup_q3']:.2f}",
+              [[shape(r), r["dtype"], *r["max_abs_diff"], r["norm_error_dx"], r["graph_ms"],
+                r["closed_ms"], r["speedup"], f"{r['speedup_q1']:.2f}-{r['speedup_q3']:.2f}",
                 f"{r['closed_faster_rounds']:.0%}", f"{r['spread']:.0%}"] for r in speed],
               title="(d) BatchNorm.backward (step by step) vs backward_alt (closed form)",
               note=f"Timed in this run, interleaved round by round (at least {cfg.timing_repeats} "
                    f"calls each and {cfg.timing_min_time:g} s after a warm-up); speed-up: ratio "
                    "of the median times. A timing spread (IQR / median) above ~20% marks a "
                    "shape disturbed by other processes.")
-
-    def per_shape(fmt):
-        return ", ".join(fmt(r) for r in speed)
-
     logs = verdict.from_seeds([float(np.log(r["speedup"])) for r in speed])
     run.judge("(d) closed-form backward speed-up (geometric mean over shapes and dtypes)",
               "measured", verdict.Estimate(*(float(np.exp(x)) for x in (
                   logs.value, logs.low, logs.high)), "seeds", logs.n), unit="x", source=SOURCE,
               note="the interval is over the shapes (n counts shapes x dtypes, not seeds): "
-                   "their spread, not timing noise; per shape " + per_shape(
-                  lambda r: f"{r['shape'][0]}x{r['shape'][1]} {r['dtype']}: {r['speedup']:.2f}x"))
+                   "their spread, not timing noise; per shape " + ", ".join(
+                       f"{shape(r)} {r['dtype']}: {r['speedup']:.2f}x" for r in speed))
     per_round = [verdict.from_seeds(r["log_ratios"]) for r in speed]
     weakest = min(range(len(speed)), key=lambda i: per_round[i].low)
-    w = speed[weakest]
     run.judge("(d) the closed form is faster on every shape (log time ratio per timing round, "
               "weakest shape)", "comparison", per_round[weakest], better="higher",
               source=SOURCE, note=f"{S1_6_CLAIMS['d']}. Judged on the shape whose interval "
-              f"reaches lowest ({w['shape'][0]}x{w['shape'][1]} {w['dtype']}): it holds on "
+              f"reaches lowest ({shape(speed[weakest])} {speed[weakest]['dtype']}): it holds on "
               "every shape when it holds there. log(step-by-step time / closed-form time) per "
               "interleaved round; n counts timing rounds, not seeds, and rounds on a shared "
               "machine are not fully independent. Share of rounds the closed form was faster: "
-              + per_shape(lambda r: f"{r['closed_faster_rounds']:.0%}"))
+              + ", ".join(f"{r['closed_faster_rounds']:.0%}" for r in speed))
     worst = {t: max(max(r["max_abs_diff"]) for r in speed if r["dtype"] == t)
              for t in ("float64", "float32")}
     run.judge("(d) largest gradient difference between the two backward passes (float64)",
               "goal", verdict.exact(worst["float64"]), S1_6_BACKWARD_AGREEMENT, better="lower",
               source="layerlab's goal: the bound tested in benchmarks/batchnorm_backward.py",
               note=f"the same function in exact arithmetic; float32: {worst['float32']:.2e}")
-    # Training with either backward: same seed, same data, same everything else.
+
+
+def _backward_training(cfg, run):
+    """(d) the net of (a) trained with either backward: same seed, data and everything else."""
     cells = [{"norm": "batchnorm", "backward": b, "seed": cfg.seed} for b in ("graph", "closed")]
     by = common.train(cfg, run, "d_training", cells, cfg.hidden_dims, cfg.learning_rate,
                       weight_scale=cfg.weight_scale, batch_size=cfg.batch_size)
@@ -211,10 +187,19 @@ def batchnorm(cfg, run):
     record_data(run, cfg.dataset, **common.split(cfg))
     _convergence(cfg, run)
     common.weight_scale_sweep(cfg, run, "batchnorm")
-    _batch_claims(cfg, run, common.batch_size_sweep(
-        cfg, run, ("none", "batchnorm"),
-        "(c) What batchnorm adds over the baseline, by batch size (mean over seeds)")[1])
+    gains = common.batch_size_sweep(cfg, run, ("none", "batchnorm"), "(c) What batchnorm adds "
+                                    "over the baseline, by batch size (mean over seeds)")[1]
+    lo, hi = min(cfg.batch_sizes), max(cfg.batch_sizes)
+    for key, label in common.ACCS:  # (c) does the gain grow from the smallest batch?
+        g = gains("batchnorm", key)
+        run.judge(f"(c) larger batches help batchnorm: gain over the baseline ({label}) at "
+                  f"batch {hi} minus at batch {lo}", "comparison",
+                  common.growth(g, cfg.batch_sizes), better="higher", source=SOURCE,
+                  note=f"{S1_6_CLAIMS['c']}. Paired by seed ({count(len(g[lo]), 'seed')}); "
+                       "gains per batch size (mean over seeds): "
+                       + ", ".join(f"{b}: {np.mean(v):+.3f}" for b, v in g.items()))
     _backward_passes(cfg, run)
+    _backward_training(cfg, run)
     common.settings_note(
         cfg, run, f"- (a), (c), (d): {len(cfg.hidden_dims) + 1}-layer net, hidden "
         f"{list(cfg.hidden_dims)}, weight scale {cfg.weight_scale:g}, {cfg.epochs} epochs; "

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layerlab.analysis import epoch_series, log_grid, mean_std, paired_difference, pm, verdict
+from layerlab.analysis import count, log_grid, mean_std, paired_difference, pm, verdict
+from layerlab.analysis.curves import accuracy_panels
 from layerlab.lab.sweep import cell, cell_key, grid
 from layerlab.references import S1_6_CLAIMS, S1_7_CLAIMS
 from layerlab.scratch.models import FullyConnectedNet
@@ -17,8 +18,7 @@ from layerlab.studies.s1_fc.common import cifar_data
 from layerlab.trainers.solver_cell import train_solver
 
 SOURCE = {"batchnorm": "S1.6 (course notebook BatchNormalization)",
-          "layernorm": "S1.7 (course notebook BatchNormalization, layernorm "
-                       "part)"}
+          "layernorm": "S1.7 (course notebook BatchNormalization, layernorm part)"}
 CLAIMS = {"batchnorm": S1_6_CLAIMS, "layernorm": S1_7_CLAIMS}
 LABELS = {"none": "baseline", "batchnorm": "batchnorm", "layernorm": "layernorm"}
 ACCS = (("final_train_acc", "final train acc"), ("best_val_acc", "best val acc"))
@@ -51,15 +51,16 @@ def use_closed_form_backward(model):
 
 
 def split(cfg):
-    """cifar_data's keywords for cfg (the data is loaded inside the cells, cached per process)."""
+    """cifar_data's keywords for cfg."""
     return {"val": cfg.val, "num_train": cfg.num_train, "seed": cfg.seed}
 
 
 def train(cfg, run, grid_name, cells, hidden_dims, learning_rate, **fixed):
-    """Train a FullyConnectedNet per cell of `grid_name`; returns {cell values: summary}. A cell
-    holds 'norm' ('none', 'batchnorm', 'layernorm'), 'seed', and whichever of 'weight_scale' and
-    'batch_size' `fixed` does not; with 'backward' ('graph' or 'closed') it trains in float64
-    and keeps the first 2,000 entries of every parameter."""
+    """Train a FullyConnectedNet with Adam per cell of `grid_name`; returns {tuple of the
+    cell's values: summary}. A cell holds 'norm' ('none', 'batchnorm', 'layernorm'), 'seed',
+    and whichever of 'weight_scale' and 'batch_size' `fixed` does not; with 'backward'
+    ('graph' or 'closed') it trains in float64 and keeps the first 2,000 entries of every
+    parameter."""
 
     def one(c):
         s, data = {**fixed, **c}, cifar_data(cfg.dataset, **split(cfg))
@@ -75,8 +76,8 @@ def train(cfg, run, grid_name, cells, hidden_dims, learning_rate, **fixed):
             optim_config={"learning_rate": learning_rate}, num_epochs=cfg.epochs,
             batch_size=s["batch_size"], num_train_samples=None, print_every=0, verbose=False,
             seed=s["seed"])
-        per_epoch, train_acc = solver.iterations_per_epoch, summary["train_acc_history"]
-        summary.update(final_loss=final_loss(summary["loss_history"], per_epoch),
+        train_acc = summary["train_acc_history"]
+        summary.update(final_loss=final_loss(summary["loss_history"], solver.iterations_per_epoch),
                        best_train_acc=max(train_acc), final_train_acc=train_acc[-1])
         if "backward" in s:
             summary["params"] = {k: v.ravel()[:2000].tolist() for k, v in model.params.items()}
@@ -86,18 +87,9 @@ def train(cfg, run, grid_name, cells, hidden_dims, learning_rate, **fixed):
     return {tuple(c.values()): r for c, r in zip(cells, results, strict=True)}
 
 
-def acc_panels(series_of):
-    """Train and val accuracy panels; series_of(history key) -> {label: [x, y]}."""
-    return [{"ylabel": f"{what} accuracy", "series": series_of(f"{what}_acc_history")}
-            for what in ("train", "val")]
-
-
-# --- (b) weight-scale sensitivity ---------------------------------------------------------
-
-
 def weight_scale_sweep(cfg, run, norm):
-    """(b) weight scale x {baseline, norm} x seeds: table, plot, sensitivity claims."""
-    seeds, norms = [cfg.seed + i for i in range(cfg.scale_seeds)], ("none", norm)
+    """(b) weight scale x {baseline, norm} x seeds: table, plot, sensitivity claims, note."""
+    seeds, norms = range(cfg.seed, cfg.seed + cfg.scale_seeds), ("none", norm)
     scales = list(log_grid(cfg.scale_low, cfg.scale_high, count=cfg.num_scales))
     by = train(cfg, run, "b_weight_scale", [{"norm": n, "weight_scale": w, "seed": s}
                                             for n in norms for w in scales for s in seeds],
@@ -117,14 +109,17 @@ def weight_scale_sweep(cfg, run, norm):
                                                     for k in keys[:2]), mean[(n, keys[2])][i])]
                for i, w in enumerate(scales)],
               title=f"(b) Weight-scale sweep, with and without {norm} (mean ± std over "
-                    f"{len(seeds)} seeds)", note="Final loss: mean training loss over the "
-              "last epoch, mean over seeds (inf: training diverged).")
-    run.plot("b_weight_scale", "curves", title=f"(b) Weight scale, with and without {norm} "
-             "(mean over seeds)", xlabel="weight scale", logx=True, panels=[
+                    f"{count(len(seeds), 'seed')})", note="Final loss: mean training loss over "
+              "the last epoch, mean over seeds (inf: training diverged).")
+    run.plot("b_weight_scale", "curves", title=f"(b) Weight scale, with and without {norm}",
+             xlabel="weight scale", logx=True, panels=[
                  {"ylabel": "best train accuracy", "series": series("best_train_acc")},
                  {"ylabel": "best val accuracy", "series": series("best_val_acc")},
                  {"ylabel": "final training loss", "logy": True, "series": series(keys[2])}])
-    _sensitivity_claims(cfg, run, norm, per, len(scales))
+    # per norm, per seed: best val acc over the scales
+    cols = {n: [np.asarray(c, float) for c in zip(*per[n, "best_val_acc"], strict=True)]
+            for n in norms}
+    _sensitivity_claims(cfg, run, norm, cols, len(scales))
 
     def input_power():  # E[|x|^2] over the training images sets the first layer's variance
         x = np.asarray(cifar_data(cfg.dataset, **split(cfg))["X_train"], np.float64)
@@ -139,20 +134,14 @@ def weight_scale_sweep(cfg, run, norm):
              f"{np.sqrt(1e-5 / (width / 2)):.1e}. Below, the outputs shrink with the scale.")
 
 
-def _per_seed(per, n, key, fn):
-    """fn applied to each seed's values over the scales: per[(n, key)] is [scale][seed]."""
-    return [fn(np.asarray(col, dtype=float)) for col in zip(*per[(n, key)], strict=True)]
-
-
-def _sensitivity_claims(cfg, run, norm, per, n_scales):
-    """(b) claims over seeds: each seed's count of good scales, range over scales, and count
-    of scales that learn at all (best val acc >= chance + tolerance), paired by seed."""
+def _sensitivity_claims(cfg, run, norm, cols, n_scales):
+    """(b) claims over seeds, paired by seed: each seed's count of good scales, range over
+    scales, count of scales that learn at all. cols: {net: [per seed: (n_scales,) best val
+    acc]}."""
     tol, src, norms = cfg.scale_tolerance, SOURCE[norm], ("none", norm)
-    good = {n: _per_seed(per, n, "best_val_acc", lambda v: count_within(v, tol)) for n in norms}
-    span = {n: _per_seed(per, n, "best_val_acc", lambda v: float(np.nanmax(v) - np.nanmin(v)))
-            for n in norms}
-    learns = {n: _per_seed(per, n, "best_val_acc", lambda v: int(np.sum(v >= CHANCE + tol)))
-              for n in norms}
+    good = {n: [count_within(v, tol) for v in cols[n]] for n in norms}
+    span = {n: [float(np.nanmax(v) - np.nanmin(v)) for v in cols[n]] for n in norms}
+    learns = {n: [int(np.sum(v >= CHANCE + tol)) for v in cols[n]] for n in norms}
     decades = np.log10(cfg.scale_high / cfg.scale_low) / max(cfg.num_scales - 1, 1)
     for n in norms:
         est = verdict.from_seeds(good[n])
@@ -173,7 +162,7 @@ def _sensitivity_claims(cfg, run, norm, per, n_scales):
              f"{[round(x, 3) for x in span['none']]}. The baseline's range is bounded by "
              f"chance ({CHANCE:g}) below")):
         run.judge(f"(b) {norm} is much less sensitive: {criterion}", "comparison", est,
-                  better=better, source=src,
+                  better=better, source=src, key=better == "higher",
                   note=f"{CLAIMS[norm]['b']}. Paired by seed: {measured}")
     run.judge(f"(b) scales (of {n_scales}) where the net learns at all (best val acc >= "
               f"{CHANCE + tol:g}), {norm} minus baseline", "measured",
@@ -181,13 +170,10 @@ def _sensitivity_claims(cfg, run, norm, per, n_scales):
               note=f"per seed {learns[norm]} vs baseline {learns['none']}")
 
 
-# --- (c) batch size ----------------------------------------------------------------------
-
-
 def batch_size_sweep(cfg, run, norms, gain_title):
     """(c) batch size x norms x seeds: curves, table and the gain plot. Returns vals(norm,
     batch, key) -> per-seed values and gains(norm, key) -> {batch: per-seed norm - baseline}."""
-    seeds, sizes = [cfg.seed + i for i in range(cfg.seeds)], cfg.batch_sizes
+    seeds, sizes = range(cfg.seed, cfg.seed + cfg.seeds), cfg.batch_sizes
     by = train(cfg, run, "c_batch_size", [{"norm": n, "batch_size": b, "seed": s}
                                           for n in norms for b in sizes for s in seeds],
                cfg.hidden_dims, cfg.batch_learning_rate, weight_scale=cfg.weight_scale)
@@ -199,9 +185,9 @@ def batch_size_sweep(cfg, run, norms, gain_title):
         return {b: [x - y for x, y in zip(vals(n, b, key), vals("none", b, key), strict=True)]
                 for b in sizes}
 
-    run.plot("c_batch_size", "curves", title="(c) Accuracy per epoch by batch size (mean over "
-             "seeds)", xlabel="epoch", panels=acc_panels(lambda key: {
-                 f"{LABELS[n]} batch {b}": epoch_series(vals(n, b, key))
+    run.plot("c_batch_size", "curves", title="(c) Accuracy per epoch by batch size",
+             xlabel="epoch", panels=accuracy_panels({
+                 f"{LABELS[n]} batch {b}": [by[(n, b, s)] for s in seeds]
                  for n in norms for b in sizes}))
     run.table("c_batch_size", ["batch size", "net", "final train acc", "gain over baseline",
                                "best val acc", "gain over baseline"],
@@ -209,8 +195,8 @@ def batch_size_sweep(cfg, run, norms, gain_title):
                   pm(*mean_std(vals(n, b, key))), "" if n == "none" else pm(*paired_difference(
                       vals(n, b, key), vals("none", b, key)), sign=True))]
                for b in sizes for n in norms],
-              title=f"(c) Batch size (mean ± std over {len(seeds)} seeds; gains are paired by "
-                    "seed, mean ± standard error)",
+              title=f"(c) Batch size (mean ± std over {count(len(seeds), 'seed')}; gains are "
+                    "paired by seed, mean ± standard error)",
               note="With a fixed number of epochs a smaller batch makes more updates, which "
                    "changes every net; the gain over the baseline at the same batch size "
                    "isolates what the normalisation adds.")
@@ -268,5 +254,5 @@ def settings_note(cfg, run, *parts):
         f"- (b): the course's {len(cfg.scale_hidden_dims) + 1}-layer net (hidden "
         f"{list(cfg.scale_hidden_dims)}; the study names no net), {cfg.num_scales} scales "
         f"from {cfg.scale_low:g} to {cfg.scale_high:g}, learning rate {cfg.learning_rate:g}, "
-        f"batch {cfg.batch_size}, {cfg.epochs} epochs, {cfg.scale_seeds} seeds. Best "
+        f"batch {cfg.batch_size}, {cfg.epochs} epochs, {count(cfg.scale_seeds, 'seed')}. Best "
         f"accuracies are the best over epochs 0..{cfg.epochs}.", *parts]))

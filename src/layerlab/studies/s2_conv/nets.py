@@ -1,9 +1,7 @@
 """conv-nets (S2.4): (a) `ThreeLayerConvNet` overfits 100 CIFAR-10 images; (b) the course's
-one-epoch run on 49,000 / 1,000 images against its reference; (c) `DeepConvNet` with and
-without spatial batchnorm, Kaiming and small Gaussian initial weights, over seeds, on a subset.
-The course's pixels are 0-255 minus the mean image, and its weight scales were chosen for
-them: a pixel scale of 255 reproduces that (our loader gives [0, 1]); (a) also trains on [0, 1]
-pixels to show what the scale does."""
+one-epoch run on 49,000 images; (c) `DeepConvNet` with and without spatial batchnorm, over seeds.
+The course's pixels are 0-255 minus the mean image and its weight scales suit them: a pixel
+scale of 255 reproduces that (our loader gives [0, 1])."""
 
 from __future__ import annotations
 
@@ -16,6 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from layerlab import references as ref
 from layerlab.analysis import (
+    count,
     downsample,
     epoch_series,
     first_epoch_reaching,
@@ -24,6 +23,7 @@ from layerlab.analysis import (
     verdict,
 )
 from layerlab.data import load, transforms
+from layerlab.lab.config import flag, positive, rows, scale_or_init, text
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell_key, grid, record_datasets
 from layerlab.scratch.conv_models import DeepConvNet, ThreeLayerConvNet
@@ -35,8 +35,11 @@ SOURCE = "S2.4 (course notebook ConvolutionalNetworks)"
 @dataclass
 class ConvNetsConfig:
     """(a) overfit variants (label, pixel scale, weight scale); (b) the one-epoch run
-    (`epoch_num_train` None = all); (c) deep variants (label, batchnorm, weight scale). threads:
-    BLAS threads for training (1 is faster than 2 on this shared 2-core machine)."""
+    (`epoch_num_train` None = all); (c) deep variants (label, batchnorm, weight scale);
+    threads: BLAS threads (1 beats 2 on this shared 2-core machine)."""
+
+    checks = {"overfit_variants": rows(text, positive, scale_or_init),
+              "deep_variants": rows(text, flag, scale_or_init)}
 
     dataset: str = "cifar10"
     val: int = 1000
@@ -81,17 +84,9 @@ def _train_set(name):
     return load(name, "train")
 
 
-def _scaled(data, scale):
-    """The Solver dict with every X multiplied by `scale` in place (no copy)."""
-    for key in data:
-        if key.startswith("X_") and scale != 1:
-            data[key] *= np.float32(scale)
-    return data
-
-
 def loss_auc(loss_history):
-    """Mean training loss over all iterations: the area under the loss curve per iteration
-    (lower = converged faster); inf when training diverged."""
+    """Mean training loss over all iterations (the area under the loss curve; lower = converged
+    faster); inf when training diverged."""
     losses = np.asarray(loss_history, dtype=float)
     return float(losses.mean()) if len(losses) and np.all(np.isfinite(losses)) else float("inf")
 
@@ -105,11 +100,12 @@ def moving_average(ys, window):
 
 
 def batchnorm_comparisons(by, variants):
-    """Every batchnorm variant paired with the same init without batchnorm. by: {variant:
-    [(seed, summary with loss_history, val_acc_history)]}; variants: {variant: (batchnorm,
-    weight_scale)}. Returns one dict per pair: 'with', 'without', 'auc' [(seed, auc with, auc
-    without)], 'faster' [with < without], 'val_gain' [final val acc with - without], over the
-    seeds both have."""
+    """Every batchnorm variant paired with the same init without batchnorm.
+
+    by: {variant: [(seed, summary with loss_history, val_acc_history)]}; variants: {variant:
+    (batchnorm, weight_scale)}. Returns one dict per pair: 'with', 'without', 'auc' [(seed, auc
+    with, auc without)], 'faster' [with < without], 'val_gain' [final val acc with - without],
+    over the seeds both have."""
     out = []
     for a, (bn_a, init_a) in variants.items():
         for b, (bn_b, init_b) in variants.items():
@@ -127,7 +123,6 @@ def batchnorm_comparisons(by, variants):
 
 
 def _pixels(scale):
-    """'0-255 pixels' (the course's scale) or '[0, 1] pixels' for a pixel scale factor."""
     return "0-255 pixels" if scale == 255 else "[0, 1] pixels" if scale == 1 \
         else f"pixels x{scale:g}"
 
@@ -141,11 +136,15 @@ def _per_seed(values, fmt=".3f"):
     return "per seed " + ", ".join(f"{v:{fmt}}" for v in values)
 
 
+def _weight_scale(v):
+    return v if isinstance(v, str) else float(v)
+
+
 def _train_grid(cfg, run, name, cells, num_train, scale, make_model, lr, **solver):
-    """One grid of Solver cells (Adam, BLAS limited to cfg.threads); each cell c trains
+    """Grid `name` of Solver cells (Adam, BLAS limited to cfg.threads): cell c trains
     make_model(c) on `num_train` images (None: all) at pixel scale scale(c).
 
-    Returns ({c[first key]: [(seed, summary), ...]}, [summary per cell]); a summary also holds
+    Returns ({c's first value: [(seed, summary)]}, [summary per cell]); a summary also holds
     num_train and the cell's wall time without the data loading."""
     kept = {}  # one copy of the data at a time (49,000 images are 600 MB in float32)
 
@@ -154,7 +153,9 @@ def _train_grid(cfg, run, name, cells, num_train, scale, make_model, lr, **solve
             kept.clear()
             data = transforms.solver_data(_train_set(cfg.dataset), None, val=cfg.val,
                                           num_train=num_train, seed=cfg.data_seed)
-            kept[scale(c)] = _scaled(data, scale(c))
+            for key in (k for k in data if k.startswith("X_") and scale(c) != 1):
+                data[key] *= np.float32(scale(c))  # in place: no second copy
+            kept[scale(c)] = data
         data, start = kept[scale(c)], time.perf_counter()
         with threadpool_limits(limits=cfg.threads, user_api="blas"):
             summary, _ = train_solver(run, cell_key(name, c), make_model(c), data,
@@ -171,10 +172,9 @@ def _train_grid(cfg, run, name, cells, num_train, scale, make_model, lr, **solve
 
 
 def _overfit(cfg, run):
-    variants = [(str(v[0]), float(v[1]), v[2] if isinstance(v[2], str) else float(v[2]))
-                for v in cfg.overfit_variants]
-    cells = [{"variant": label, "pixel_scale": scale, "weight_scale": ws, "seed": int(s)}
-             for label, scale, ws in variants for s in cfg.overfit_seeds]
+    cells = [{"variant": str(label), "pixel_scale": float(scale), "weight_scale": _weight_scale(ws),
+              "seed": int(s)} for label, scale, ws in cfg.overfit_variants
+             for s in cfg.overfit_seeds]
     by, _ = _train_grid(
         cfg, run, "a_overfit", cells, cfg.overfit_num_train, lambda c: c["pixel_scale"],
         lambda c: ThreeLayerConvNet(weight_scale=c["weight_scale"], seed=c["seed"]), 1e-3,
@@ -191,21 +191,19 @@ def _overfit(cfg, run):
                             "final train acc per seed"], rows,
               title=f"(a) ThreeLayerConvNet on {cfg.overfit_num_train} training images, "
                     f"{cfg.overfit_epochs} epochs, Adam 1e-3, batch {cfg.overfit_batch_size}, "
-                    f"seeds {list(cfg.overfit_seeds)}",
-              note=f"Validation: {cfg.val:,} held-out CIFAR-10 training images. The seeds "
-                   "change the initial weights and the minibatch order; the "
-                   f"{cfg.overfit_num_train} training images are the same.")
+                    f"{count(len(cfg.overfit_seeds), 'seed')}",
+              note=f"Validation: {cfg.val:,} held-out training images. The seeds change the "
+                   "initial weights and the batch order, not the training images.")
     epochs = list(range(cfg.overfit_epochs + 1))
-    run.plot("a_overfit_accuracy", "curves", title="(a) Overfitting 100 images: train vs val "
-             "accuracy per epoch", xlabel="epoch", panels=[
+    run.plot("a_overfit_accuracy", "curves", title="(a) Train vs val accuracy",
+             xlabel="epoch", panels=[
                  {"title": label, "ylabel": "accuracy", "series": {
                      f"{split}, seed {s}": [epochs, r[f"{split}_acc_history"]]
                      for split in ("train", "val") for s, r in runs}}
                  for label, runs in by.items()])
-    run.plot("a_overfit_loss", "curves", title="(a) Training loss per iteration",
-             xlabel="iteration", ylabel="loss", series={
-                 f"{label}, seed {s}": downsample(r["loss_history"])
-                 for label, runs in by.items() for s, r in runs})
+    run.plot("a_overfit_loss", "curves", title="(a) Training loss", xlabel="iteration",
+             ylabel="loss", series={f"{label}, seed {s}": downsample(r["loss_history"])
+                                    for label, runs in by.items() for s, r in runs})
     main_label, main = next(iter(by.items()))
     final, val = _final(main, "train_acc_history"), _final(main, "val_acc_history")
     run.judge(f"(a) train accuracy after {cfg.overfit_epochs} epochs on "
@@ -220,8 +218,7 @@ def _overfit(cfg, run):
 
 
 def _deep(cfg, run):
-    variants = {str(v[0]): (bool(v[1]), v[2] if isinstance(v[2], str) else float(v[2]))
-                for v in cfg.deep_variants}
+    variants = {str(v[0]): (bool(v[1]), _weight_scale(v[2])) for v in cfg.deep_variants}
     by, _ = _train_grid(
         cfg, run, "c_deep", [{"variant": name, "seed": int(s)} for name in variants
                              for s in cfg.deep_seeds], cfg.deep_num_train,
@@ -241,28 +238,27 @@ def _deep(cfg, run):
                     f"after layers {list(cfg.deep_max_pools)}: {cfg.deep_num_train} "
                     f"training images, {cfg.deep_epochs} epochs, batch "
                     f"{cfg.deep_batch_size}, Adam {cfg.deep_lr:g}, reg {cfg.deep_reg:g}, "
-                    f"seeds {list(cfg.deep_seeds)}",
-              note="Mean and std over seeds (the seeds change initial weights and minibatch "
-                   "order). Train accuracy on 1,000 sampled training images. Pixels [0, 1] "
-                   "minus the mean image (as in EECS 498's DeepConvNet notebook, which scales "
-                   "to [0, 1]). Area under the curve = mean loss over every iteration: lower "
-                   "means it fell sooner.")
-    run.plot("c_deep_accuracy", "curves", title="(c) DeepConvNet: accuracy per epoch (mean "
-             "over seeds)", xlabel="epoch", panels=[
+                    f"{count(len(cfg.deep_seeds), 'seed')}",
+              note="Mean and std over seeds. Train accuracy on 1,000 sampled training images. "
+                   "Pixels [0, 1] minus the mean image (as EECS 498's DeepConvNet notebook). "
+                   "Area under the curve = mean loss over every iteration: lower means it "
+                   "fell sooner.")
+    run.plot("c_deep_accuracy", "curves", title="(c) Accuracy (mean over seeds)",
+             xlabel="epoch", panels=[
                  {"ylabel": f"{split} accuracy", "series": {
                      name: epoch_series([r[f"{split}_acc_history"] for _, r in runs], pad=False)
                      for name, runs in by.items()}} for split in ("train", "val")])
-    run.plot("c_deep_loss", "curves", title="(c) DeepConvNet: training loss per iteration "
-             "(mean over seeds)", xlabel="iteration", ylabel="loss", series={
+    run.plot("c_deep_loss", "curves", title="(c) Training loss (mean over seeds)",
+             xlabel="iteration", ylabel="loss", series={
                  name: downsample(mean_curve([r["loss_history"] for _, r in runs], pad=False))
                  for name, runs in by.items()})
     _deep_claims(run, by, variants)
 
 
 def _deep_claims(run, by, variants):
-    """(c): batchnorm against the same init without it (a comparison of the mean training
-    loss per seed, and the val gain measured), and the best variant against the runner-up."""
-    for c in batchnorm_comparisons(by, variants):  # each batchnorm variant against its init
+    """(c): batchnorm against the same init without it, the best variant against the
+    runner-up."""
+    for c in batchnorm_comparisons(by, variants):
         run.judge(f"(c) final val accuracy gain from batchnorm ({c['with']} minus "
                   f"{c['without']})", "measured", verdict.from_seeds(c["val_gain"]),
                   source=SOURCE + " (no figure quoted)", note=_per_seed(c["val_gain"], "+.3f"))
@@ -298,7 +294,7 @@ def _one_epoch(cfg, run):
             hidden_dim=cfg.epoch_hidden, weight_scale=cfg.epoch_weight_scale,
             reg=cfg.epoch_reg, seed=c["seed"]), cfg.epoch_lr, num_epochs=cfg.epoch_epochs,
         batch_size=cfg.epoch_batch_size, num_train_samples=1000)
-    n, epochs = results[0]["num_train"], f"{cfg.epoch_epochs} epoch(s)"
+    n, epochs = results[0]["num_train"], count(cfg.epoch_epochs, "epoch")
     per_epoch = [r["train_time"] / max(r["epochs"], 1) for r in results]
     run.table("b_one_epoch", ["pixels", "seed", "iterations", "final train acc (1,000 sampled)",
                               "final val acc", "mean loss, last 100 iterations",
@@ -314,23 +310,26 @@ def _one_epoch(cfg, run):
                    f"{cfg.epoch_weight_scale:g}, reg {cfg.epoch_reg:g}, Adam lr {cfg.epoch_lr:g}, "
                    f"batch {cfg.epoch_batch_size}. Train accuracy on 1,000 sampled training "
                    "images (the Solver's default, as in the course); train time includes the "
-                   f"epoch-end accuracy checks; BLAS limited to {cfg.threads} thread(s).")
+                   f"epoch-end accuracy checks; BLAS limited to {count(cfg.threads, 'thread')}.")
     tags = [f"{_pixels(c['pixel_scale'])}, seed {c['seed']}" for c in cells]
-    run.plot("b_loss", "curves", title=f"(b) Training loss, {n:,} images, batch "
-             f"{cfg.epoch_batch_size}", xlabel="iteration", panels=[
-                 {"title": title, "ylabel": "loss", "series": {
-                     tag: curve(r["loss_history"]) for tag, r in zip(tags, results, strict=True)}}
-                 for title, curve in (("per iteration", lambda h: [list(range(1, len(h) + 1)), h]),
-                                      ("mean of the last 50 iterations",
-                                       lambda h: moving_average(h, 50)))])
+    run.plot("b_loss", "curves", title="(b) Training loss", xlabel="iteration", panels=[
+        {"title": title, "ylabel": "loss", "series": {
+            tag: curve(r["loss_history"]) for tag, r in zip(tags, results, strict=True)}}
+        for title, curve in (("per iteration", lambda h: [list(range(1, len(h) + 1)), h]),
+                             ("mean of the last 50 iterations", lambda h: moving_average(h, 50)))])
+    _one_epoch_claims(cfg, run, by, n, epochs, per_epoch)
+
+
+def _one_epoch_claims(cfg, run, by, n, epochs, per_epoch):
+    """(b): val and train accuracy against the course's 40%, and the wall time per epoch."""
     quoted = f"'> {ref.S2_4_ONE_EPOCH_VAL_ACC:.0%} accuracy on the training set'"
     goal = f"layerlab's goal: the course's target > {ref.S2_4_ONE_EPOCH_VAL_ACC:.0%}"
     for scale, runs in by.items():
         val, train = _final(runs, "val_acc_history"), _final(runs, "train_acc_history")
         run.judge(f"(b) val accuracy after {epochs} on {n:,} images, {_pixels(scale)} (mean "
-                  f"over {len(runs)} seed(s))", "goal",
+                  f"over {count(len(runs), 'seed')})", "goal",
                   verdict.from_seeds_and_images(val, cfg.val), ref.S2_4_ONE_EPOCH_VAL_ACC,
-                  source=f"{goal} for validation ({SOURCE})",
+                  key=scale == next(iter(by)), source=f"{goal} for validation ({SOURCE})",
                   note=f"{_per_seed(val)}, each on the same {cfg.val:,} validation images; the "
                   f"notebook's own text says {quoted}")
         run.judge(f"(b) train accuracy after {epochs}, {_pixels(scale)} (1,000 sampled "
@@ -339,9 +338,9 @@ def _one_epoch(cfg, run):
                   source=f"{goal} (course notebook: {quoted})", note=_per_seed(train))
     run.judge("(b) wall time per epoch (training and the epoch-end accuracy checks)",
               "measured", verdict.from_seeds(per_epoch), unit="s",
-              note=f"over {len(results)} run(s), range {min(per_epoch):.0f}-"
+              note=f"over {count(len(per_epoch), 'run')}, range {min(per_epoch):.0f}-"
                    f"{max(per_epoch):.0f} s; {n // cfg.epoch_batch_size} iterations per "
-                   f"epoch; BLAS limited to {cfg.threads} thread(s) on a shared machine")
+                   f"epoch; BLAS limited to {count(cfg.threads, 'thread')} on a shared machine")
 
 
 @experiment("conv-nets", study="S2.4",
@@ -361,17 +360,13 @@ def _one_epoch(cfg, run):
 def conv_nets(cfg, run):
     """S2.4 (a), (b), (c)."""
     run.note("Settings chosen", (
-        "The defaults of (a) and (b) are the course notebook's runs (CS231n "
-        "ConvolutionalNetworks; its code checked, not recalled), on pixels in 0-255 minus the "
-        f"mean image. Validation: a seeded random draw of {cfg.val:,} CIFAR-10 training images "
-        "(our folder copy is ordered by class); training: the rest, or a seeded subset; the "
-        "mean image is that of the training part used. (c) is not in that notebook: a "
-        "DeepConvNet in the style of EECS 498-007 (3x3 convs, optional spatial batchnorm, "
-        f"Kaiming init, Gaussian std 1e-3 the class default) with {list(cfg.deep_filters)} "
-        f"filters, {cfg.deep_num_train:,} training images, {cfg.deep_epochs} epochs, seeds "
-        f"{list(cfg.deep_seeds)}: long enough to separate the variants, short enough for this "
-        f"machine. BLAS limited to {cfg.threads} thread(s). The CIFAR-10 here is a lossy JPEG "
-        "copy (see Data), so accuracies may differ slightly from the original's."))
+        "(a) and (b) are the course notebook's runs (CS231n ConvolutionalNetworks), on pixels "
+        f"in 0-255 minus the mean image. Validation: a seeded random draw of {cfg.val:,} "
+        "training images; training: the rest, or a seeded subset; the mean image is that of "
+        "the training part used. (c) is not in that notebook: a DeepConvNet in the style of "
+        "EECS 498-007 (3x3 convs, optional spatial batchnorm, Kaiming init, Gaussian std 1e-3 "
+        "the class default), sized to separate the variants on this machine. The CIFAR-10 here "
+        "is a lossy JPEG copy (see Data), so accuracies may differ slightly from the original's."))
     record_datasets(run, lambda: [_train_set(cfg.dataset)])
     _overfit(cfg, run)
     _deep(cfg, run)

@@ -21,7 +21,9 @@ PENALTIES = {"dropout": (), "l1": ("l1",), "l2": ("l2",), "l1+l2": ("l1", "l2")}
 
 @dataclass
 class GurmukhiRegConfig:
-    """The study's settings. seeds: repeats of every setting (weights, batches, dropout)."""
+    """The study's settings, then ours: a sensitivity grid (on the test set, nothing is chosen
+    on it) and a tuned dropout-only recipe, each (epochs, elastic alpha in pixels, 0 = none)
+    scored by stratified k-fold CV on the training images."""
 
     hidden_sizes: tuple = (512, 256, 128, 64, 16)
     dropout: float = 0.2
@@ -35,14 +37,10 @@ class GurmukhiRegConfig:
     num_train: int = 0  # 0: all 1,000 training images (quick runs take fewer)
     gradcheck_images: int = 16
     gradcheck_entries: int = 12  # random entries per parameter tensor
-    # sensitivity (not the study's; on the test set, nothing is selected on it), per seed of
-    # sensitivity_seeds: dropout only at other p, L1 at other lambda1
     dropout_sweep: tuple = (0.0, 0.1, 0.3, 0.5)
     l1_sweep: tuple = (1e-4, 1e-5, 1e-6)
     epochs_sweep: tuple = (20, 30)  # dropout only, trained longer: is 10 epochs the limit?
     sensitivity_seeds: tuple = (0, 1, 2, 3, 4)
-    # a tuned dropout-only recipe (not the study's): each (epochs, elastic alpha in pixels,
-    # 0 = none) scored by stratified k-fold CV on the training images; the best over `seeds`
     tune_epochs: tuple = (10, 30, 60)
     tune_elastic: tuple = (0.0, 34.0)
     tune_sigma: float = 4.0  # the elastic field's Gaussian smoothing, pixels
@@ -78,21 +76,21 @@ def recipe(cfg, epochs, seed, **kw):
                   channels_last=False, elastic_sigma=cfg.tune_sigma, ink=True, **kw)
 
 
-def train_setting(run, cfg, setting, seed, name=None, dropout=None, penalties=None,
+def train_setting(train, cfg, setting, seed, name=None, dropout=None, penalties=None,
                   epochs=None, elastic=0.0):
-    """One cell: one setting, one seed. dropout, penalties, epochs override the setting's;
-    elastic: alpha in pixels. Returns the per-epoch lists loss, penalty, train_acc, test_acc,
-    test_loss, time, grad_norm, and test_correct, n_test, n_train, test_ci, weights."""
-    spec = gurmukhi_spec(cfg)
-    data = load_data(spec)
+    """One cell of `train` (cell_trainer on gurmukhi_spec): one setting, one seed. dropout,
+    penalties, epochs override the setting's; elastic: alpha in pixels. Returns the per-epoch
+    lists loss, penalty, train_acc, test_acc, test_loss, time, grad_norm, and test_correct,
+    n_test, n_train, test_ci, weights."""
+    data = load_data(gurmukhi_spec(cfg))  # cached: the tensors `train` trains on
     if penalties is None:
         penalties = {k: getattr(cfg, k) for k in PENALTIES[setting]}
-    r = train_cell(run, name or f"reg/setting={setting},seed={seed}",
-                   lambda: build_model(cfg, data["X_train"][0].numel(), dropout), data, spec,
-                   recipe(cfg, epochs or cfg.epochs, seed, monitor_test=True,
-                          penalties=penalties, elastic=elastic),
-                   probes=lambda model: Probes(model, every="step"),
-                   keep=("loss", "penalty", "train_acc", "test_acc", "test_loss", "time"))
+    r = train(name or f"reg/setting={setting},seed={seed}",
+              lambda: build_model(cfg, data["X_train"][0].numel(), dropout),
+              recipe(cfg, epochs or cfg.epochs, seed, monitor_test=True, penalties=penalties,
+                     elastic=elastic),
+              probes=lambda model: Probes(model, every="step"),
+              keep=("loss", "penalty", "train_acc", "test_acc", "test_loss", "time"))
     steps = -(-len(data["y_train"]) // cfg.batch_size)
     correct, n_test = r["correct"]["test"]
     return {"setting": setting, "seed": seed, **r["history"],
@@ -142,8 +140,7 @@ def gradient_checks(cfg):
                                          + penalty["L2 penalty"](), params, avoid_zero=kink,
                                          **kw),
     }
-    # closed forms of the penalties' gradients against autograd's, on every weight
-    closed = {}
+    closed = {}  # the penalties' closed-form gradients against autograd's, on every weight
     for label, form in (("L1 penalty", lambda w: cfg.l1 * torch.sign(w)),
                         ("L2 penalty", lambda w: 2 * cfg.l2 * w)):
         for p in params.values():

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from layerlab.analysis import first_epoch_reaching, group_by, mean_curve, mean_std, verdict
+from layerlab.analysis import count, first_epoch_reaching, group_by, mean_curve, mean_std, verdict
 from layerlab.data import load
+from layerlab.lab.config import words
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell, grid
 from layerlab.references import (
@@ -20,22 +21,20 @@ from layerlab.studies.s7_playground import measure as pg
 ACTIVATIONS = ("relu", "sigmoid")
 ITERATION = "iteration (pass over the training set)"
 WHY_ZERO_FAILS = (
-    "Why zero fails: with ReLU every hidden pre-activation is 0 and ReLU's gradient there is 0, "
-    "so no hidden weight ever changes and only the output bias learns (the class share). With "
-    "sigmoid every unit of a layer gets the same gradient, so the units stay identical and the "
-    "net decides by a threshold on one w.x: a straight line at best. That w starts at 0 and its "
-    "gradient, a sum of the points weighted by their errors, cancels only as far as the sample "
-    "is symmetric about the centre; it grows slowly from the rest until the line cuts off part "
-    "of the ring and the error falls below chance (never below the best line's). So "
-    "'chance-level error' holds for ReLU at any length, and for sigmoid only until that slow "
-    "growth shows (the claims give the iteration).")
+    "Why zero fails: with ReLU every hidden pre-activation and its gradient are 0, so only the "
+    "output bias learns. With sigmoid the units of a layer get the same gradient and stay "
+    "identical: the net decides by a threshold on one w.x, a straight line at best, and w grows "
+    "from 0 only as far as the sample is not symmetric about the centre, slowly, until the "
+    "line cuts off part of the ring (the claims give the iteration).")
 
 
 @dataclass
 class InitConfig:
-    """The playground's defaults where the study is silent; the study's iterations (passes over
-    the training set). records: points per curve. chance_tolerance: how far from the chance
-    error (the class share) still counts as chance, a few points of the 250 either way."""
+    """The playground's defaults where the study is silent; iterations are passes over the
+    training set. records: points per curve. chance_tolerance: how far from the chance error
+    still counts as chance."""
+
+    checks = {"inits": words(("zero", "random"))}
 
     dataset: str = "circle"
     n: int = 500
@@ -60,8 +59,7 @@ def _toy(cfg, split):
 
 
 def _data_cell(cfg):
-    """The training points and the errors the runs are judged against (a chance answer, the
-    best straight line over 3,600 directions)."""
+    """The training points, the chance error and the best straight line's error."""
     data = _toy(cfg, "train")
     return {**pg.points(data), "chance": pg.chance_error(data.y),
             "best_line": pg.best_line_error(data.X, data.y)}
@@ -73,10 +71,10 @@ def _init_cell(cfg, activation, init, seed):
     steps = epochs * -(-len(train_set) // cfg.batch_size)
     model = pg.playground_net(cfg.hidden, activation, init, seed)
     history = pg.train(model, train_set.X, train_set.y, epochs=epochs,
-                    learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
-                    order="shuffled", seed=seed, record_every=max(1, steps // cfg.records),
-                    probe=lambda m: {"spread": pg.unit_spread(m),
-                                     "test_error": pg.error(m, test_set.X, test_set.y)})
+                       learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
+                       order="shuffled", seed=seed, record_every=max(1, steps // cfg.records),
+                       probe=lambda m: {"spread": pg.unit_spread(m),
+                                        "test_error": pg.error(m, test_set.X, test_set.y)})
     result = {"activation": activation, "init": init, "seed": seed, "iterations": epochs,
               "history": history, "train_error": history["train_error"][-1],
               "test_error": history["test_error"][-1],
@@ -94,6 +92,10 @@ def _first_below(history, target):
                                 epochs=history["epoch"])
 
 
+def _never(x):
+    return "never" if x is None else str(x)
+
+
 @experiment("playground-init", study="S7", title="zero vs random initialisation, ReLU and "
             "sigmoid, on the playground's circle", estimate="6 min", config=InitConfig,
             quick={"n": 100, "relu_iterations": 30, "sigmoid_iterations": 60, "seeds": (0,),
@@ -104,8 +106,7 @@ def playground_init(cfg, run):
     data = cell(run, "data", lambda: _data_cell(cfg))
     cells = [{"activation": a, "init": i, "seed": int(s)} for a in ACTIVATIONS
              for i in cfg.inits for s in cfg.seeds]
-    results = grid(run, "init", cells, lambda c: _init_cell(cfg, **c))
-    by = group_by(results, "activation", "init")
+    by = group_by(grid(run, "init", cells, lambda c: _init_cell(cfg, **c)), "activation", "init")
     run.table("init", ["activation", "init", "iterations", "final train error (mean)",
                        "std", "worst seed", "final test error (mean)",
                        "first iteration < 1% train error, per seed",
@@ -113,87 +114,79 @@ def playground_init(cfg, run):
                        "largest unit spread during training"],
               [[act, init, rs[0]["iterations"], *mean_std([r["train_error"] for r in rs]),
                 max(r["train_error"] for r in rs), mean_std([r["test_error"] for r in rs])[0],
-                ", ".join(str(r["below_1pct"]) for r in rs),
+                ", ".join(_never(r["below_1pct"]) for r in rs),
                 "; ".join("/".join(map(str, r["distinct_units"])) for r in rs),
                 max(max(r["max_spread"]) for r in rs)] for (act, init), rs in by.items()],
-              title=f"Zero vs random initialisation ({len(cfg.seeds)} seed(s) each)",
-              note=f"Chance error (always answering the larger class of the training set): "
-              f"{data['chance']:.3f}; the best straight line errs on {data['best_line']:.3f} "
-              "of it (a sweep of 3,600 directions), the limit of a net whose units in a layer "
-              "are all alike. Unit spread 0 means every unit of a layer has the same incoming "
-              "weights, bias and outgoing weights; distinct units counts the different units "
-              f"of each hidden layer (of {'/'.join(map(str, cfg.hidden))}).")
+              title=f"Zero vs random initialisation, {count(len(cfg.seeds), 'seed')} each",
+              note=f"Chance error (always the larger class): {data['chance']:.3f}; the best "
+              f"straight line (the limit of a net whose units are alike) errs on "
+              f"{data['best_line']:.3f}. Unit spread 0: the units of a layer are identical.")
     _claims(cfg, run, by, data)
     _plots(cfg, run, by, data)
-    run.note("settings", f"Net 2 - {' - '.join(map(str, cfg.hidden))} - 2 (softmax), "
-             f"learning rate {cfg.learning_rate}, batch {cfg.batch_size}, SGD, shuffled "
-             f"every iteration; toy2d:{cfg.dataset} with {cfg.n} points, noise {cfg.noise}, "
-             f"test fraction {cfg.test_fraction}; seeds {list(cfg.seeds)} (initial weights "
-             "and minibatch order). An iteration is the playground's: one pass over the "
-             "training set. Random init is the playground's (weights uniform in [-0.5, 0.5], "
-             "biases 0.1); zero init sets every weight and bias to 0. " + WHY_ZERO_FAILS)
+    run.note("settings", f"Net {pg.net_text(cfg.hidden)} (softmax), SGD shuffled every "
+             "iteration; random init: weights uniform in [-0.5, 0.5], biases 0.1. "
+             + WHY_ZERO_FAILS)
 
 
 def _claims(cfg, run, by, data):
-    """Random ReLU reaches < 1%; zero init stays at chance, below no line, its units alike;
-    sigmoid is slower than ReLU."""
-    chance, best_line = data["chance"], data["best_line"]
+    """Random ReLU reaches < 1%; zero init stays at chance; sigmoid is slower than ReLU."""
     relu_random, sig_random = by.get(("relu", "random"), []), by.get(("sigmoid", "random"), [])
     n_train = len(data["labels"])
     if relu_random:
         errors = [r["train_error"] for r in relu_random]
         run.judge(f"ReLU, random init: training error after {cfg.relu_iterations} iterations "
                   "(mean over seeds)", "goal", verdict.from_seeds_and_images(errors, n_train),
-                  S7_RELU_RANDOM_ERROR, better="lower", source="layerlab's goal: the study's "
-                  f"'random reaches under 1%' ({pg.SOURCE})", note="per seed " + ", ".join(
-                      f"{e:.3f}" for e in errors) + f", each on the same {n_train} points")
+                  S7_RELU_RANDOM_ERROR, better="lower", key=True, source="layerlab's goal: "
+                  f"the study's 'random reaches under 1%' ({pg.SOURCE})",
+                  note=f"per seed {', '.join(f'{e:.3f}' for e in errors)}, each on the same "
+                       f"{n_train} points")
     for act in ACTIVATIONS:
-        zero = by.get((act, "zero"), [])
-        if not zero:
-            continue
-        errors, iterations = [r["train_error"] for r in zero], zero[0]["iterations"]
-        run.judge(f"{act}, zero init: training error after {iterations} iterations equals the "
-                  "chance error", "no-effect", verdict.from_pairs(errors, [chance] * len(zero)),
-                  margin=cfg.chance_tolerance, source=pg.SOURCE,
-                  note=f"{S7_ZERO_INIT_CLAIM}; chance error {chance:.3f}; per seed "
-                  + ", ".join(f"{e:.3f}" for e in errors) + f"; margin ±{cfg.chance_tolerance:g}"
-                  f": a few points of the {n_train}, what 'chance-level' allows")
-        lowest = [min(r["history"]["train_error"]) for r in zero]
-        run.judge(f"{act}, zero init: runs doing better than the best straight line at any "
-                  f"record (of {len(zero)}; never learns the circle)", "figure",
-                  verdict.exact(sum(e < best_line for e in lowest)), 0, better="equal",
-                  unit="runs", source=pg.SOURCE, note=f"lowest training error of any "
-                  f"zero-init run at any record {min(lowest):.3f}; best straight line "
-                  f"{best_line:.3f}; chance {chance:.3f}. With identical units the decision "
-                  "is a threshold on one w.x: a line at best")
-        left = [_first_below(r["history"], chance - cfg.chance_tolerance) for r in zero]
-        run.judge(f"{act}, zero init: seeds whose error leaves chance (of {len(zero)})",
-                  "measured", verdict.exact(sum(e is not None for e in left)), unit="seeds",
-                  source=pg.SOURCE, note="first record with training error below chance - "
-                  f"{cfg.chance_tolerance:g}, per seed: " + ", ".join(
-                      "never" if e is None else f"{e:g}" for e in left)
-                  + f" (of {iterations} iterations)")
-        run.judge(f"{act}, zero init: largest unit spread of any hidden layer during training",
-                  "figure", verdict.exact(max(max(r["max_spread"]) for r in zero), 1e-9), 0.0,
-                  better="equal", source=pg.SOURCE, note="the study: 'every unit in a layer "
-                  "stays identical'; ±1e-9: float64 round-off")
+        if by.get((act, "zero")):
+            _zero_claims(cfg, run, act, by[(act, "zero")], data)
     if relu_random and sig_random:
         _slower_claim(run, relu_random, sig_random)
 
 
+def _zero_claims(cfg, run, act, zero, data):
+    """Zero init: at chance, below no straight line, leaving chance when, its units alike."""
+    chance, best_line, tol = data["chance"], data["best_line"], cfg.chance_tolerance
+    errors, iterations = [r["train_error"] for r in zero], zero[0]["iterations"]
+    run.judge(f"{act}, zero init: training error after {iterations} iterations equals the "
+              "chance error", "no-effect", verdict.from_pairs(errors, [chance] * len(zero)),
+              margin=tol, source=pg.SOURCE, note=f"{S7_ZERO_INIT_CLAIM}; chance error "
+              f"{chance:.3f}; per seed " + ", ".join(f"{e:.3f}" for e in errors)
+              + f"; margin ±{tol:g}: a few of the {len(data['labels'])} points")
+    lowest = [min(r["history"]["train_error"]) for r in zero]
+    run.judge(f"{act}, zero init: runs doing better than the best straight line at any "
+              f"record (of {len(zero)}; never learns the circle)", "figure",
+              verdict.exact(sum(e < best_line for e in lowest)), 0, better="equal",
+              unit="runs", source=pg.SOURCE, note=f"lowest training error of any zero-init "
+              f"run at any record {min(lowest):.3f}; best straight line {best_line:.3f}; chance "
+              f"{chance:.3f}. With identical units the decision is a line at best")
+    left = [_first_below(r["history"], chance - tol) for r in zero]
+    run.judge(f"{act}, zero init: seeds whose error leaves chance (of {len(zero)})",
+              "measured", verdict.exact(sum(e is not None for e in left)), unit="seeds",
+              source=pg.SOURCE, note=f"first record with training error below chance - {tol:g}, "
+              f"per seed: {', '.join(map(_never, left))} (of {iterations} iterations)")
+    run.judge(f"{act}, zero init: largest unit spread of any hidden layer during training",
+              "figure", verdict.exact(max(max(r["max_spread"]) for r in zero), 1e-9), 0.0,
+              better="equal", source=pg.SOURCE, note="the study: 'every unit in a layer stays "
+              "identical'; ±1e-9: float64 round-off")
+
+
 def _slower_claim(run, relu_random, sig_random):
     """Sigmoid needs more iterations than ReLU to < 1% training error, paired by seed. A
-    sigmoid run that never got there counts its length (a lower bound: the difference is
-    understated); a ReLU run that never got there leaves nothing to judge."""
+    sigmoid run that never got there counts its length (a lower bound); a ReLU run that never
+    got there leaves nothing to judge."""
     relu = [r["below_1pct"] for r in relu_random]
     sig = [r["below_1pct"] if r["below_1pct"] is not None else r["iterations"]
            for r in sig_random]
-    est = None if None in relu else verdict.from_pairs(sig, relu)
     run.judge("sigmoid, random init, learns more slowly than ReLU (iterations to < 1% training "
-              "error, sigmoid minus ReLU)", "comparison", est, unit="iterations",
-              source=pg.SOURCE, note="paired by seed; ReLU " + ", ".join(map(str, relu))
-              + "; sigmoid " + ", ".join(str(r["below_1pct"]) for r in sig_random)
-              + f" (None: not within the run, counted as its {sig_random[0]['iterations']})")
+              "error, sigmoid minus ReLU)", "comparison",
+              None if None in relu else verdict.from_pairs(sig, relu), unit="iterations",
+              source=pg.SOURCE, note="paired by seed; ReLU " + ", ".join(map(_never, relu))
+              + "; sigmoid " + ", ".join(_never(r["below_1pct"]) for r in sig_random)
+              + f" (never: counted as the run's {sig_random[0]['iterations']})")
 
 
 def _plots(cfg, run, by, data):
@@ -201,6 +194,7 @@ def _plots(cfg, run, by, data):
     def mean_series(rs, values):  # [iterations, mean over seeds] of one group's runs
         return [rs[0]["history"]["epoch"], mean_curve([values(r) for r in rs], pad=False)]
 
+    means = f"Means over {count(len(cfg.seeds), 'seed')}."
     for name, key, ylabel in (("loss", "loss", "training loss"),
                               ("error", "train_error", "training error")):
         panels = []
@@ -212,22 +206,20 @@ def _plots(cfg, run, by, data):
                 last = series[f"{cfg.inits[-1]} init"][0][-1]
                 series["chance"] = [[0, last], [data["chance"]] * 2]
             panels.append({"series": series, "ylabel": ylabel, "title": act, "xlabel": ITERATION})
-        run.plot(f"init_{name}", "curves", title=f"{ylabel.capitalize()}, mean over "
-                 f"{len(cfg.seeds)} seed(s)", panels=panels, xlabel=ITERATION)
+        run.plot(f"init_{name}", "curves", title=ylabel.capitalize(), panels=panels,
+                 xlabel=ITERATION, note=means)
     run.plot("init_symmetry", "curves", title="How different the units of a layer are",
              panels=[{"series": {f"{init} init, layer {k + 1}": mean_series(
                  by[(act, init)], lambda r, k=k: [s[k] for s in r["history"]["spread"]])
                  for init in cfg.inits for k in range(len(cfg.hidden))},
                  "ylabel": "unit spread (0: all units identical)", "title": act}
                  for act in ACTIVATIONS], xlabel=ITERATION,
-             note="Zero initialisation: the spread stays 0, every unit of a layer computes "
-             "the same function.")
-    first = [rs[0] for rs in by.values()]  # the first seed of each group
+             note=f"{means} Zero initialisation: the spread stays 0, every unit of a layer "
+             "computes the same function.")
     run.plot("init_boundaries", "boundary", ncols=len(cfg.inits),
-             title=f"Decision boundaries after training (seed {cfg.seeds[0]}, training points)",
-             panels=[{"title": f"{r['activation']}, {r['init']} init, {r['iterations']} it.: "
-                      f"train error {r['train_error']:.3f}", "values": r["grid"],
-                      "extent": pg.EXTENT, "points": data["points"], "labels": data["labels"]}
-                     for r in first],
-             note="Colour: the net's P(+1) - P(-1), blue for +1 (the disc), orange for -1 "
-             "(the ring); points: the training set.")
+             title="Decision boundaries after training",
+             panels=[pg.panel(f"{r['activation']}, {r['init']} init, {r['iterations']} it.: "
+                              f"train error {r['train_error']:.3f}", r["grid"], data)
+                     for r in (rs[0] for rs in by.values())],
+             note=f"Seed {cfg.seeds[0]}. Colour: the net's P(+1) - P(-1), blue for +1 (the "
+             "disc), orange for -1 (the ring); points: the training set.")

@@ -1,5 +1,5 @@
 """The playground's net, its minibatch SGD and what the S7 experiments measure: pure functions
-of a model and points (tested in tests/theory/test_theory_playground.py)."""
+of a model and points."""
 
 from __future__ import annotations
 
@@ -31,8 +31,7 @@ def playground_net(hidden, activation, init, seed):
 
 
 def dead_units(model, X):
-    """Per hidden layer, how many units output 0 for every row of X (N, 2) (a ReLU unit dead on
-    the training set gets no gradient from it; in the first layer it stays dead for good)."""
+    """Per hidden layer, how many units output 0 for every row of X (N, 2)."""
     out, counts = np.asarray(X, dtype=model.dtype), []
     for i in range(1, model.num_layers):
         out, _ = model.hidden.forward(out, {"W": model.params[f"W{i}"],
@@ -49,9 +48,8 @@ def _units(model):
 
 
 def unit_spread(model):
-    """Per hidden layer, how far its units are from being identical: the largest difference
-    between any unit's parameters and the first unit's, over the largest parameter of the
-    layer; 0 when all units are the same."""
+    """Per hidden layer, the largest difference between any unit's parameters and the first
+    unit's, over the layer's largest parameter: 0 when all its units are the same."""
     spreads = []
     for units in _units(model):
         scale = np.max(np.abs(units))
@@ -85,10 +83,9 @@ def chance_error(y):
 
 
 def best_line_error(X, y, directions=3600):
-    """The smallest training error of any straight-line classifier found by trying
-    `directions` normal directions (each with its best threshold and side): what a net whose
-    units in each layer are identical can reach at best (its decision is a threshold on one
-    w.x). X: (N, 2); y: (N,) in {0, 1}."""
+    """The smallest error on (X (N, 2), y (N,) in {0, 1}) of a straight line over `directions`
+    normal directions (each with its best threshold and side): the best a net whose units in
+    each layer are identical can do (it decides by a threshold on one w.x)."""
     angles = np.linspace(0, np.pi, directions, endpoint=False)
     proj = X @ np.stack([np.cos(angles), np.sin(angles)])  # (N, directions)
     labels = np.asarray(y)[np.argsort(proj, axis=0)]  # labels sorted along each direction
@@ -127,19 +124,25 @@ def points(data):
     return {"points": np.round(data.X, 3).tolist(), "labels": data.y.tolist()}
 
 
+def panel(title, values, data, extent=EXTENT):
+    """One panel of a boundary plot: a map over `extent` with data's points and labels."""
+    return {"title": title, "values": values, "extent": extent, "points": data["points"],
+            "labels": data["labels"]}
+
+
+def net_text(hidden):
+    """'2 - 8 - 8 - 2': the net's widths, input to output."""
+    return " - ".join(map(str, (2, *hidden, 2)))
+
+
 def train(model, X, y, *, epochs, learning_rate, batch_size, order, seed, record_every,
           probe=None):
-    """Minibatch SGD (the engine's `sgd`) on (X, y); returns the history of the run.
+    """Minibatch SGD (the engine's `sgd`) on X (N, 2), y (N,) in {0, 1}: the run's history.
 
-    Args:
-        X: (N, 2); y: (N,) in {0, 1}.
-        order: 'shuffled' (a new permutation every epoch, drawn from `seed`) or 'fixed' (the
-            order of X every epoch, e.g. every negative before any positive).
-        record_every: record every this many minibatch steps (and at step 0 and the end).
-        probe: fn(model) -> dict of extra values to record.
-    Returns:
-        {'step': [...], 'epoch': [...], 'loss': [...] (mean minibatch loss since the last
-        record; at step 0 the loss on all of X), 'train_error': [...], plus the probe's keys}.
+    order: 'shuffled' (a new permutation every epoch, from `seed`) or 'fixed' (X's order every
+    epoch). Records at step 0, every `record_every` steps and at the end: {'step', 'epoch',
+    'loss' (mean minibatch loss since the last record; at step 0 on all of X), 'train_error',
+    plus the keys of probe(model) -> dict}.
     """
     if order not in ("shuffled", "fixed"):
         raise ValueError(f"order must be 'shuffled' or 'fixed', got {order!r}")

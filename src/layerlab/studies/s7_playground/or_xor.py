@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layerlab.analysis import mean_std, verdict
+from layerlab.analysis import group_by, mean_std, verdict
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell, grid
 from layerlab.references import S7_XOR_LAYERS
@@ -21,8 +21,7 @@ OPS = {"OR": logic.OR, "AND": logic.AND, "XOR": logic.XOR}
 
 @dataclass
 class LogicConfig:
-    """hidden: widths of the trained XOR nets (2 is the fewest that can work); seeds per
-    width; full-batch gradient descent on the four points with the engine's softmax loss;
+    """hidden: widths of the trained XOR nets (full-batch gradient descent on the four points);
     init_scale: std of the Gaussian initial weights."""
 
     hidden: tuple = (2, 3, 4, 8)
@@ -41,8 +40,7 @@ def hand_grid(net, extent, steps):
 
 
 def _separable_system(y):
-    """The rows (A, b) of `logic.separable`'s system for labels y (4,), rebuilt here to check
-    its evidence independently."""
+    """The rows (A, b) of `logic.separable`'s system for labels y (4,), rebuilt to check it."""
     A, b = [], []
     for (x1, x2), label in zip(logic.INPUTS, y, strict=True):
         A.append([-x1, -x2, -1.0] if label else [x1, x2, 1.0])
@@ -92,45 +90,43 @@ def or_xor(cfg, run):
     cells = [{"hidden": int(h), "seed": int(s)} for h in cfg.hidden for s in cfg.seeds]
     trained = grid(run, "xor", cells, lambda c: _xor_cell(cfg, **c))
     rows = []
-    for h in cfg.hidden:
-        rs = [r for r in trained if r["hidden"] == h]
-        failed = [r for r in rs if not r["solved"]]
-        rows.append([h, sum(r["solved"] for r in rs), len(rs),
-                     " ".join(str(r["seed"]) for r in rs if r["solved"]),
-                     mean_std([r["loss"] for r in rs if r["solved"]] or [float("nan")])[0],
+    for h, rs in group_by(trained, "hidden").items():
+        solved, failed = [r for r in rs if r["solved"]], [r for r in rs if not r["solved"]]
+        rows.append([h[0], len(solved), len(rs), " ".join(str(r["seed"]) for r in solved),
+                     mean_std([r["loss"] for r in solved] or [float("nan")])[0],
                      " ".join(str(r["dead"]) for r in failed),
                      " ".join(f"{r['loss']:.3f}" for r in failed)])
     failed = [r for r in trained if not r["solved"]]
     run.table("trained", ["hidden ReLU units", "seeds solving XOR", "seeds", "which",
                           "mean final loss of those", "failed runs: dead hidden units",
                           "failed runs: final loss"], rows,
-              title=f"Trained 2 - h - 2 ReLU nets on the four XOR points ({cfg.iterations} "
-              f"full-batch steps, learning rate {cfg.learning_rate})",
-              note=f"Of the {len(failed)} failed runs, {sum(r['dead'] > 0 for r in failed)} "
-              "have at least one hidden unit that is zero on all four inputs (dead: it never "
-              "learns again). Every failed run stops on a plateau of the loss, where the live "
-              "units fit only some of the points (the last column; log 2 = 0.693 is the net "
-              "answering 1/2 on every input). Wider nets have spare units, so more seeds "
-              "succeed.")
+              title="Trained 2 - h - 2 ReLU nets on the four XOR points",
+              note=f"{cfg.iterations} full-batch steps, learning rate {cfg.learning_rate}. Of "
+              f"the {len(failed)} failed runs, {sum(r['dead'] > 0 for r in failed)} have a "
+              "hidden unit that is zero on all four inputs (dead for good). Every failed run "
+              "stops on a plateau of the loss, its live units fitting only some of the points "
+              "(log 2 = 0.693: the net answers 1/2 everywhere). Wider nets have spare units, "
+              "so more seeds succeed.")
     run.judge("a trained net finds an XOR solution (seeds solving it, all widths)", "measured",
               verdict.exact(sum(r["solved"] for r in trained)), unit="runs", source=pg.SOURCE,
               note=f"of {len(trained)} runs; the study: 'a trained net confirms'")
-    four = {"points": logic.INPUTS.tolist(), "labels": logic.XOR.tolist()}
-    panels = [{"title": "hand-set XOR (2 layers)", "extent": EXTENT,
-               "values": hand_grid(logic.XOR_TWO_LAYERS, EXTENT, cfg.grid_steps), **four},
-              {"title": "hand-set exact OR (1 hidden unit)", "extent": EXTENT,
-               "values": hand_grid(logic.OR_ONE_HIDDEN, EXTENT, cfg.grid_steps),
-               "points": logic.INPUTS.tolist(), "labels": logic.OR.tolist()}]
+    xor, inputs = {"labels": logic.XOR.tolist()}, logic.INPUTS.tolist()
+    xor["points"] = inputs
+    panels = [pg.panel("hand-set XOR (2 layers)",
+                       hand_grid(logic.XOR_TWO_LAYERS, EXTENT, cfg.grid_steps), xor, EXTENT),
+              pg.panel("hand-set exact OR (1 hidden unit)",
+                       hand_grid(logic.OR_ONE_HIDDEN, EXTENT, cfg.grid_steps),
+                       {"points": inputs, "labels": logic.OR.tolist()}, EXTENT)]
     narrow = [r for r in trained if r["hidden"] == min(cfg.hidden)]
     for r in (next((r for r in narrow if r["solved"]), None),
               next((r for r in narrow if not r["solved"]), None),
               next((r for r in trained if r["hidden"] == max(cfg.hidden)), None)):
         if r is not None:
-            panels.append({"title": f"trained, {r['hidden']} hidden, seed {r['seed']}: "
-                           f"{'solved' if r['solved'] else 'failed'}", "extent": EXTENT,
-                           "values": r["grid"], **four})
-    run.plot("xor_boundaries", "boundary", title="OR and XOR over the plane (points: the four "
-             "inputs, blue = 1)", panels=panels, ncols=min(3, len(panels)))
+            panels.append(pg.panel(f"trained, {r['hidden']} hidden, seed {r['seed']}: "
+                                   f"{'solved' if r['solved'] else 'failed'}", r["grid"], xor,
+                                   EXTENT))
+    run.plot("xor_boundaries", "boundary", title="OR and XOR over the plane", panels=panels,
+             ncols=min(3, len(panels)), note="Points: the four inputs, blue = 1.")
 
 
 def _hand_report(run, hand):
@@ -142,8 +138,8 @@ def _hand_report(run, hand):
               [[inputs[k], int(logic.OR[k]), hand["or_no_hidden"][k], hand["or_one_hidden"][k],
                 int(logic.XOR[k]), hand["xor_two_layers"][k]] for k in range(4)],
               title="The hand-set networks on all four inputs",
-              note="relu(x1 + x2) is OR as a classifier (output > 0 means true); with exact "
-              "outputs 0 and 1, OR needs one hidden unit (proof below).")
+              note="relu(x1 + x2) is OR as a classifier (output > 0 means true); exact 0/1 "
+              "outputs need one hidden unit (proof below).")
     for name, right, note in (
             ("OR as a classifier with no hidden unit", [(v > 0) == bool(t) for v, t in zip(
                 hand["or_no_hidden"], logic.OR, strict=True)], "relu(x1 + x2) > 0"),
@@ -161,7 +157,7 @@ def _hand_report(run, hand):
     xor_separable = hand["separable"]["XOR"]["feasible"]
     run.judge("fewest layers of weights that compute XOR", "figure",
               verdict.exact(1 if xor_separable else hand["xor_layers"]), S7_XOR_LAYERS,
-              better="equal", unit="layers", source=pg.SOURCE,
+              better="equal", unit="layers", source=pg.SOURCE, key=True,
               note="one layer is ruled out by the infeasibility proof below; two suffice")
     run.judge("XOR is linearly separable (1 yes, 0 no; so a net without a hidden layer could "
               "compute it)", "figure", verdict.exact(int(xor_separable)), 0, better="equal",
@@ -176,7 +172,6 @@ def _hand_report(run, hand):
                for q, r in questions],
               title="What a network without a hidden layer can do (exact)",
               note="Separable: is there (w1, w2, b) with w.x + b >= 1 on the 1s and <= 0 on "
-              "the 0s? Infeasible systems come with multipliers y >= 0 whose combination of "
-              "the rows reads 0 <= -1 or less: for XOR, adding the four constraints gives "
-              "0 <= -2. Any net without a hidden layer decides by a threshold on one w.x + b "
-              "(its activation is monotone), so infeasible here means no such net computes it.")
+              "the 0s? An infeasible system comes with multipliers y >= 0 combining its rows "
+              "into 0 <= -1 or less (for XOR the sum of the four reads 0 <= -2). A net without "
+              "a hidden layer thresholds one w.x + b, so no such net computes it.")

@@ -146,3 +146,9 @@ def test_measured_and_the_verdict_vocabulary():
               v.no_effect(est, 1.0), v.measured()]
     assert all(j["verdict"] in v.VERDICTS and j["reason"] for j in judged)
     assert "t over 3 seeds" in est.text()
+
+
+def test_a_measured_figure_of_diverged_cells_is_not_judged():
+    judged = v.judge("measured", None, diverged=["lr=1e+06,seed=0"])
+    assert judged["verdict"] == "not judged" and "lr=1e+06,seed=0" in judged["reason"]
+    assert v.judge("measured", v.exact(0.5))["verdict"] == "measured"

@@ -1,44 +1,9 @@
 """The `layerlab` command as a user runs it: a subprocess, its output and exit status."""
 
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
-
-# Runs the real CLI in a fresh interpreter in which `import torch` fails as it does when
-# PyTorch is not installed (ModuleNotFoundError naming 'torch').
-WITHOUT_TORCH = """
-import sys
-
-class NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-sys.meta_path.insert(0, NoTorch())
-from layerlab.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
-def layerlab(*args, cwd=None, torch=True):
-    """Run `layerlab ARGS` (without PyTorch when torch=False); returns the CompletedProcess."""
-    env = {**os.environ, "LAYERLAB_LEDGER": "off", "OPENBLAS_NUM_THREADS": "1",
-           "OMP_NUM_THREADS": "1"}
-    head = [sys.executable, "-m", "layerlab"] if torch else [sys.executable, "-c", WITHOUT_TORCH]
-    return subprocess.run([*head, *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=600)
-
-
-def one_line_error(done):
-    """The stderr of a refused command: one line, no traceback, exit status not 0."""
-    assert done.returncode != 0, done.stdout
-    assert "Traceback" not in done.stderr, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    return lines[0]
+from cli_helpers import layerlab
 
 
 @pytest.fixture(scope="session")

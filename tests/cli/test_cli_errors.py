@@ -1,7 +1,7 @@
 """Expected errors of the command line: one line naming the problem and the fix, an exit
 status that is not 0, and no traceback."""
 
-from conftest import layerlab, one_line_error
+from cli_helpers import layerlab, one_line_error
 
 
 def test_out_that_holds_a_run_is_refused(quick_run):

@@ -3,7 +3,7 @@
 
 import json
 
-from conftest import layerlab
+from cli_helpers import layerlab
 
 
 def test_list_has_a_header_and_takes_times_from_published_runs(tmp_path):

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import layerlab, one_line_error
+from cli_helpers import layerlab, one_line_error
 
 from layerlab.analysis.fmt import count
 

@@ -49,3 +49,22 @@ def test_no_candidate_within_the_budget_is_an_error(tmp_path):
     with pytest.raises(ValueError, match=r"no candidate fits.*fewer than the required 2"):
         search_architectures(run, "s", [{"hidden": [200]}], build, mlp_budget(200),
                              lambda c, cell: {"final": {"val": 1.0}})
+
+
+def test_a_diverged_candidate_is_never_picked(tmp_path):
+    run = Run.create(tmp_path / "run", {"experiment": "t", "run_id": "t", "config": {}})
+    dead = {"step": 4, "epoch": 1, "last_finite_loss": 2.3}
+
+    def train(cand, cell):  # the widest first layer diverges; its final val is a dead net's
+        if cand["hidden"][0] == 90:
+            return {"final": {"val": 0.99}, "diverged": dead}
+        return {"final": {"val": cand["hidden"][0] / 1000}, "diverged": None}
+
+    cands = [{"hidden": [60, 40]}, {"hidden": [90, 10]}]
+    best, rows = search_architectures(run, "s", cands, build, mlp_budget(100), train)
+    assert best["candidate"] == {"hidden": [60, 40]} and best["val"] == 0.06
+    assert rows[1]["diverged"] == dead and rows[1]["val"] is None
+    assert rows[0]["diverged"] is None
+    # every candidate diverged: no best, and no error (the study reports it)
+    best, rows = search_architectures(run, "all", cands[1:], build, mlp_budget(100), train)
+    assert best is None and rows[0]["diverged"] == dead

@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import PUBLISHED, layerlab, parse
+from report_helpers import PUBLISHED, layerlab, parse
 
 from layerlab.report.headline import slug
 from layerlab.runfiles import read_json

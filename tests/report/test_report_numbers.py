@@ -4,7 +4,7 @@ import math
 import re
 
 import pytest
-from conftest import PUBLISHED, parse
+from report_helpers import PUBLISHED, parse
 
 from layerlab.report.headline import figure
 from layerlab.report.numbers import Column, cell, format_rows, is_number

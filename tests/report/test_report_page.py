@@ -5,7 +5,7 @@ import re
 from collections import Counter
 
 import pytest
-from conftest import parse
+from report_helpers import parse
 
 from layerlab.analysis.verdict import VERDICTS
 from layerlab.report.build import build_report

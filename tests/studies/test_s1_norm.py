@@ -11,8 +11,10 @@ from layerlab.scratch.norm import BatchNorm, LayerNorm
 from layerlab.studies.s1_norm.batchnorm import BatchnormConfig
 from layerlab.studies.s1_norm.common import (
     ClosedFormBatchNorm,
+    behind,
     count_within,
     final_loss,
+    gone,
     use_closed_form_backward,
 )
 from layerlab.studies.s1_norm.layernorm import batch_dependence
@@ -49,6 +51,17 @@ def test_count_within():
 def test_final_loss_is_the_last_epochs_mean_and_inf_after_divergence():
     assert final_loss([5, 5, 1, 2, 3], 3) == pytest.approx(2.0)
     assert final_loss([2.0, float("nan")], 2) == float("inf")
+
+
+def test_diverged_groups_give_a_tables_label_and_a_claims_cells():
+    # lost as common.train returns it: {cell values without the seed: {cell name: record}}
+    lost = {("none", 10): {"c/norm=none,batch_size=10,seed=1": {"step": 7}},
+            ("layernorm", 50): {"c/norm=layernorm,batch_size=50,seed=0": {"step": 3}}}
+    assert gone(lost, ("batchnorm", 10)) is None
+    assert gone(lost, ("batchnorm", 10), ("none", 10)) == "diverged (step 7)"
+    assert behind(lost, ("batchnorm",)) is False  # its claim is judged as usual
+    assert behind(lost, ("none", "batchnorm")) == ["c/norm=none,batch_size=10,seed=1"]
+    assert len(behind(lost)) == 2
 
 
 def test_layernorm_output_does_not_depend_on_the_batch_but_batchnorms_does(rng):
@@ -99,6 +112,8 @@ def test_batchnorm_quick_run_has_every_part(bn_run):
                  "(d) largest gradient difference", "(d) largest accuracy difference"):
         assert part in names, part
     assert "JPEG" in (path / "report.md").read_text()
+    assert "(b) batchnorm at small weight scales" in results["notes"]
+    assert "Diverged cells" not in results["notes"]  # nothing diverged: no note
 
 
 def test_batchnorm_backward_claims_hold_in_a_quick_run(bn_run):

@@ -106,6 +106,14 @@ def test_batchnorm_comparisons_pairs_same_init_and_measures_per_seed():
     assert comps[("bn g", "g")]["auc"] == [(0, 1.5, 2.0)]
 
 
+def test_a_group_with_a_diverged_seed_shows_its_label_and_names_its_cells():
+    lost = {"bn k": {"c_deep/variant=bn k,seed=1": {"step": 4}}}
+    assert nets._figures(lost, "bn k", [0.5, 0.1]) == ["diverged (step 4)"] * 2
+    assert nets._figures(lost, "k", [0.5, 0.1]) == [0.5, 0.1]
+    assert nets._cells(lost, "k") is False
+    assert nets._cells(lost, "bn k", "k") == ["c_deep/variant=bn k,seed=1"]
+
+
 # --- conv-speed ------------------------------------------------------------------------------
 
 

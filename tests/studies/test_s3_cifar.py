@@ -117,7 +117,8 @@ class _Claims:
     def judge(self, name, kind, estimate, reference=None, **kw):
         from layerlab.analysis.verdict import judge
 
-        self.claims[name] = judge(kind, estimate, reference, better=kw.get("better", "higher"))
+        self.claims[name] = {**judge(kind, estimate, reference, better=kw.get("better", "higher"),
+                                     diverged=kw.get("diverged", False)), "note": kw["note"]}
 
 
 def test_pick_claims_judge_the_study_s_picks_as_comparisons():
@@ -133,6 +134,25 @@ def test_pick_claims_judge_the_study_s_picks_as_comparisons():
     assert verdicts == {"best learning rate (validation) beats the runner-up": "holds",
                         "best FC widths (validation) beats the runner-up": "holds",
                         "kernel pairs (5,3) and (3,1) both beat (5,1) (validation)": "holds"}
+
+
+def test_a_diverged_candidate_is_left_out_of_the_picks():
+    seeds = lambda *m: [m[0] + d for d in (0.0, 0.004, -0.003)]  # noqa: E731
+    by = {"lr": _cells({"lr 0.0003": seeds(0.64), "lr 0.001": seeds(0.68),
+                        "lr 0.003": seeds(0.10)}),
+          "fc": _cells({"256-128-10": seeds(0.68), "128-64-10": seeds(0.10)}),
+          "kernels": _cells({"(5, 3)": seeds(0.68), "(3, 1)": seeds(0.67),
+                             "(5, 1)": seeds(0.60)})}
+    lost = {"lr": {"lr 0.003": ["tune/lr 0.003,seed=0"]},
+            "fc": {"128-64-10": ["tune/fc 128-64-10,seed=1"]},
+            "kernels": {"(5, 1)": ["tune/kernels (5, 1),seed=2"]}}
+    run = _Claims()
+    pick_claims(run, by, "test", lost)
+    lr, fc, kernels = run.claims.values()
+    assert lr["verdict"] == "holds" and "best lr 0.001, runner-up lr 0.0003" in lr["note"]
+    assert "left out, diverged: lr 0.003" in lr["note"]
+    assert fc["verdict"] == "not judged" and "tune/fc 128-64-10,seed=1" in fc["reason"]
+    assert kernels["verdict"] == "not judged" and "tune/kernels (5, 1),seed=2" in kernels["reason"]
 
 
 @pytest.mark.parametrize("kind,shape", [("fc", {"hidden": 50}),

@@ -87,7 +87,8 @@ class _Claims:
 
         self.claims[name] = {"kind": kind, "estimate": estimate, **judge(
             kind, estimate, reference, better=kw.get("better", "higher"),
-            figure_n=kw.get("figure_n"), margin=kw.get("margin"))}
+            figure_n=kw.get("figure_n"), margin=kw.get("margin"),
+            diverged=kw.get("diverged", False))}
 
 
 def _result(test, val=0.90, seconds=(12.0, 12.0), test_acc=(0.88, 0.895)):
@@ -99,35 +100,35 @@ def _result(test, val=0.90, seconds=(12.0, 12.0), test_acc=(0.88, 0.895)):
 def test_a_goal_cleared_by_a_few_images_is_within_noise():
     """The published best recipe (0.9135, 0.9160, 0.9165: mean 0.9153) against 91.5%: the
     test set's own noise (about ±0.55 points) alone straddles the goal."""
-    from layerlab.studies import s4_lenet
+    from layerlab.studies import s4_claims, s4_lenet
 
     run, cfg = _Claims(), s4_lenet.LeNetBestConfig(seeds=(0, 1, 2))
     by = {"recipe": [_result(t) for t in (0.9135, 0.9160, 0.9165)],
           "fast": [_result(t) for t in (0.894, 0.895, 0.893)]}
-    s4_lenet._accuracy_claims(cfg, run, by)
+    s4_claims.accuracy_claims(cfg, run, by, {})
     best = run.claims["best recipe: test accuracy >= 91.5% (layerlab's goal)"]
     assert best["verdict"] == "within noise" and best["estimate"].how == "seeds+images"
     assert best["estimate"].low < 0.915 < best["estimate"].high
 
 
 def test_speed_goals_are_judged_over_seeds_and_a_seed_that_never_reached_is_not_judged():
-    from layerlab.studies import s4_lenet
+    from layerlab.studies import s4_claims, s4_lenet
 
     run, cfg = _Claims(), s4_lenet.LeNetBestConfig(seeds=(0, 1, 2))
     fast = [_result(0.894, seconds=(s / 2, s / 2)) for s in (23.7, 25.7, 23.7)]
     slow = [_result(0.915, seconds=(40.0, 45.0)) for _ in range(3)]
-    s4_lenet._speed_claims(cfg, run, {"recipe": slow, "fast": fast})
+    s4_claims.speed_claims(cfg, run, {"recipe": slow, "fast": fast}, {})
     verdicts = {n: c["verdict"] for n, c in run.claims.items()}
     assert sorted(verdicts.values()) == ["met", "met", "not met"]  # 30 s, 40 s; recipe 85 s
     fast[1]["history"]["test_acc"] = [0.85, 0.889]  # one seed never reaches 89%
     run = _Claims()
-    s4_lenet._speed_claims(cfg, run, {"recipe": slow, "fast": fast})
+    s4_claims.speed_claims(cfg, run, {"recipe": slow, "fast": fast}, {})
     assert [c["verdict"] for n, c in run.claims.items() if n.startswith("short")] == \
         ["not judged", "not judged"]
 
 
 def test_variants_are_compared_with_the_baseline_in_the_studys_order():
-    from layerlab.studies import s4_lenet
+    from layerlab.studies import s4_claims
 
     run = _Claims()
     base = [0.890, 0.893, 0.895]
@@ -136,8 +137,26 @@ def test_variants_are_compared_with_the_baseline_in_the_studys_order():
           "l2": [_result(0.83, val=v - 0.05 + 0.001 * i) for i, v in enumerate(base)],
           "batchnorm": [_result(0.89, val=v + d)
                         for v, d in zip(base, (0.01, -0.01, 0.0), strict=True)]}
-    s4_lenet._comparison_claims(run, by)
+    s4_claims.comparison_claims(run, by, {})
     got = {n.split(" on val")[0]: c["verdict"] for n, c in run.claims.items()}
     assert got == {"dropout 0.5 beats baseline": "holds",
                    "baseline beats L2 (weight decay 0.01)": "holds",
                    "batchnorm beats baseline": "not shown"}
+
+
+def test_a_diverged_variant_has_no_claim_judged_and_names_its_cells():
+    from layerlab.studies import s4_claims, s4_lenet
+
+    cfg = s4_lenet.LeNetBestConfig(seeds=(0, 1, 2))
+    fast = [_result(0.894, seconds=(s / 2, s / 2)) for s in (23.7, 25.7, 23.7)]
+    fast[2]["diverged"] = {"step": 7, "epoch": 2, "last_finite_loss": 0.4}
+    by = {"recipe": [_result(0.915, seconds=(40.0, 45.0)) for _ in range(3)], "fast": fast}
+    lost = {"fast": {"fast/seed=2": fast[2]["diverged"]}}
+    run = _Claims()
+    s4_claims.speed_claims(cfg, run, by, lost)
+    s4_claims.accuracy_claims(cfg, run, by, lost)
+    short = [c for n, c in run.claims.items() if n.startswith("short")]
+    assert len(short) == 3 and all(c["verdict"] == "not judged" for c in short)
+    assert all(c["reason"] == "cells behind it diverged: fast/seed=2" for c in short)
+    recipe = [c["verdict"] for n, c in run.claims.items() if n.startswith("best recipe")]
+    assert recipe == ["not met", "within noise"]  # 85 s against 40 s; 91.53% against 91.5%

@@ -192,8 +192,8 @@ def test_published_numbers_read_below_the_studys_figures_and_the_goal_within_noi
 
     finals = {s: [c / 178 for c in v] for s, v in PUBLISHED.items()}
     run = _Claims()
-    claim_settings(run, GurmukhiRegConfig(), finals, 178, {})
-    judge_differences(run, finals, 178)
+    claim_settings(run, GurmukhiRegConfig(), finals, 178, {}, {})  # no setting diverged
+    judge_differences(run, finals, 178, {})
     c = run.claims
     fig = c["dropout only: mean final test accuracy over 10 seeds"]
     assert fig["verdict"] == "below" and fig.get("figure_n") is None

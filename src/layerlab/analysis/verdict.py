@@ -232,10 +232,10 @@ def judge(kind: str, est: Estimate | None, reference=None, *, better="higher",
     margin; 'measured': no reference. diverged: True, or the names of the diverged cells the
     estimate needed (a non-empty list): the claim is *not judged*, and the reason names them.
     """
+    if diverged:  # first: a claim whose cells diverged may have no estimate, and a
+        return _not_judged(est, diverged)  # "measured" figure of dead cells is no figure
     if kind == "measured":
         return measured()
-    if diverged:  # before "no result": a claim whose cells diverged may have no estimate
-        return _not_judged(est, diverged)
     if est is None:
         return _judgement("not judged", "no result (the run did not produce it)")
     if kind == "figure":

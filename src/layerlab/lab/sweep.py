@@ -180,7 +180,8 @@ def grid(run, grid_name, cells, fn, objective=None):
             _requeue(study, attrs)
             raise
         trial.set_user_attr("result", result)
-        value = float(result.get(objective, 0.0)) if objective else 0.0
+        # a cell that diverged in its first epoch has no objective (None): Optuna gets 0
+        value = float(result.get(objective) or 0.0) if objective else 0.0
         study.tell(trial, value)
         run.heartbeat()
         progress.update(1)

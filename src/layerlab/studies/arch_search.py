@@ -1,9 +1,11 @@
 """A small architecture search: candidates checked against a budget before any training (one
 outside it is rejected with the checker's message and never trained), the rest trained as cells
-of one grid, the best on validation kept. The test split plays no part in the choice."""
+of one grid, the best on validation kept (a candidate whose training diverged is no candidate).
+The test split plays no part in the choice."""
 
 from __future__ import annotations
 
+from layerlab.analysis import divergence
 from layerlab.lab.sweep import cell_key, grid
 
 
@@ -24,8 +26,9 @@ def search_architectures(run, grid_name: str, candidates: list[dict], build, bud
     candidates: JSON-able dicts; build(candidate) -> nn.Module; budget: check_budget's keyword
     arguments; train(candidate, cell) -> a result with result['final'][objective] (validation
     accuracy; it must not look at the test split). Rows: {candidate, params, hidden_units,
-    accepted, reason, val (None when rejected), result}; the best: the accepted row with the
-    highest val (the first on a tie). ValueError when no candidate fits."""
+    accepted, reason, val (None when rejected or diverged), result, diverged (None, or where:
+    layerlab.analysis.divergence)}; the best: the row with the highest val (the first on a
+    tie), None when every accepted candidate diverged. ValueError when no candidate fits."""
     from layerlab.pytorch import count_params, hidden_units
 
     rows = []
@@ -34,7 +37,7 @@ def search_architectures(run, grid_name: str, candidates: list[dict], build, bud
         summary, reason = within_budget(model, budget)
         rows.append({"candidate": cand, "params": count_params(model),
                      "hidden_units": hidden_units(model), "accepted": summary is not None,
-                     "reason": reason, "val": None, "result": None})
+                     "reason": reason, "val": None, "result": None, "diverged": None})
     accepted = [r["candidate"] for r in rows if r["accepted"]]
     if not accepted:
         raise ValueError(f"{grid_name}: no candidate fits the budget {budget}: "
@@ -45,6 +48,7 @@ def search_architectures(run, grid_name: str, candidates: list[dict], build, bud
     for row in rows:
         if row["accepted"]:
             row["result"] = by[repr(row["candidate"])]
-            row["val"] = row["result"]["final"][objective]
-    best = max((r for r in rows if r["accepted"]), key=lambda r: r["val"])
+            row["diverged"] = divergence.of(row["result"])
+            row["val"] = None if row["diverged"] else row["result"]["final"][objective]
+    best = max((r for r in rows if r["val"] is not None), key=lambda r: r["val"], default=None)
     return best, rows

@@ -19,13 +19,19 @@ import numpy as np
 import torch
 
 from layerlab import references as refs
-from layerlab.analysis import accuracy, count, first_epoch_reaching, mean_curve
+from layerlab.analysis import accuracy, count, divergence, first_epoch_reaching, mean_curve
 from layerlab.analysis.verdict import exact, from_images, from_seeds_and_images
 from layerlab.lab.registry import experiment
-from layerlab.lab.sweep import grid, record_datasets
+from layerlab.lab.sweep import cell_key, grid, record_datasets
 from layerlab.pytorch import OpenModel, api_styles
 from layerlab.pytorch.api_styles import STYLES, conv_params, fc_params, three_styles
-from layerlab.studies.s3_picks import best_vs_runner_up, pick_claims, val_estimate
+from layerlab.studies.s3_picks import (
+    best_vs_runner_up,
+    label,
+    tuning_cells,
+    tuning_report,
+    val_estimate,
+)
 from layerlab.trainers.torch_cell import (
     Recipe,
     cell_trainer,
@@ -77,7 +83,8 @@ def _equivalence(cfg, spec, kind):
 
 
 def _train_style(train, cfg, spec, kind, style):
-    """One epoch of plain SGD of one net in one style: its history, correct, weights, n_train."""
+    """One epoch of plain SGD of one net in one style: its history, correct, weights, diverged,
+    n_train."""
     recipe = Recipe(epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
                     lr=cfg.lr_fc if kind == "fc" else cfg.lr_conv, optimizer="sgd",
                     momentum=0.0, monitor_test=True, channels_last=False)
@@ -85,29 +92,35 @@ def _train_style(train, cfg, spec, kind, style):
     r = train(f"train/net={kind},style={style}", lambda: _styles(cfg, kind)[style], recipe,
               keep=("step_loss", "loss", "train_acc", "val_acc", "test_acc", "time"))
     return {**r["history"], "correct": r["correct"], "weights": r["weights"],
-            "n_train": len(load_data(spec)["y_train"])}
+            "diverged": r["diverged"], "n_train": len(load_data(spec)["y_train"])}
 
 
-def _training_report(run, cfg, res):
-    """Per net: the step-loss agreement and validation claims; the training table and plot."""
+def _training_report(run, cfg, res, diverged):
+    """Per net: the step-loss agreement and validation claims; the training table and plot.
+    A net with a diverged style is not judged; a diverged style's row and curve are left out."""
     rows = []
     for kind in NETS:
+        names = {s: cell_key("train", {"net": kind, "style": s}) for s in STYLES}
+        lost, module = (divergence.needed(diverged, ns) for ns in (names.values(),
+                                                                  [names["module"]]))
         ref = np.asarray(res[(kind, "functional")]["step_loss"])
-        diff = {s: float(np.max(np.abs(np.asarray(res[(kind, s)]["step_loss"]) - ref)))
-                for s in STYLES}
+        diff = {} if lost else {s: float(np.max(np.abs(
+            np.asarray(res[(kind, s)]["step_loss"]) - ref))) for s in STYLES}
         for s in STYLES:
-            r = res[(kind, s)]
-            rows.append([kind, s, r["loss"][-1], r["train_acc"][-1], r["val_acc"][-1],
-                         r["test_acc"][-1], diff[s], r["time"][-1]])
+            r, d = res[(kind, s)], divergence.of(res[(kind, s)])
+            rows.append([kind, s, *([divergence.label(d)] * 6 if d else [
+                r["loss"][-1], r["train_acc"][-1], r["val_acc"][-1], r["test_acc"][-1],
+                diff.get(s, ""), r["time"][-1]])])
         tol = refs.S3_STEP_LOSS_TOLERANCE
         run.judge(f"{kind} net: one epoch of training gives the same losses in all three "
                   f"styles (max step-loss difference <= {tol:g})", "goal",
-                  exact(max(diff.values())), tol, better="lower",
+                  None if lost else exact(max(diff.values())), tol, better="lower",
+                  diverged=lost or False,
                   source="layerlab's goal (follows from identical outputs and gradients)",
                   note=f"{len(ref)} steps, the same batches: an exact quantity of this run")
         run.judge(f"{kind} net after {count(cfg.epochs, 'epoch')}: validation accuracy (module "
-                  "style)",
-                  "measured", from_images(*res[(kind, "module")]["correct"]["val"]),
+                  "style)", "measured", None if module else
+                  from_images(*res[(kind, "module")]["correct"]["val"]), diverged=module or False,
                   source=SOURCE, note=f"one seed ({cfg.seed}); Wilson on the validation images")
     run.table("training", ["net", "style", "mean train loss", "train acc (running)", "val acc",
                            "test acc", "max |step loss - functional's|", "epoch s"], rows,
@@ -119,7 +132,8 @@ def _training_report(run, cfg, res):
              xlabel="step", panels=[
                  {"title": f"{kind} net", "ylabel": "loss",
                   "series": {s: [list(range(1, len(res[(kind, s)]["step_loss"]) + 1)),
-                                 res[(kind, s)]["step_loss"]] for s in STYLES}}
+                                 res[(kind, s)]["step_loss"]] for s in STYLES
+                             if not divergence.of(res[(kind, s)])}}
                  for kind in NETS])
 
 
@@ -154,8 +168,10 @@ def pytorch_apis(cfg, run):
     cells = [{"net": k, "style": s} for k in NETS for s in STYLES]
     trained = grid(run, "train", cells,
                    lambda c: _train_style(train, cfg, spec, c["net"], c["style"]))
+    diverged = divergence.split([cell_key("train", c) for c in cells], trained)[1]
+    divergence.note(run, diverged)
     _training_report(run, cfg, {(c["net"], c["style"]): r
-                                for c, r in zip(cells, trained, strict=True)})
+                                for c, r in zip(cells, trained, strict=True)}, diverged)
     (c1, c2), (k1, k2), n = cfg.conv_channels, cfg.conv_kernels, trained[0]["correct"]
     run.note("Settings", (
         f"Two-layer FC 3072 -> {cfg.hidden} -> 10; three-layer conv net conv {c1}@{k1}x{k1} - "
@@ -200,39 +216,11 @@ class OpenModelConfig:
     seed: int = 0
 
 
-# each tuned factor: the config field of its values, its short name, how a value is written
-FACTORS = {"lr": ("tune_lrs", "lr", lambda v: f"{v:g}"),
-           "weight_decay": ("tune_weight_decays", "wd", lambda v: f"{v:g}"),
-           "kernels": ("tune_kernels", "kernels", lambda v: str(tuple(v))),
-           "fc": ("tune_fcs", "fc", lambda v: "-".join(map(str, v)) + "-10")}
-
-
-def _value(key, v):
-    return float(v) if key in ("lr", "weight_decay") else list(v)
-
-
-def tuning_cells(cfg) -> list[dict]:
-    """One factor at a time around the base: each distinct recipe {lr, weight_decay, kernels
-    [k1, k2], fc [w1, w2]} once, the base first."""
-    base = {key: _value(key, getattr(cfg, key)) for key in FACTORS}
-    cells = [base]
-    for key, (field, _, _) in FACTORS.items():
-        for v in getattr(cfg, field):
-            c = {**base, key: _value(key, v)}
-            if c not in cells:
-                cells.append(c)
-    return cells
-
-
-def _label(c):
-    return ", ".join(f"{short} {fmt(c[key])}" for key, (_, short, fmt) in FACTORS.items())
-
-
 def _open_cell(run, cfg, c, spec, epochs, seed, final):
     """Train OpenModel with recipe c and training seed on load_data(spec): train_cell's
     summary and n_train."""
     data = load_data(spec)
-    name = ("final/" if final else "tune/") + f"{_label(c)}, seed={seed}"
+    name = ("final/" if final else "tune/") + f"{label(c)}, seed={seed}"
     result = train_cell(run, name, lambda: OpenModel(tuple(c["kernels"]), tuple(c["fc"]),
                                                      dropout=cfg.dropout), data, spec, Recipe(
         epochs=epochs, batch_size=cfg.batch_size, lr=c["lr"], seed=seed, optimizer="adam",
@@ -242,51 +230,20 @@ def _open_cell(run, cfg, c, spec, epochs, seed, final):
     return {**result, "n_train": len(data["y_train"])}
 
 
-def _tuning_report(run, cfg, cells, tuned, picked):
-    """The tuning table (each recipe over its seeds, scored on validation) and the picks."""
-    rows = []
-    for c in cells:
-        rs, varied, e = tuned[_label(c)], [k for k in FACTORS if c[k] != cells[0][k]], \
-            val_estimate(tuned[_label(c)])
-        rows.append([", ".join(varied) or "base", c["lr"], c["weight_decay"],
-                     FACTORS["kernels"][2](c["kernels"]), FACTORS["fc"][2](c["fc"]),
-                     rs[0]["params"], e.value, f"[{100 * e.low:.1f}, {100 * e.high:.1f}]",
-                     float(np.mean([r["epoch_time"] for r in rs])),
-                     "picked" if c is picked else ""])
-    first = tuned[_label(cells[0])][0]
-    tied = best_vs_runner_up(tuned)[3] if len(cells) > 1 else []
-    run.table("tuning", ["varied", "lr", "weight decay", "kernels", "FC", "params",
-                         "val acc (final epoch)", "95% CI %", "epoch s", ""], rows,
-              title="Tuning table (one factor at a time around the study's model)",
-              note=f"Each row: {count(cfg.tune_epochs, 'epoch')} on {first['n_train']} training "
-                   f"images, Adam, batch {cfg.batch_size}, dropout {cfg.dropout:g}, "
-                   f"{'flip' if cfg.flip else 'no'} augmentation, "
-                   f"{count(len(cfg.tune_seeds), 'seed')} (the interval: Wilson on the images "
-                   f"for one seed, seeds and images for more), scored on the "
-                   f"{first['correct']['val'][1]} validation images (test not evaluated). "
-                   f"Tied with the picked recipe (intervals overlap): {'; '.join(tied) or 'none'}.")
-    by = {}
-    for key in ("lr", "fc", "kernels"):
-        field, short, fmt = FACTORS[key]
-        labels = {(f"lr {fmt(v)}" if key == "lr" else fmt(v)):
-                  _label({**cells[0], key: _value(key, v)}) for v in getattr(cfg, field)}
-        by[key] = {k: tuned[lab] for k, lab in labels.items() if lab in tuned}
-    pick_claims(run, by, SOURCE)
-
-
-def _budget_report(run, cfg, cells, tuned, finals):
-    """The tuning grid's wall-time claim and the note on its budget and noise."""
+def _budget_report(run, cfg, cells, tuned, ok, done, lost):
+    """The tuning grid's wall-time claim (not judged when a cell diverged: it stopped early)
+    and the note on its budget and noise (when a final seed finished)."""
     rs = [r for rows in tuned.values() for r in rows]
-    tune_n, final_n, goal = rs[0]["n_train"], finals[0]["n_train"], refs.S3_OPEN_MODEL_TEST_ACC
-    epoch_s = float(np.mean([f["epoch_time"] for f in finals]))
+    tune_n, goal = rs[0]["n_train"], refs.S3_OPEN_MODEL_TEST_ACC
     # the span of the cells' own start and end times (kept in cells.json, so a rebuild gives
     # the same figure): less than their summed training with `layerlab sweep --workers K`
     minutes = (max(r["ended"] for r in rs) - min(r["started"] for r in rs)) / 60
     times = [t for r in rs for t in r["history"]["time"]]
-    slow = max(times) / float(np.mean(times)) - 1
+    slow = max(times) / float(np.mean(times)) - 1 if times else 0.0
     run.judge(f"tuning grid ({len(rs)} cells, {count(cfg.tune_epochs, 'epoch')} each on "
               f"{tune_n:,} images): wall time, minutes", "goal",
-              exact(round(minutes, 2), round(minutes * slow, 2)), refs.S3_GRID_MINUTES,
+              None if lost else exact(round(minutes, 2), round(minutes * slow, 2)),
+              refs.S3_GRID_MINUTES, diverged=lost or False,
               better="lower", source="layerlab's goal (the full tuning grid on this machine "
               "in under an hour)",
               note="one timing of one run, first cell's start to last cell's end (a resumed run "
@@ -294,9 +251,12 @@ def _budget_report(run, cfg, cells, tuned, finals):
                    f"every epoch ran at the slowest epoch speed seen in it (+{100 * slow:.0f}%), "
                    "not an interval over repeats; the cells' training times add up to "
                    f"{sum(r['train_time'] for r in rs) / 60:.1f} min")
-    mean_test = mean_curve([f["history"]["test_acc"] for f in finals])
-    reached = first_epoch_reaching(mean_test, goal, epochs=finals[0]["history"]["epoch"])
-    e = val_estimate(rs[:1])
+    if not done:
+        return
+    final_n, epoch_s = done[0]["n_train"], float(np.mean([f["epoch_time"] for f in done]))
+    mean_test = mean_curve([f["history"]["test_acc"] for f in done])
+    reached = first_epoch_reaching(mean_test, goal, epochs=done[0]["history"]["epoch"])
+    e = val_estimate(next(iter(ok.values()))[:1])
     run.note("Tuning budget and noise", (
         f"Each tuning cell trained {count(cfg.tune_epochs, 'epoch')} on {tune_n} images "
         f"({cfg.tune_epochs * tune_n:,} image-passes, the one-cycle schedule over those "
@@ -307,38 +267,48 @@ def _budget_report(run, cfg, cells, tuned, finals):
         f"intervals on {e.n} validation images are about ±{50 * (e.high - e.low):.1f} points "
         "wide, and a seed's own noise comes on top: rows whose intervals overlap are not "
         "separated by this data, and a pick on one seed is not judged. The final model's "
-        f"test accuracy (mean of {count(len(finals), 'seed')}) first reached {goal:.0%} "
+        f"test accuracy (mean of {count(len(done), 'seed')}) first reached {goal:.0%} "
         + (f"after epoch {reached}." if reached else f"in none of its {len(mean_test)} "
                                                      "epochs.")))
 
 
-def _final_report(run, cfg, tuned, picked, finals):
-    """The test claim over seeds, curves and table of the picked recipe; the settings note."""
-    hs, goal = [f["history"] for f in finals], refs.S3_OPEN_MODEL_TEST_ACC
-    epochs, n_test = hs[0]["epoch"], finals[0]["correct"]["test"][1]
-    tests = [f["final"]["test"] for f in finals]
+def _final_report(run, cfg, tuned, picked, finals, gone):
+    """The test claim over seeds, curves and table of the picked recipe (None: every recipe
+    diverged); the settings note. gone {cell: divergence}: the claim is not judged, and the
+    final cells among them are left out of the curves and shown in the table."""
+    done, goal = [f for f in finals if not divergence.of(f)], refs.S3_OPEN_MODEL_TEST_ACC
+    tests = [f["final"]["test"] for f in done]
+    n_test = finals[0]["correct"]["test"][1] if finals else 0
     run.judge(f"open model: test accuracy after {count(cfg.epochs, 'epoch')} (recipe picked on "
-              "validation)", "goal", from_seeds_and_images(tests, n_test), goal, key=True,
+              "validation)", "goal", None if gone else from_seeds_and_images(tests, n_test),
+              goal, key=True, diverged=list(gone) or False,
               source=f"layerlab's goal (>= {goal:.0%} within 10 epochs; the study quotes none)",
-              note=f"{_label(picked)}; {count(len(tests), 'seed')} "
-                   f"({', '.join(map(accuracy, tests))}); val {val_estimate(finals).text(3)}; "
-                   f"{finals[0]['params']:,} parameters; "
-                   f"{np.mean([f['train_time'] for f in finals]) / 60:.1f} min of training a seed")
-    mean = {k: [epochs, mean_curve([h[k] for h in hs])]
-            for k in ("train_acc", "val_acc", "test_acc", "loss")}
-    run.plot("final_curves", "curves", title=f"Final model: {_label(picked)}", xlabel="epoch",
-             panels=[{"ylabel": f"accuracy (mean of {count(len(hs), 'seed')})", "series": {
-                 "train (running, dropout on)": mean["train_acc"], "val": mean["val_acc"],
-                 "test": mean["test_acc"],
-                 f"reference: {goal:.0%} (layerlab's goal)": [epochs, [goal] * len(epochs)]}},
-                 {"ylabel": "train loss", "series": {"train": mean["loss"]}}],
-             note="Test accuracy per epoch is shown, not used: the recipe was picked on "
-                  "validation in the tuning table.")
+              note="every recipe diverged in tuning: no pick" if not picked else
+              f"{label(picked)}; " + ("a final seed diverged" if gone else
+                   f"{count(len(tests), 'seed')} ({', '.join(map(accuracy, tests))}); val "
+                   f"{val_estimate(finals).text(3)}; {finals[0]['params']:,} parameters; "
+                   f"{np.mean([f['train_time'] for f in finals]) / 60:.1f} min of training a seed"))
+    if not picked:
+        return
+    hs = [f["history"] for f in done]
+    if hs:
+        epochs = hs[0]["epoch"]
+        mean = {k: [epochs, mean_curve([h[k] for h in hs])]
+                for k in ("train_acc", "val_acc", "test_acc", "loss")}
+        run.plot("final_curves", "curves", title=f"Final model: {label(picked)}", xlabel="epoch",
+                 panels=[{"ylabel": f"accuracy (mean of {count(len(hs), 'seed')})", "series": {
+                     "train (running, dropout on)": mean["train_acc"], "val": mean["val_acc"],
+                     "test": mean["test_acc"],
+                     f"reference: {goal:.0%} (layerlab's goal)": [epochs, [goal] * len(epochs)]}},
+                     {"ylabel": "train loss", "series": {"train": mean["loss"]}}],
+                 note="Test accuracy per epoch is shown, not used: the recipe was picked on "
+                      "validation in the tuning table.")
     run.table("final", ["recipe", "seed", "epochs", "val acc", "test acc", "test correct",
                         "epoch s (mean)", "training min"],
-              [[_label(picked), s, len(f["history"]["epoch"]), f["final"]["val"],
-                f["final"]["test"], f"{f['correct']['test'][0]} / {n_test}", f["epoch_time"],
-                f["train_time"] / 60] for s, f in zip(cfg.final_seeds, finals, strict=True)],
+              [[label(picked), s, *([divergence.label(d)] * 6 if (d := divergence.of(f)) else [
+                  len(f["history"]["epoch"]), f["final"]["val"], f["final"]["test"],
+                  f"{f['correct']['test'][0]} / {n_test}", f["epoch_time"],
+                  f["train_time"] / 60])] for s, f in zip(cfg.final_seeds, finals, strict=True)],
               title="The picked recipe on the full training split, evaluated once on test")
     schedule = ("a one-cycle schedule (OneCycleLR, per batch, peaking at the recipe's lr)"
                 if cfg.schedule == "onecycle" else "constant lr")
@@ -365,24 +335,32 @@ def _final_report(run, cfg, tuned, picked, finals):
                    "tune_kernels": ((5, 3), (3, 1)), "tune_fcs": ((256, 128),),
                    "final_seeds": (0, 1)})
 def open_model(cfg, run):
-    """The tuning grid on validation, then the best recipe on all training images, scored on
-    test once per final seed."""
+    """The tuning grid on validation, then the best recipe that did not diverge on all
+    training images, scored on test once per final seed."""
     tune_spec, final_spec = (data_spec(cfg.dataset, val=cfg.val, split_seed=cfg.seed,
                                        num_train=n or None, num_test=cfg.num_test or None)
                              for n in (cfg.tune_num_train, cfg.final_num_train))
     record_datasets(run, lambda: datasets(tune_spec))
-    by_label = {_label(c): c for c in tuning_cells(cfg)}
-    keys = [{"recipe": label, "seed": s} for label in by_label for s in cfg.tune_seeds]
+    by_label = {label(c): c for c in tuning_cells(cfg)}
+    keys = [{"recipe": lab, "seed": s} for lab in by_label for s in cfg.tune_seeds]
     results = grid(run, "tune", keys, lambda k: _open_cell(
         run, cfg, by_label[k["recipe"]], tune_spec, cfg.tune_epochs, k["seed"], final=False),
         objective="best_val_acc")
-    tuned = {label: [r for k, r in zip(keys, results, strict=True) if k["recipe"] == label]
-             for label in by_label}
-    picked = by_label[best_vs_runner_up(tuned)[0] if len(tuned) > 1 else next(iter(tuned))]
-    finals = grid(run, "final", [{"recipe": _label(picked), "seed": s} for s in cfg.final_seeds],
-                  lambda k: _open_cell(run, cfg, picked, final_spec, cfg.epochs, k["seed"],
-                                       final=True))
+    tuned = {lab: [r for k, r in zip(keys, results, strict=True) if k["recipe"] == lab]
+             for lab in by_label}
+    lost = divergence.groups(run, [k["recipe"] for k in keys],  # a recipe with a diverged seed
+                             [cell_key("tune", k) for k in keys], results)  # is left out
+    ok = {lab: rs for lab, rs in tuned.items() if lab not in lost}
+    picked = by_label.get(best_vs_runner_up(ok)[0] if len(ok) > 1 else next(iter(ok), None))
+    fkeys = [{"recipe": label(picked), "seed": s} for s in cfg.final_seeds] if picked else []
+    finals = grid(run, "final", fkeys, lambda k: _open_cell(
+        run, cfg, picked, final_spec, cfg.epochs, k["seed"], final=True)) if picked else []
+    gone = divergence.split([cell_key("final", k) for k in fkeys], finals)[1]
+    lost_cells = {n: d for g in lost.values() for n, d in g.items()}
+    if gone:  # the note names the final cells too
+        divergence.note(run, lost_cells | gone)
     cells = list(by_label.values())
-    _tuning_report(run, cfg, cells, tuned, picked)
-    _budget_report(run, cfg, cells, tuned, finals)
-    _final_report(run, cfg, tuned, picked, finals)
+    tuning_report(run, cfg, cells, tuned, picked, lost, SOURCE)
+    _budget_report(run, cfg, cells, tuned, ok, [f for f in finals if not divergence.of(f)],
+                   list(lost_cells))
+    _final_report(run, cfg, tuned, picked, finals, gone if picked else lost_cells)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from layerlab import references as ref
-from layerlab.analysis import accuracy, count, per_epoch_means, verdict
+from layerlab.analysis import accuracy, count, divergence, per_epoch_means, verdict
 from layerlab.lab.config import words
 from layerlab.lab.registry import experiment
-from layerlab.lab.sweep import grid
+from layerlab.lab.sweep import cell_key, grid
 from layerlab.pytorch import Probes, VanishingNet
 from layerlab.trainers.torch_cell import (
     Recipe,
@@ -81,9 +81,10 @@ def cifar_spec(cfg):
 def train_run(train, cfg, activation, setting, seed):
     """One run with one seed (a grid cell) through `train` (cell_trainer's).
 
-    Returns the per-epoch HISTORY lists, grad_epoch {layer: per-epoch mean norm},
-    grad_first_step and grad_min_step {layer: norm}, fc1_first_epoch (fc1's norm at every step
-    of epoch 1), numel {layer: weights}, images {split: count}, params, correct, weights."""
+    Returns the per-epoch HISTORY lists, numel {layer: weights}, images {split: count},
+    params, correct, weights, diverged (train_cell's) and, for a run that did not diverge,
+    grad_epoch {layer: per-epoch mean norm}, grad_first_step and grad_min_step {layer: norm},
+    fc1_first_epoch (fc1's norm at every step of epoch 1)."""
     probed = []
 
     def probes(model):  # every Linear layer's weight-gradient norm at every step
@@ -96,17 +97,20 @@ def train_run(train, cfg, activation, setting, seed):
               lambda: build(setting, activation, cfg.widths, cfg.extra_layers, cfg.extra_width),
               recipe, probes=probes, keep=("epoch", *HISTORY))
     history, layers, data = r["history"], probed[0].layers, load_data(cifar_spec(cfg))
+    out = {"activation": activation, "setting": setting, "seed": seed,
+           **{k: history[k] for k in HISTORY},
+           "numel": {n.removeprefix("net."): m.weight.numel() for n, m in layers.items()},
+           "images": {s: len(data[f"y_{s}"]) for s in ("train", "val", "test")},
+           "params": r["params"], "correct": r["correct"], "weights": r["weights"],
+           "diverged": r["diverged"]}
+    if r["diverged"]:  # stopped mid-epoch: its gradients have no epoch means
+        return out
     grads = {n.removeprefix("net."): r["probes"][n]["grad_norm"] for n in layers}
     epochs = len(history["epoch"])
-    return {"activation": activation, "setting": setting, "seed": seed,
-            **{k: history[k] for k in HISTORY},
-            "grad_epoch": {n: per_epoch_means(g, epochs=epochs) for n, g in grads.items()},
+    return {**out, "grad_epoch": {n: per_epoch_means(g, epochs=epochs) for n, g in grads.items()},
             "grad_first_step": {n: g[0] for n, g in grads.items()},
             "fc1_first_epoch": grads["fc1"][:len(grads["fc1"]) // epochs],
-            "grad_min_step": {n: float(np.min(g)) for n, g in grads.items()},
-            "numel": {n.removeprefix("net."): m.weight.numel() for n, m in layers.items()},
-            "images": {s: len(data[f"y_{s}"]) for s in ("train", "val", "test")},
-            "params": r["params"], "correct": r["correct"], "weights": r["weights"]}
+            "grad_min_step": {n: float(np.min(g)) for n, g in grads.items()}}
 
 
 def _log10(x):
@@ -139,21 +143,27 @@ def vanishing_gradients(cfg, run):
     cells = [{"activation": a, "setting": s, "seed": k}
              for k in seeds for a in cfg.activations for s in cfg.settings]
     results = grid(run, "runs", cells, lambda c: train_run(train, cfg, **c))
+    # a diverged run is an outcome to show (its rows say so), never a figure to average
+    divergence.note(run, divergence.split([cell_key("runs", c) for c in cells], results)[1])
     first = [r for r in results if r["seed"] == seeds[0]]  # what the plots and tables show
     res = {(r["activation"], r["setting"]): r for r in first}
     epochs = list(range(1, cfg.epochs + 1))
-    _gradient_plots(run, cfg, first, res, epochs)
+    _gradient_plots(run, cfg, [r for r in first if not divergence.of(r)], res, epochs)
     _gradient_tables(run, cfg, first, res, epochs)
     _first_epoch_note(run, res)
-    measures = {(r["activation"], r["setting"], r["seed"]): _measures(r) for r in results}
-    _seed_table(run, measures, seeds)
-    _claims(run, cfg, measures, seeds)
+    keys = {(r["activation"], r["setting"], r["seed"]): r for r in results}
+    measures = {key: _measures(r) for key, r in keys.items()}
+    lost = {key: divergence.of(r) for key, r in keys.items() if divergence.of(r)}
+    _seed_table(run, measures, lost, seeds)
+    _claims(run, cfg, measures, lost, seeds)
     _settings_note(run, cfg, results, seeds)
 
 
 def _gradient_plots(run, cfg, results, res, epochs):
     """Per-layer norms of every run, the norm against depth in the first and last epoch, the
-    train/test loss."""
+    train/test loss; results: the runs that did not diverge (none: no plots)."""
+    if not results:
+        return
     panels = [{"title": f"{r['activation']}, {r['setting']}", "layers": list(r["grad_epoch"]),
                "x": epochs, "values": list(r["grad_epoch"].values())} for r in results]
     seed = f"seed {results[0]['seed']}"
@@ -163,14 +173,14 @@ def _gradient_plots(run, cfg, results, res, epochs):
     depth_panels, loss_panels = [], []
     for a in cfg.activations:
         series = {}
-        for s in (s for s in cfg.settings if (a, s) in res):
+        for s in (s for s in cfg.settings if (a, s) in res and not divergence.of(res[(a, s)])):
             g = list(res[(a, s)]["grad_epoch"].values())
             for e, tag in ((0, "first"), (len(epochs) - 1, "last")):
                 series[f"{s}, {tag} epoch"] = [list(range(1, len(g) + 1)), [v[e] for v in g]]
         depth_panels.append({"title": a, "ylabel": GRAD_LABEL, "logy": True,
                              "xlabel": "Linear layer (1 = input side)", "series": series})
         loss = {}
-        for s in cfg.settings:
+        for s in (s for s in cfg.settings if not divergence.of(res[(a, s)])):
             loss[f"{s} train"] = [epochs, res[(a, s)]["loss"]]
             loss[f"{s} test"] = [epochs, res[(a, s)]["test_loss"]]
         loss_panels.append({"title": a, "ylabel": "cross-entropy", "series": loss})
@@ -185,16 +195,21 @@ def _gradient_tables(run, cfg, results, res, epochs):
     """Early against last layer for every run; the per-epoch spread of the deep and fixed nets."""
     rows = []
     for r in results:
-        g = r["grad_epoch"]
-        first = next(iter(g))
         study = (ref.S5_DEEP_SIGMOID_EARLY_GRAD if (r["activation"], r["setting"]) ==
                  ("sigmoid", "deep") else None)
+        study = f"{study:.0e}" if study else "-"
+        if d := divergence.of(r):
+            rows.append([r["activation"], r["setting"], len(r["numel"]),
+                         *[divergence.label(d)] * 3, study, *[divergence.label(d)] * 5])
+            continue
+        g = r["grad_epoch"]
+        first = next(iter(g))
         spread = (_log10(max(max(v) for v in g.values()))
                   - _log10(min(min(v) for v in g.values())))
         rows.append([r["activation"], r["setting"], len(g), min(g[first]),
-                     r["grad_min_step"][first], r["grad_first_step"][first],
-                     f"{study:.0e}" if study else "-", _orders(g), spread,
-                     r["test_acc"][-1], r["val_acc"][-1], float(np.median(r["time"]))])
+                     r["grad_min_step"][first], r["grad_first_step"][first], study,
+                     _orders(g), spread, r["test_acc"][-1], r["val_acc"][-1],
+                     float(np.median(r["time"]))])
     seed = f"seed {results[0]['seed']}"
     run.table("gradients", ["activation", "setting", "Linear layers",
                             "smallest fc1 grad norm (epoch mean)",
@@ -210,6 +225,9 @@ def _gradient_tables(run, cfg, results, res, epochs):
                    "layers.")
     spread_rows = []
     for a, s in ((a, s) for a in cfg.activations for s in ("deep", "fixed") if (a, s) in res):
+        if d := divergence.of(res[(a, s)]):
+            spread_rows.append([a, s, *[divergence.label(d)] * len(epochs), ""])
+            continue
         sp = _spreads(res[(a, s)]["grad_epoch"])
         spread_rows.append([a, s, *sp, f"{sum(x <= ref.S5_FIXED_MAX_SPREAD for x in sp)} of "
                                        f"{len(sp)}"])
@@ -224,7 +242,7 @@ def _gradient_tables(run, cfg, results, res, epochs):
 
 def _first_epoch_note(run, res):
     """How large fc1's gradients of the fixed ReLU net start, step by step."""
-    if ("relu", "fixed") not in res:
+    if ("relu", "fixed") not in res or divergence.of(res[("relu", "fixed")]):
         return
     r = res[("relu", "fixed")]
     first, g = r["fc1_first_epoch"], r["grad_epoch"]
@@ -243,7 +261,9 @@ def _measures(r):
     """What the claims judge, of one run: fc1 (log10 of fc1's smallest epoch mean), orders,
     spread (largest per-epoch _spreads), spread_rms (the same per weight: norm / sqrt(weights),
     since equal per-weight gradients of fc1 and a 16x16 layer differ by ~1.9 orders in the
-    norm), test_acc (final), n_test."""
+    norm), test_acc (final), n_test; a diverged run has only n_test."""
+    if divergence.of(r):
+        return {"n_test": r["images"]["test"]}
     g = r["grad_epoch"]
     rms = {k: [x / math.sqrt(r["numel"][k]) for x in v] for k, v in g.items()}
     return {"fc1": _log10(min(next(iter(g.values())))), "orders": _orders(g),
@@ -251,74 +271,90 @@ def _measures(r):
             "test_acc": r["test_acc"][-1], "n_test": r["images"]["test"]}
 
 
-def _seed_table(run, measures, seeds):
+def _seed_table(run, measures, lost, seeds):
+    """measures {(activation, setting, seed): _measures}; lost {the same keys: divergence} of
+    the runs that diverged."""
+    rows = []
+    for key in ((a, s, k) for a in ACTIVATIONS for s in SETTINGS for k in seeds):
+        if key in lost:
+            rows.append([*key, *[divergence.label(lost[key])] * 5])
+        elif m := measures.get(key):
+            rows.append([*key, m["fc1"], m["orders"], m["spread"], m["spread_rms"], m["test_acc"]])
     run.table("per_seed", ["activation", "setting", "seed", "log10 smallest fc1 norm",
                            "last layer over fc1 (orders)", "largest spread in one epoch",
-                           "largest per-weight spread in one epoch", "final test acc"],
-              [[a, s, k, m["fc1"], m["orders"], m["spread"], m["spread_rms"], m["test_acc"]]
-               for a in ACTIVATIONS for s in SETTINGS for k in seeds
-               if (m := measures.get((a, s, k)))],
+                           "largest per-weight spread in one epoch", "final test acc"], rows,
               title="Per seed: the numbers the claims are judged on",
               note="Spreads: log10 of the largest over the smallest epoch-mean norm of any "
                    "Linear layer, the largest over the epochs (per weight: norm / sqrt(weights)).")
 
 
-def _values(xs, fmt="{:.2f}"):
-    return "per seed " + ", ".join(fmt.format(x) for x in xs)
+def _values(xs, show="{:.2f}".format, prefix="per seed "):
+    """'per seed 1.23, diverged': each seed's value (None: the seed diverged)."""
+    return prefix + ", ".join("diverged" if x is None else show(x) for x in xs)
 
 
-def _claims(run, cfg, measures, seeds):
-    """The deep sigmoid net's vanishing, the fixed nets' spread, the orderings over seeds."""
-    def col(a, s, what):
+def _claims(run, cfg, measures, lost, seeds):
+    """The deep sigmoid net's vanishing, the fixed nets' spread, the orderings over seeds. A
+    claim on a run with a diverged seed is not judged and names the cells."""
+    def col(a, s, what):  # per seed (None: that seed diverged); None: not in this grid
         if not all((a, s, k) in measures for k in seeds):
             return None
-        return [measures[(a, s, k)][what] for k in seeds]
+        return [measures[(a, s, k)].get(what) for k in seeds]
+
+    def judge(name, kind, estimate, args, pairs, **kw):  # estimate(*args) unless a run of
+        gone = [cell_key("runs", {"activation": a, "setting": s, "seed": k})  # pairs diverged
+                for a, s in pairs for k in seeds if (a, s, k) in lost]
+        run.judge(name, kind, None if gone else estimate(*args), diverged=gone or False, **kw)
 
     if (fc1 := col("sigmoid", "deep", "fc1")) is not None:
-        run.judge("deep sigmoid net: smallest early-layer (fc1) gradient norm, log10", "figure",
-                  verdict.from_seeds(fc1), math.log10(ref.S5_DEEP_SIGMOID_EARLY_GRAD),
-                  better="equal", unit="log10", key=True, source=f"{SOURCE} ('gradients in "
-                  f"early layers fall to about {ref.S5_DEEP_SIGMOID_EARLY_GRAD:.0e}')",
-                  note=f"fc1's smallest epoch mean, {_values([10 ** x for x in fc1], '{:.3g}')}"
-                  "; the study gives no spread for its 'about', so only our seeds' interval "
-                  "counts")
+        judge("deep sigmoid net: smallest early-layer (fc1) gradient norm, log10", "figure",
+              verdict.from_seeds, [fc1], [("sigmoid", "deep")],
+              reference=math.log10(ref.S5_DEEP_SIGMOID_EARLY_GRAD),
+              better="equal", unit="log10", key=True, source=f"{SOURCE} ('gradients in "
+              f"early layers fall to about {ref.S5_DEEP_SIGMOID_EARLY_GRAD:.0e}')",
+              note="fc1's smallest epoch mean, " + _values(fc1, lambda x: f"{10 ** x:.3g}")
+              + "; the study gives no spread for its 'about', so only our seeds' interval "
+              "counts")
         orders = col("sigmoid", "deep", "orders")
-        run.judge(f"deep sigmoid net: fc1's gradient norm at least {ref.S5_SEVERAL_ORDERS} orders "
-                  "of magnitude below the last layer's", "goal", verdict.from_seeds(orders),
-                  ref.S5_SEVERAL_ORDERS, better="higher", unit="orders of magnitude",
-                  source=f"{GOAL}: its reading of 'vanishing' as 'several orders of magnitude'",
-                  note=f"log10 of the last layer's over fc1's norm, {_values(orders)}")
+        judge(f"deep sigmoid net: fc1's gradient norm at least {ref.S5_SEVERAL_ORDERS} orders "
+              "of magnitude below the last layer's", "goal", verdict.from_seeds, [orders],
+              [("sigmoid", "deep")], reference=ref.S5_SEVERAL_ORDERS, better="higher",
+              unit="orders of magnitude",
+              source=f"{GOAL}: its reading of 'vanishing' as 'several orders of magnitude'",
+              note=f"log10 of the last layer's over fc1's norm, {_values(orders)}")
     for a in cfg.activations:
         if (fixed := col(a, "fixed", "spread")) is None:
             continue
         rms = col(a, "fixed", "spread_rms")
-        run.judge(f"{a}, fixed: per-weight gradient size (norm / sqrt(weights)) within one "
-                  "order of magnitude across layers, in every epoch", "goal",
-                  verdict.from_seeds(rms), ref.S5_FIXED_MAX_SPREAD, better="lower",
-                  unit="orders of magnitude", source=f"{GOAL}, per weight",
-                  note=f"largest spread in one epoch, {_values(rms)}")
-        run.judge(f"{a}, fixed: every layer's gradient norm within one order of magnitude of "
-                  "every other's, in every epoch", "goal", verdict.from_seeds(fixed),
-                  ref.S5_FIXED_MAX_SPREAD, better="lower", unit="orders of magnitude",
-                  source=f"{GOAL}: its reading of 'the fix restores the gradients'",
-                  note=f"largest spread across layers in one epoch, {_values(fixed)}")
+        judge(f"{a}, fixed: per-weight gradient size (norm / sqrt(weights)) within one "
+              "order of magnitude across layers, in every epoch", "goal", verdict.from_seeds,
+              [rms], [(a, "fixed")], reference=ref.S5_FIXED_MAX_SPREAD, better="lower",
+              unit="orders of magnitude", source=f"{GOAL}, per weight",
+              note=f"largest spread in one epoch, {_values(rms)}")
+        judge(f"{a}, fixed: every layer's gradient norm within one order of magnitude of "
+              "every other's, in every epoch", "goal", verdict.from_seeds, [fixed],
+              [(a, "fixed")], reference=ref.S5_FIXED_MAX_SPREAD, better="lower",
+              unit="orders of magnitude",
+              source=f"{GOAL}: its reading of 'the fix restores the gradients'",
+              note=f"largest spread across layers in one epoch, {_values(fixed)}")
         if (deep := col(a, "deep", "spread")) is not None:
-            run.judge(f"{a}: the fix narrows the layers' gradient spread (fixed below deep)",
-                      "comparison", verdict.from_pairs(fixed, deep), better="lower",
-                      unit="orders of magnitude", source=f"{SOURCE} (the fix, against the "
-                      "deep net it fixes)", note=f"fixed minus deep, largest spread in one "
-                      f"epoch; deep {_values(deep)}, fixed {_values(fixed)}")
+            judge(f"{a}: the fix narrows the layers' gradient spread (fixed below deep)",
+                  "comparison", verdict.from_pairs, [fixed, deep], [(a, "fixed"), (a, "deep")],
+                  better="lower", unit="orders of magnitude", source=f"{SOURCE} (the fix, "
+                  "against the deep net it fixes)", note=f"fixed minus deep, largest spread in "
+                  f"one epoch; deep {_values(deep)}, fixed {_values(fixed)}")
     relu, sigmoid = col("relu", "deep", "spread"), col("sigmoid", "deep", "spread")
     if relu is not None and sigmoid is not None:
-        run.judge("deep nets: ReLU's layer-to-layer gradient spread below sigmoid's",
-                  "comparison", verdict.from_pairs(relu, sigmoid), better="lower",
-                  unit="orders of magnitude", source="layerlab's reading of the study's "
-                  "'to provoke vanishing gradients'", note=f"ReLU minus sigmoid, largest "
-                  f"spread in one epoch; ReLU {_values(relu)}, sigmoid {_values(sigmoid)}")
-    _accuracy_claims(run, cfg, col, seeds)
+        judge("deep nets: ReLU's layer-to-layer gradient spread below sigmoid's",
+              "comparison", verdict.from_pairs, [relu, sigmoid],
+              [("relu", "deep"), ("sigmoid", "deep")], better="lower",
+              unit="orders of magnitude", source="layerlab's reading of the study's "
+              "'to provoke vanishing gradients'", note=f"ReLU minus sigmoid, largest "
+              f"spread in one epoch; ReLU {_values(relu)}, sigmoid {_values(sigmoid)}")
+    _accuracy_claims(judge, cfg, col, seeds)
 
 
-def _accuracy_claims(run, cfg, col, seeds):
+def _accuracy_claims(judge, cfg, col, seeds):
     """The plain nets' order ('ReLU best, tanh slightly better than sigmoid') paired by seed,
     and every deep and fixed net's final test accuracy (measured)."""
     plain = {a: col(a, "plain", "test_acc") for a in ref.S5_ORDER}
@@ -327,19 +363,20 @@ def _accuracy_claims(run, cfg, col, seeds):
             a, b = plain[better_one], plain[worse]
             if a is None or b is None:
                 continue
-            run.judge(f"plain nets: {better_one}'s final test accuracy above {worse}'s",
-                      "comparison", verdict.from_pairs(a, b), better="higher",
-                      source=SOURCE + " ('ReLU best, tanh slightly better than sigmoid')",
-                      note=f"{better_one} minus {worse}, paired by seed; {better_one} "
-                      f"{', '.join(map(accuracy, a))}; {worse} {', '.join(map(accuracy, b))}")
+            judge(f"plain nets: {better_one}'s final test accuracy above {worse}'s",
+                  "comparison", verdict.from_pairs, [a, b],
+                  [(better_one, "plain"), (worse, "plain")], better="higher",
+                  source=SOURCE + " ('ReLU best, tanh slightly better than sigmoid')",
+                  note=f"{better_one} minus {worse}, paired by seed; "
+                  f"{_values(a, accuracy, better_one + ' ')}; {_values(b, accuracy, worse + ' ')}")
     for a, s in ((a, s) for a in cfg.activations for s in cfg.settings if s != "plain"):
         if (accs := col(a, s, "test_acc")) is None:
             continue
         n_test = col(a, s, "n_test")[0]
-        run.judge(f"{a}, {s}: final test accuracy", "measured",
-                  verdict.from_seeds_and_images(accs, n_test), source=SOURCE,
-                  note=f"mean over {count(len(seeds), 'seed')} on {n_test} test images; "
-                  f"per seed {', '.join(map(accuracy, accs))}")
+        judge(f"{a}, {s}: final test accuracy", "measured", verdict.from_seeds_and_images,
+              [accs, n_test], [(a, s)], source=SOURCE,
+              note=f"mean over {count(len(seeds), 'seed')} on {n_test} test images; "
+              + _values(accs, accuracy))
 
 
 def _settings_note(run, cfg, results, seeds):

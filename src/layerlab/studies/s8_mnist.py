@@ -29,6 +29,7 @@ QUICK_DATA = {"dataset": "mnist-mini", "num_train": 600, "val": 200, "num_test":
               "seeds": (0, 1)}
 # images behind the study's 'best epoch' figure (STUDIES.md does not say): MNIST's test set
 STUDY_BEST_EPOCH_IMAGES = 10_000
+NO_MEAN = "a seed diverged: no mean over seeds"
 
 
 def mlp_budget(max_hidden: int) -> dict:
@@ -80,9 +81,15 @@ def _mean_history(results, key):
     return [_epochs(results), mean_curve([r["history"][key] for r in results])]
 
 
-def _test_claims(run, names, results, seeds, figure, goal, note):
+def _test_claims(run, names, results, seeds, figure, goal, note, gone=()):
     """Test accuracies over seeds against the study's figure (t over seeds: the same MNIST test
-    images, so that noise is shared) and layerlab's goal (seeds and images). -> accuracies."""
+    images, so that noise is shared) and layerlab's goal (seeds and images). gone: the diverged
+    cells behind them (no mean over seeds: both not judged, `note` says why). -> accuracies."""
+    if gone:
+        run.judge(names[0], "figure", None, figure, key=True, diverged=list(gone),
+                  source=f"{SOURCE}: the study's reference", note=note)
+        run.judge(names[1], "goal", None, goal, diverged=list(gone), source=GOAL, note=note)
+        return None
     tests, counts = [r["final"]["test"] for r in results], [r["correct"]["test"] for r in results]
     n, over = counts[0][1], f"mean over seeds {list(seeds)}"
     run.judge(names[0], "figure", v.from_seeds(tests), figure, key=True,
@@ -147,20 +154,27 @@ def mnist_mlp(cfg, run):
         return lambda cand, cell, seed=cfg.seed: train(
             cell, lambda: build(cand), Recipe(epochs=epochs, test=test, seed=seed, **recipe))
 
-    search_rows, final_rows, curves = [], [], {"val": {}, "train": {}}
+    search_rows, final_rows, curves, dead = [], [], {"val": {}, "train": {}}, {}
     for max_hidden, hidden_list in cfg.candidates:
-        best, rows = search_architectures(run, f"search/budget={max_hidden}",
-                                          [{"hidden": list(h)} for h in hidden_list], build,
-                                          mlp_budget(max_hidden), fit(cfg.search_epochs, False))
+        name = f"search/budget={max_hidden}"
+        best, rows = search_architectures(run, name, [{"hidden": list(h)} for h in hidden_list],
+                                          build, mlp_budget(max_hidden),
+                                          fit(cfg.search_epochs, False))
         search_rows += [[max_hidden, str(r["candidate"]["hidden"]), r["hidden_units"],
                          f"{r['params']:,}", "trained" if r["accepted"] else
-                         f"rejected: {r['reason']}", accuracy(r["val"]),
-                         "best" if r is best else ""] for r in rows]
-        row, results = _final_mlp(run, max_hidden, best["candidate"], build,
-                                  fit(cfg.epochs, True), cfg.seeds)
+                         f"rejected: {r['reason']}", divergence.value_or_label(
+                             r["result"], accuracy(r["val"])), "best" if r is best else ""]
+                        for r in rows]
+        searched = {cell_key(name, r["candidate"]): r["diverged"] for r in rows if r["diverged"]}
+        row, results, gone = _final_mlp(run, max_hidden, best, build, fit(cfg.epochs, True),
+                                        cfg.seeds, searched)
         final_rows.append(row)
+        dead.update({**searched, **gone})
         for split, key in (("val", "val_acc"), ("train", "train_acc")):
-            curves[split][row[0]] = _mean_history(results, key)
+            if results:  # none when a seed diverged
+                curves[split][row[0]] = _mean_history(results, key)
+    divergence.note(run, dead, "a candidate that diverged is not picked; a budget with a "
+                                "diverged seed has no mean")
     run.table("search", ["budget", "hidden sizes", "hidden units", "parameters", "checked",
                          f"val acc after {cfg.search_epochs} epochs", ""], search_rows,
               title="Architecture search on validation, every candidate checked first",
@@ -173,11 +187,12 @@ def mnist_mlp(cfg, run):
               title=f"The search's winners, full recipe, seeds {list(cfg.seeds)}",
               note="Each seed's model is tested once, on its final weights (last epoch); "
                    "validation and timings are means over the seeds.")
-    run.plot("final", "curves", title="Final MLPs: accuracy per epoch", xlabel="epoch",
-             panels=[{"ylabel": "val accuracy", "series": curves["val"]},
-                     {"ylabel": "train accuracy (running, augmented)",
-                      "series": curves["train"]}],
-             note=f"Means over {len(cfg.seeds)} seeds, one curve per budget.")
+    if curves["val"]:  # none when every budget diverged
+        run.plot("final", "curves", title="Final MLPs: accuracy per epoch", xlabel="epoch",
+                 panels=[{"ylabel": "val accuracy", "series": curves["val"]},
+                         {"ylabel": "train accuracy (running, augmented)",
+                          "series": curves["train"]}],
+                 note=f"Means over {len(cfg.seeds)} seeds, one curve per budget.")
     run.note("Recipe", (
         "Adam with a one-cycle schedule peaking at max_lr; every training image is "
         + augmentation_text(cfg.elastic, cfg.elastic_sigma, cfg.shift, cfg.degrees, cfg.scale)
@@ -185,26 +200,41 @@ def mnist_mlp(cfg, run):
         "seeded random part of the training images, never trained on."))
 
 
-def _final_mlp(run, max_hidden, cand, build, final, seeds):
-    """The search's winner checked again, trained by final(cand, cell, seed) once per seed and
-    tested once each, with its claims. -> (its row of the final table, the seeds' results)."""
-    summary = check_budget(build(cand), **mlp_budget(max_hidden))
-    name = f"final/budget={max_hidden}"
-    results = grid(run, name, [{"seed": s} for s in seeds],
-                   lambda c: final(cand, cell_key(name, c), c["seed"]), objective=None)
-    hidden, layers = cand["hidden"], ref.S8_MLP_BUDGETS[max_hidden]
+def _final_mlp(run, max_hidden, best, build, final, seeds, searched):
+    """The search's winner (best: its row; None when every candidate diverged, `searched`)
+    checked again, trained by final(cand, cell, seed) once per seed and tested once each, with
+    its claims. -> (its row of the final table, the seeds' results (none when a seed
+    diverged), the diverged cells)."""
+    layers = ref.S8_MLP_BUDGETS[max_hidden]
     what = f"<= {max_hidden} hidden units" + ("" if layers == 1 else f", >= {layers} hidden layers")
+    names = (f"MLP {what}: test accuracy", f"MLP {what}: layerlab's goal")
+    figures = (ref.S8_MLP_REFERENCE[max_hidden], ref.S8_MLP_GOAL[max_hidden])
+    if best is None:  # nothing to train
+        _test_claims(run, names, [], seeds, *figures, "every candidate of the search "
+                     "diverged: no model", gone=searched)
+        row = [what, "-", "", "", "", "", "", divergence.label(searched), *figures, "", ""]
+        return row, [], {}
+    cand, name = best["candidate"], f"final/budget={max_hidden}"
+    summary = check_budget(build(cand), **mlp_budget(max_hidden))
+    cells = [{"seed": s} for s in seeds]
+    results = grid(run, name, cells, lambda c: final(cand, cell_key(name, c), c["seed"]),
+                   objective=None)
+    gone = divergence.split([cell_key(name, c) for c in cells], results)[1]
+    hidden = cand["hidden"]
+    why = NO_MEAN if gone else f"the study's target {ref.S8_MLP_TARGET[max_hidden]}"
     tests = _test_claims(
-        run, (f"MLP {what}: test accuracy", f"MLP {what}: layerlab's goal"), results, seeds,
-        ref.S8_MLP_REFERENCE[max_hidden], ref.S8_MLP_GOAL[max_hidden],
+        run, names, results, seeds, *figures,
         f"hidden {hidden} ({summary['hidden_units']} units, {summary['hidden_layers']} layers, "
-        f"{summary['params']:,} parameters); the study's target {ref.S8_MLP_TARGET[max_hidden]}")
-    return [what, str(hidden), summary["hidden_units"], summary["hidden_layers"],
-            f"{summary['params']:,}", accuracy(_mean(results, "best_val_acc")),
-            accuracy(np.mean([r["final"]["val"] for r in results])), pm(100 * np.mean(tests),
-            100 * np.std(tests, ddof=1) if len(tests) > 1 else None, 2) + "%",
-            ref.S8_MLP_REFERENCE[max_hidden], ref.S8_MLP_GOAL[max_hidden],
-            f"{_mean(results, 'epoch_time'):.2f}", f"{_mean(results, 'train_time'):.0f}"], results
+        f"{summary['params']:,} parameters); {why}", gone=gone)
+    row = [what, str(hidden), summary["hidden_units"], summary["hidden_layers"],
+           f"{summary['params']:,}"]
+    if gone:
+        return row + ["", "", divergence.label(gone), *figures, "", ""], [], gone
+    return row + [accuracy(_mean(results, "best_val_acc")),
+                  accuracy(np.mean([r["final"]["val"] for r in results])),
+                  pm(100 * np.mean(tests), 100 * np.std(tests, ddof=1) if len(tests) > 1 else None,
+                     2) + "%", *figures, f"{_mean(results, 'epoch_time'):.2f}",
+                  f"{_mean(results, 'train_time'):.0f}"], results, gone
 
 
 # --- mnist-cnn --------------------------------------------------------------------------------
@@ -239,49 +269,60 @@ def mnist_cnn(cfg, run):
     summary, reason = within_budget(build(), cnn_budget())
     if summary is None:
         raise ValueError(f"the configured CNN is outside S8's rules: {reason}")
-    results = grid(run, "cnn", [{"seed": s} for s in cfg.seeds], lambda c: train(
+    cells = [{"seed": s} for s in cfg.seeds]
+    results = grid(run, "cnn", cells, lambda c: train(
         cell_key("cnn", c), build, Recipe(
             epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.max_lr, schedule="onecycle",
             shift=cfg.shift, degrees=cfg.degrees, scale=cfg.scale, seed=c["seed"])),
         objective=None)
+    gone = divergence.split([cell_key("cnn", c) for c in cells], results)[1]
+    divergence.note(run, gone, "with a diverged seed the CNN has no mean over seeds")
     desc = (f"channels {list(cfg.channels)}, fc {list(cfg.fc)}, dropout {cfg.dropout:g}, "
             f"{summary['params']:,} parameters")
-    _cnn_claims(run, cfg, results, summary, desc)
-    h = [_epochs(results)] + [mean_curve([r["history"][k] for r in results])
-                              for k in ("train_acc", "val_acc", "lr", "time")]
+    _cnn_claims(run, cfg, results, summary, desc, gone)
+    rows = [["", divergence.label(gone), "", "", ""]]  # no mean over seeds
+    if not gone:
+        h = [_epochs(results)] + [mean_curve([r["history"][k] for r in results])
+                                  for k in ("train_acc", "val_acc", "lr", "time")]
+        rows = [[e, f"{a:.4f}", f"{va:.4f}", f"{lr:.2e}", f"{t:.1f}"]
+                for e, a, va, lr, t in zip(*h, strict=True)]
     run.table("cnn", ["epoch", "train acc (running, augmented)", "val acc", "lr at the end",
-                      "training s"], [[e, f"{a:.4f}", f"{va:.4f}", f"{lr:.2e}", f"{t:.1f}"]
-                                      for e, a, va, lr, t in zip(*h, strict=True)],
+                      "training s"], rows,
               title=f"CNN per epoch, means over seeds {list(cfg.seeds)} ({desc})",
-              note="Test accuracy once per seed, after the last epoch: "
-                   + ", ".join(f"{r['final']['test']:.4f}" for r in results) + ".")
-    run.plot("cnn", "curves", title="CNN: accuracy per epoch", xlabel="epoch",
-             ylabel="accuracy", note=f"Means over {len(cfg.seeds)} seeds.",
-             series={"train (running, augmented)": _mean_history(results, "train_acc"),
-                     "val": _mean_history(results, "val_acc")})
+              note="Test accuracy once per seed, after the last epoch: " + ", ".join(
+                  divergence.value_or_label(r, f"{r['final']['test']:.4f}") for r in results)
+              + ".")
+    if not gone:
+        run.plot("cnn", "curves", title="CNN: accuracy per epoch", xlabel="epoch",
+                 ylabel="accuracy", note=f"Means over {len(cfg.seeds)} seeds.",
+                 series={"train (running, augmented)": _mean_history(results, "train_acc"),
+                         "val": _mean_history(results, "val_acc")})
     run.note("Recipe", (
         "SmallCNN: per stage one 3×3 convolution (same padding) – BatchNorm2d – ReLU per "
         "channels entry, then 2×2 max pooling; then Flatten – [Dropout – Linear – ReLU] per fc "
         "width – Dropout – Linear. Adam with a one-cycle schedule peaking at max_lr; every "
         "training image is " + augmentation_text(0, 0, cfg.shift, cfg.degrees, cfg.scale)
-        + f". Mean training time per epoch {_mean(results, 'epoch_time'):.1f} s (one thread)."))
+        + "." + ("" if gone else " Mean training time per epoch "
+                 f"{_mean(results, 'epoch_time'):.1f} s (one thread).")))
 
 
-def _cnn_claims(run, cfg, results, summary, desc):
-    """The study's final and best-epoch figures, layerlab's goal, the parameter bound."""
+def _cnn_claims(run, cfg, results, summary, desc, gone):
+    """The study's final and best-epoch figures, layerlab's goal (not judged when a seed
+    diverged: `gone`), the parameter bound."""
     _test_claims(run, (f"CNN, {cfg.epochs} epochs at batch {cfg.batch_size}: final test "
                        "accuracy", "CNN: layerlab's goal"), results, cfg.seeds,
                  ref.S8_CNN_REFERENCE_FINAL, ref.S8_CNN_GOAL,
-                 f"{desc}; the study's target {ref.S8_CNN_TARGET}")
+                 f"{desc}; " + (NO_MEAN if gone else f"the study's target {ref.S8_CNN_TARGET}"),
+                 gone=gone)
     n_val = results[0]["correct"]["val"][1]
-    run.judge("CNN: best epoch (validation accuracy)", "figure",
+    run.judge("CNN: best epoch (validation accuracy)", "figure", None if gone else
               v.from_seeds_and_images([r["best_val_acc"] for r in results], n_val),
               ref.S8_CNN_REFERENCE_BEST_EPOCH, figure_n=STUDY_BEST_EPOCH_IMAGES,
-              source=f"{SOURCE}: the study's best epoch",
-              note=f"best epochs {[r['best_epoch'] for r in results]} of {cfg.epochs}; the "
-                   f"study's figure read as validation accuracy. Our {n_val:,} validation images "
-                   f"are another sample than the study's (taken as {STUDY_BEST_EPOCH_IMAGES:,}): "
-                   "both sampling noises widen the interval")
+              diverged=list(gone) or False, source=f"{SOURCE}: the study's best epoch",
+              note=NO_MEAN if gone else f"best epochs {[r['best_epoch'] for r in results]} of "
+                   f"{cfg.epochs}; the study's figure read as validation accuracy. Our {n_val:,} "
+                   "validation images are another sample than the study's (taken as "
+                   f"{STUDY_BEST_EPOCH_IMAGES:,}): both sampling noises widen the interval")
     run.judge("CNN parameters (checked by code: fewer than 1,000,000, with Dropout and "
               "BatchNorm2d, only allowed layers)", "goal", v.exact(summary["params"]),
               ref.S8_CNN_MAX_PARAMS, better="lower", source=f"S8's rule ({SOURCE})",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layerlab.analysis import count, first_epoch_reaching, mean_std, pm, verdict
+from layerlab.analysis import count, divergence, first_epoch_reaching, mean_std, pm, verdict
 from layerlab.analysis.curves import accuracy_panels, loss_series
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell
@@ -25,12 +25,13 @@ SOURCE = common.SOURCE["batchnorm"]
 
 
 def _convergence(cfg, run):
-    """(a) baseline vs batchnorm over seeds: per-seed table, loss-area and epochs claims."""
+    """(a) baseline vs batchnorm over seeds: per-seed table, loss-area and epochs claims (not
+    judged when a cell diverged); returns the grid's lost (see common.train)."""
     seeds, norms = range(cfg.seed, cfg.seed + cfg.seeds), ("none", "batchnorm")
-    by = common.train(cfg, run, "a_convergence", [{"norm": n, "seed": s} for n in norms
-                                                  for s in seeds],
-                      cfg.hidden_dims, cfg.learning_rate, weight_scale=cfg.weight_scale,
-                      batch_size=cfg.batch_size)
+    by, lost = common.train(cfg, run, "a_convergence", [{"norm": n, "seed": s} for n in norms
+                                                        for s in seeds],
+                            cfg.hidden_dims, cfg.learning_rate, weight_scale=cfg.weight_scale,
+                            batch_size=cfg.batch_size)
     rows, area, reach = [], {n: [] for n in norms}, {n: [] for n in norms}
     for s in seeds:
         target = by[("none", s)]["train_acc_history"][-1]
@@ -38,39 +39,50 @@ def _convergence(cfg, run):
             r = by[(n, s)]
             area[n].append(float(np.mean(r["loss_history"])))
             reach[n].append(first_epoch_reaching(r["train_acc_history"], target))
-            rows.append([s, common.LABELS[n], r["final_train_acc"], r["best_val_acc"],
-                         area[n][-1], "never" if reach[n][-1] is None else reach[n][-1]])
-    never = cfg.epochs + 1  # "never reached" counts as one epoch past the last
-    epochs = {n: [never if e is None else e for e in reach[n]] for n in norms}
+            reached = "never" if reach[n][-1] is None else reach[n][-1]
+            if divergence.of(by[("none", s)]) and n != "none":
+                reached = "no target: the baseline diverged"
+            rows.append([s, common.LABELS[n], *(divergence.value_or_label(r, x) for x in (
+                r["final_train_acc"], r["best_val_acc"], area[n][-1], reached))])
     run.table("a_convergence", ["seed", "net", "final train acc", "best val acc",
                                 "mean training loss (area / iterations)",
                                 "epochs to reach the baseline's final train acc"], rows,
               title=f"(a) Convergence per seed, {len(cfg.hidden_dims) + 1}-layer net",
               note="Target of the last column: the baseline's train accuracy after the last "
                    "epoch, same seed (the baseline's own entry: when it first got there).")
-    for what, values in (("a smaller area under the training-loss curve", area),
-                         ("fewer epochs to reach the baseline's final train accuracy", epochs)):
-        run.judge(f"(a) batchnorm converges faster than the baseline: {what}", "comparison",
-                  verdict.from_pairs(values["batchnorm"], values["none"]), better="lower",
-                  key=values is area, source=SOURCE,
-                  note=f"{S1_6_CLAIMS['a']}. Batchnorm minus baseline, paired by seed "
-                       f"({count(len(seeds), 'seed')}); per seed {values['batchnorm']} vs "
-                       f"{values['none']}" + (f" ({never} = never reached)" if values is epochs
-                                              else ""))
-    run.judge("(a) area under the training-loss curve, batchnorm / baseline", "measured",
-              verdict.from_seeds([b / n for b, n in zip(area["batchnorm"], area["none"],
-                                                        strict=True)]), source=SOURCE,
-              note=f"baseline {pm(*mean_std(area['none']))}, batchnorm "
-                   f"{pm(*mean_std(area['batchnorm']))} (mean ± std over seeds)")
-    run.judge("(a) epochs batchnorm needs to reach the baseline's final train accuracy",
-              "measured", verdict.from_seeds(epochs["batchnorm"]), unit=f"of {cfg.epochs}",
-              source=SOURCE, note=f"per seed {epochs['batchnorm']} (baseline: "
-                                  f"{epochs['none']}; {never} = never reached)")
-    runs = {common.LABELS[n]: [by[(n, s)] for s in seeds] for n in norms}
+    runs = {common.LABELS[n]: [by[(n, s)] for s in seeds] for n in norms if (n,) not in lost}
     run.plot("a_loss", "curves", title="(a) Training loss (mean over seeds)",
              xlabel="iteration", ylabel="loss", series=loss_series(runs))
     run.plot("a_accuracy", "curves", title="(a) Accuracy per epoch (mean over seeds)",
              xlabel="epoch", panels=accuracy_panels(runs))
+    _convergence_claims(cfg, run, area, reach, common.behind(lost))
+    return lost
+
+
+def _convergence_claims(cfg, run, area, reach, dead):
+    """(a) the claims on each seed's loss area and epochs to reach the baseline's final train
+    accuracy ({net: per seed}); none is judged when cells diverged (dead: their names)."""
+    never = cfg.epochs + 1  # "never reached" counts as one epoch past the last
+    epochs = {n: [never if e is None else e for e in reach[n]] for n in reach}
+    ratio = [b / n for b, n in zip(area["batchnorm"], area["none"], strict=True)]
+    for what, values in (("a smaller area under the training-loss curve", area),
+                         ("fewer epochs to reach the baseline's final train accuracy", epochs)):
+        run.judge(f"(a) batchnorm converges faster than the baseline: {what}", "comparison",
+                  None if dead else verdict.from_pairs(values["batchnorm"], values["none"]),
+                  better="lower", key=values is area, source=SOURCE, diverged=dead,
+                  note=f"{S1_6_CLAIMS['a']}. Batchnorm minus baseline, paired by seed "
+                       f"({count(len(ratio), 'seed')}); per seed {values['batchnorm']} vs "
+                       f"{values['none']}" + (f" ({never} = never reached)" if values is epochs
+                                              else ""))
+    run.judge("(a) area under the training-loss curve, batchnorm / baseline", "measured",
+              None if dead else verdict.from_seeds(ratio), diverged=dead, source=SOURCE,
+              note=f"baseline {pm(*mean_std(area['none']))}, batchnorm "
+                   f"{pm(*mean_std(area['batchnorm']))} (mean ± std over seeds)")
+    run.judge("(a) epochs batchnorm needs to reach the baseline's final train accuracy",
+              "measured", None if dead else verdict.from_seeds(epochs["batchnorm"]),
+              diverged=dead, unit=f"of {cfg.epochs}", source=SOURCE,
+              note=f"per seed {epochs['batchnorm']} (baseline: {epochs['none']}; {never} = "
+                   "never reached)")
 
 
 def _backward_speed(cfg):
@@ -147,26 +159,32 @@ def _backward_passes(cfg, run):
 
 
 def _backward_training(cfg, run):
-    """(d) the net of (a) trained with either backward: same seed, data and everything else."""
+    """(d) the net of (a) trained with either backward: same seed, data and everything else
+    (not judged when either diverged); returns the grid's lost (see common.train)."""
     cells = [{"norm": "batchnorm", "backward": b, "seed": cfg.seed} for b in ("graph", "closed")]
-    by = common.train(cfg, run, "d_training", cells, cfg.hidden_dims, cfg.learning_rate,
-                      weight_scale=cfg.weight_scale, batch_size=cfg.batch_size)
+    by, lost = common.train(cfg, run, "d_training", cells, cfg.hidden_dims, cfg.learning_rate,
+                            weight_scale=cfg.weight_scale, batch_size=cfg.batch_size)
+    run.table("d_training", ["backward", "final train acc", "best val acc", "final loss"],
+              [[c[1], *(divergence.value_or_label(r, r[k]) for k in (
+                  "final_train_acc", "best_val_acc", "final_loss"))] for c, r in by.items()],
+              title=f"(d) The {len(cfg.hidden_dims) + 1}-layer batchnorm net of (a) trained "
+                    "with either backward (float64, same seed)")
+    claim = "(d) largest accuracy difference over all epochs, trained with either backward"
+    if lost:  # a diverged net's histories stop at its step: nothing to compare
+        run.judge(claim, "figure", None, 0.0, better="equal", source=SOURCE,
+                  diverged=common.behind(lost))
+        return lost
     graph, closed = by.values()
     acc_diff = max(abs(a - b) for key in ("train_acc_history", "val_acc_history")
                    for a, b in zip(graph[key], closed[key], strict=True))
     param_diff = max(float(np.max(np.abs(np.asarray(graph["params"][k])
                                          - np.asarray(closed["params"][k]))))
                      for k in graph["params"])
-    run.table("d_training", ["backward", "final train acc", "best val acc", "final loss"],
-              [[c[1], r["final_train_acc"], r["best_val_acc"], r["final_loss"]]
-               for c, r in by.items()],
-              title=f"(d) The {len(cfg.hidden_dims) + 1}-layer batchnorm net of (a) trained "
-                    "with either backward (float64, same seed)")
-    run.judge("(d) largest accuracy difference over all epochs, trained with either backward",
-              "figure", verdict.exact(acc_diff), 0.0, better="equal", source=SOURCE,
+    run.judge(claim, "figure", verdict.exact(acc_diff), 0.0, better="equal", source=SOURCE,
               note=f"largest parameter difference after training {param_diff:.2e} (first "
                    "2,000 entries of every parameter): the backward choice changes rounding "
                    "only, so it cannot change what the net learns")
+    return lost
 
 
 @dataclass
@@ -185,21 +203,22 @@ class BatchnormConfig(common.NormStudyConfig):
 def batchnorm(cfg, run):
     """S1.6 (a)-(d); see the module docstring."""
     record_data(run, cfg.dataset, **common.split(cfg))
-    _convergence(cfg, run)
-    common.weight_scale_sweep(cfg, run, "batchnorm")
-    gains = common.batch_size_sweep(cfg, run, ("none", "batchnorm"), "(c) What batchnorm adds "
-                                    "over the baseline, by batch size (mean over seeds)")[1]
-    lo, hi = min(cfg.batch_sizes), max(cfg.batch_sizes)
+    lost_a, lost_b = _convergence(cfg, run), common.weight_scale_sweep(cfg, run, "batchnorm")
+    _, gains, lost_c = common.batch_size_sweep(cfg, run, ("none", "batchnorm"), "(c) What "
+                                               "batchnorm adds over the baseline, by batch size "
+                                               "(mean over seeds)")
+    lo, hi, dead = min(cfg.batch_sizes), max(cfg.batch_sizes), common.behind(lost_c)
     for key, label in common.ACCS:  # (c) does the gain grow from the smallest batch?
         g = gains("batchnorm", key)
         run.judge(f"(c) larger batches help batchnorm: gain over the baseline ({label}) at "
                   f"batch {hi} minus at batch {lo}", "comparison",
-                  common.growth(g, cfg.batch_sizes), better="higher", source=SOURCE,
+                  None if dead else common.growth(g, cfg.batch_sizes), better="higher",
+                  diverged=dead, source=SOURCE,
                   note=f"{S1_6_CLAIMS['c']}. Paired by seed ({count(len(g[lo]), 'seed')}); "
                        "gains per batch size (mean over seeds): "
                        + ", ".join(f"{b}: {np.mean(v):+.3f}" for b, v in g.items()))
     _backward_passes(cfg, run)
-    _backward_training(cfg, run)
+    common.note_diverged(run, lost_a, lost_b, lost_c, _backward_training(cfg, run))
     common.settings_note(
         cfg, run, f"- (a), (c), (d): {len(cfg.hidden_dims) + 1}-layer net, hidden "
         f"{list(cfg.hidden_dims)}, weight scale {cfg.weight_scale:g}, {cfg.epochs} epochs; "

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layerlab.analysis import count, log_grid, mean_std, paired_difference, pm, verdict
+from layerlab.analysis import count, divergence, log_grid, mean_std, paired_difference, pm, verdict
 from layerlab.analysis.curves import accuracy_panels
 from layerlab.lab.sweep import cell, cell_key, grid
 from layerlab.references import S1_6_CLAIMS, S1_7_CLAIMS
@@ -56,11 +56,14 @@ def split(cfg):
 
 
 def train(cfg, run, grid_name, cells, hidden_dims, learning_rate, **fixed):
-    """Train a FullyConnectedNet with Adam per cell of `grid_name`; returns {tuple of the
-    cell's values: summary}. A cell holds 'norm' ('none', 'batchnorm', 'layernorm'), 'seed',
-    and whichever of 'weight_scale' and 'batch_size' `fixed` does not; with 'backward'
-    ('graph' or 'closed') it trains in float64 and keeps the first 2,000 entries of every
-    parameter."""
+    """Train a FullyConnectedNet with Adam per cell of `grid_name`. A cell holds 'norm' ('none',
+    'batchnorm', 'layernorm') first, 'seed' last, and between them whichever of 'weight_scale'
+    and 'batch_size' `fixed` does not; with 'backward' ('graph' or 'closed') it trains in
+    float64 and keeps the first 2,000 entries of every parameter.
+
+    Returns (by, lost): by {tuple of the cell's values: summary}; lost {that tuple without the
+    seed: {cell name: divergence record}} of the groups over seeds with a diverged cell, which
+    have no mean (tables show `gone`, claims pass `behind`, plots leave them out)."""
 
     def one(c):
         s, data = {**fixed, **c}, cifar_data(cfg.dataset, **split(cfg))
@@ -84,33 +87,61 @@ def train(cfg, run, grid_name, cells, hidden_dims, learning_rate, **fixed):
         return summary
 
     results = grid(run, grid_name, cells, one, objective="best_val_acc")
-    return {tuple(c.values()): r for c, r in zip(cells, results, strict=True)}
+    by, lost = {}, {}
+    for c, r in zip(cells, results, strict=True):
+        by[tuple(c.values())] = r
+        if divergence.of(r):
+            lost.setdefault(tuple(c.values())[:-1], {})[cell_key(grid_name, c)] = divergence.of(r)
+    return by, lost
+
+
+def gone(lost, *groups):
+    """'diverged (step N)' of the first of `groups` (keys of `lost`, see `train`) with a
+    diverged cell, or None when all of them finished: a table's cell in place of a figure."""
+    return next((divergence.label(lost[g]) for g in groups if g in lost), None)
+
+
+def behind(lost, norms=tuple(LABELS)):
+    """The diverged cells of the nets `norms` in `lost` (see `train`): run.judge's `diverged`
+    for a claim on those nets (False when none, so it is judged)."""
+    return [name for g, cells in lost.items() if g[0] in norms for name in cells] or False
+
+
+def note_diverged(run, *losts):
+    """The report's 'Diverged cells' note of every grid's `lost` (see `train`)."""
+    divergence.note(run, {n: r for lost in losts for cells in lost.values()
+                          for n, r in cells.items()},
+                    "a net with one has no mean over the seeds of that weight scale or batch "
+                    "size, and is left out of the plots")
 
 
 def weight_scale_sweep(cfg, run, norm):
     """(b) weight scale x {baseline, norm} x seeds: table, plot, sensitivity claims, note."""
     seeds, norms = range(cfg.seed, cfg.seed + cfg.scale_seeds), ("none", norm)
     scales = list(log_grid(cfg.scale_low, cfg.scale_high, count=cfg.num_scales))
-    by = train(cfg, run, "b_weight_scale", [{"norm": n, "weight_scale": w, "seed": s}
-                                            for n in norms for w in scales for s in seeds],
-               cfg.scale_hidden_dims, cfg.learning_rate, batch_size=cfg.batch_size)
+    by, lost = train(cfg, run, "b_weight_scale", [{"norm": n, "weight_scale": w, "seed": s}
+                                                  for n in norms for w in scales for s in seeds],
+                     cfg.scale_hidden_dims, cfg.learning_rate, batch_size=cfg.batch_size)
     keys = ("best_train_acc", "best_val_acc", "final_loss")
     per = {(n, k): [[by[(n, w, s)][k] for s in seeds] for w in scales] for n in norms
            for k in keys}
     mean = {nk: [float(np.mean(v)) for v in vs] for nk, vs in per.items()}
 
-    def series(k):  # a diverged net's inf loss is left out of the plot
-        return {LABELS[n]: [scales, [v if np.isfinite(v) else float("nan") for v in mean[(n, k)]]]
+    def series(k):  # a net with a diverged seed at a scale has no mean there: no point
+        return {LABELS[n]: [scales, [float("nan") if (n, w) in lost else v
+                                     for w, v in zip(scales, mean[(n, k)], strict=True)]]
                 for n in norms}
+
+    def row(i, w):
+        return [w] + [x for n in norms for x in ([gone(lost, (n, w))] * 3 if (n, w) in lost else (
+            *(pm(*mean_std(per[(n, k)][i])) for k in keys[:2]), mean[(n, keys[2])][i]))]
 
     run.table("b_weight_scale", ["weight scale"] + [f"{LABELS[n]} {k.replace('_', ' ')}"
                                                     for n in norms for k in keys],
-              [[w] + [x for n in norms for x in (*(pm(*mean_std(per[(n, k)][i]))
-                                                    for k in keys[:2]), mean[(n, keys[2])][i])]
-               for i, w in enumerate(scales)],
+              [row(i, w) for i, w in enumerate(scales)],
               title=f"(b) Weight-scale sweep, with and without {norm} (mean ± std over "
                     f"{count(len(seeds), 'seed')})", note="Final loss: mean training loss over "
-              "the last epoch, mean over seeds (inf: training diverged).")
+              "the last epoch, mean over seeds.")
     run.plot("b_weight_scale", "curves", title=f"(b) Weight scale, with and without {norm}",
              xlabel="weight scale", logx=True, panels=[
                  {"ylabel": "best train accuracy", "series": series("best_train_acc")},
@@ -119,7 +150,7 @@ def weight_scale_sweep(cfg, run, norm):
     # per norm, per seed: best val acc over the scales
     cols = {n: [np.asarray(c, float) for c in zip(*per[n, "best_val_acc"], strict=True)]
             for n in norms}
-    _sensitivity_claims(cfg, run, norm, cols, len(scales))
+    _sensitivity_claims(cfg, run, norm, cols, len(scales), lost)
 
     def input_power():  # E[|x|^2] over the training images sets the first layer's variance
         x = np.asarray(cifar_data(cfg.dataset, **split(cfg))["X_train"], np.float64)
@@ -132,21 +163,24 @@ def weight_scale_sweep(cfg, run, norm):
              f"in the first layer, 1e-5 at scale {np.sqrt(1e-5 / x2):.1e}; scale^2 x {width} / "
              f"2 in a later one fed by {width} unit-variance ReLU outputs, 1e-5 at scale "
              f"{np.sqrt(1e-5 / (width / 2)):.1e}. Below, the outputs shrink with the scale.")
+    return lost
 
 
-def _sensitivity_claims(cfg, run, norm, cols, n_scales):
+def _sensitivity_claims(cfg, run, norm, cols, n_scales, lost):
     """(b) claims over seeds, paired by seed: each seed's count of good scales, range over
     scales, count of scales that learn at all. cols: {net: [per seed: (n_scales,) best val
-    acc]}."""
+    acc]}; a claim on a net with a diverged cell (lost, see `train`) is not judged."""
     tol, src, norms = cfg.scale_tolerance, SOURCE[norm], ("none", norm)
     good = {n: [count_within(v, tol) for v in cols[n]] for n in norms}
     span = {n: [float(np.nanmax(v) - np.nanmin(v)) for v in cols[n]] for n in norms}
     learns = {n: [int(np.sum(v >= CHANCE + tol)) for v in cols[n]] for n in norms}
     decades = np.log10(cfg.scale_high / cfg.scale_low) / max(cfg.num_scales - 1, 1)
+    dead = behind(lost, norms)
     for n in norms:
         est = verdict.from_seeds(good[n])
         run.judge(f"(b) {LABELS[n]}: weight scales (of {n_scales}) whose best val acc is "
-                  f"within {tol:g} of its best", "measured", est, source=src,
+                  f"within {tol:g} of its best", "measured", None if behind(lost, (n,)) else est,
+                  diverged=behind(lost, (n,)), source=src,
                   note=f"per seed (each seed's own best): {good[n]}; about "
                        f"{est.value * decades:.1f} decades of scale; range of best val acc "
                        f"over scales per seed {[round(x, 3) for x in span[n]]}")
@@ -161,22 +195,25 @@ def _sensitivity_claims(cfg, run, norm, cols, n_scales):
              f"scale) {[round(x, 3) for x in span[norm]]} vs "
              f"{[round(x, 3) for x in span['none']]}. The baseline's range is bounded by "
              f"chance ({CHANCE:g}) below")):
-        run.judge(f"(b) {norm} is much less sensitive: {criterion}", "comparison", est,
-                  better=better, source=src, key=better == "higher",
+        run.judge(f"(b) {norm} is much less sensitive: {criterion}", "comparison",
+                  None if dead else est, better=better, source=src, key=better == "higher",
+                  diverged=dead,
                   note=f"{CLAIMS[norm]['b']}. Paired by seed: {measured}")
     run.judge(f"(b) scales (of {n_scales}) where the net learns at all (best val acc >= "
               f"{CHANCE + tol:g}), {norm} minus baseline", "measured",
-              verdict.from_pairs(learns[norm], learns["none"]), source=src,
+              None if dead else verdict.from_pairs(learns[norm], learns["none"]),
+              diverged=dead, source=src,
               note=f"per seed {learns[norm]} vs baseline {learns['none']}")
 
 
 def batch_size_sweep(cfg, run, norms, gain_title):
     """(c) batch size x norms x seeds: curves, table and the gain plot. Returns vals(norm,
-    batch, key) -> per-seed values and gains(norm, key) -> {batch: per-seed norm - baseline}."""
+    batch, key) -> per-seed values, gains(norm, key) -> {batch: per-seed norm - baseline} and
+    the grid's lost (see `train`); a (net, batch) with a diverged seed is shown as such."""
     seeds, sizes = range(cfg.seed, cfg.seed + cfg.seeds), cfg.batch_sizes
-    by = train(cfg, run, "c_batch_size", [{"norm": n, "batch_size": b, "seed": s}
-                                          for n in norms for b in sizes for s in seeds],
-               cfg.hidden_dims, cfg.batch_learning_rate, weight_scale=cfg.weight_scale)
+    by, lost = train(cfg, run, "c_batch_size", [{"norm": n, "batch_size": b, "seed": s}
+                                                for n in norms for b in sizes for s in seeds],
+                     cfg.hidden_dims, cfg.batch_learning_rate, weight_scale=cfg.weight_scale)
 
     def vals(n, b, key):
         return [by[(n, b, s)][key] for s in seeds]
@@ -188,13 +225,17 @@ def batch_size_sweep(cfg, run, norms, gain_title):
     run.plot("c_batch_size", "curves", title="(c) Accuracy per epoch by batch size",
              xlabel="epoch", panels=accuracy_panels({
                  f"{LABELS[n]} batch {b}": [by[(n, b, s)] for s in seeds]
-                 for n in norms for b in sizes}))
+                 for n in norms for b in sizes if (n, b) not in lost}))
+
+    def row(b, n):
+        return [b, LABELS[n]] + [x for key, _ in ACCS for x in (
+            gone(lost, (n, b)) or pm(*mean_std(vals(n, b, key))), "" if n == "none" else
+            gone(lost, (n, b), ("none", b)) or pm(*paired_difference(
+                vals(n, b, key), vals("none", b, key)), sign=True))]
+
     run.table("c_batch_size", ["batch size", "net", "final train acc", "gain over baseline",
                                "best val acc", "gain over baseline"],
-              [[b, LABELS[n]] + [x for key, _ in ACCS for x in (
-                  pm(*mean_std(vals(n, b, key))), "" if n == "none" else pm(*paired_difference(
-                      vals(n, b, key), vals("none", b, key)), sign=True))]
-               for b in sizes for n in norms],
+              [row(b, n) for b in sizes for n in norms],
               title=f"(c) Batch size (mean ± std over {count(len(seeds), 'seed')}; gains are "
                     "paired by seed, mean ± standard error)",
               note="With a fixed number of epochs a smaller batch makes more updates, which "
@@ -202,9 +243,10 @@ def batch_size_sweep(cfg, run, norms, gain_title):
                    "isolates what the normalisation adds.")
     run.plot("c_gain", "curves", title=gain_title, xlabel="batch size", logx=True, panels=[
         {"ylabel": f"gain over baseline, {label}", "series": {LABELS[n]: [list(sizes), [
-            float(np.mean(g)) for g in gains(n, key).values()]] for n in norms[1:]}}
+            float("nan") if gone(lost, (n, b), ("none", b)) else float(np.mean(g))
+            for b, g in gains(n, key).items()]] for n in norms[1:]}}
         for key, label in ACCS])
-    return vals, gains
+    return vals, gains, lost
 
 
 def growth(gains, sizes):

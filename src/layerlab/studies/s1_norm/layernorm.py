@@ -30,27 +30,32 @@ def batch_dependence(layer, x, batch_sizes):
          for i in range(0, len(x), b)]) - whole))) for b in batch_sizes}
 
 
-def _batch_claims(cfg, run, vals, gains):
-    """(c) the gain over the baseline per batch size, and the batch-free forward pass."""
-    sizes = cfg.batch_sizes
+def _batch_claims(cfg, run, vals, gains, lost):
+    """(c) the gain over the baseline per batch size, and the batch-free forward pass; a net
+    with a diverged cell (lost, see common.train) has neither range nor change."""
+    sizes, nets = cfg.batch_sizes, tuple(common.LABELS)
     lo, hi, rows = min(sizes), max(sizes), []
+    gone = {n: common.gone(lost, *((n, b) for b in sizes)) for n in nets}
+    dead = common.behind(lost, ("none", "layernorm"))
     for key, label in common.ACCS:
-        means = {n: [float(np.mean(vals(n, b, key))) for b in sizes] for n in common.LABELS}
-        spread = {n: max(m) - min(m) for n, m in means.items()}
-        change = {n: common.growth(gains(n, key), sizes) for n in ("batchnorm", "layernorm")}
-        rows += [[label, common.LABELS[n], spread[n],
-                  change[n].text(3) if n in change else ""] for n in common.LABELS]
+        means = {n: [float(np.mean(vals(n, b, key))) for b in sizes] for n in nets}
+        spread = {n: gone[n] or max(m) - min(m) for n, m in means.items()}
+        change = {n: gone[n] or gone["none"] or common.growth(gains(n, key), sizes).text(3)
+                  for n in ("batchnorm", "layernorm")}
+        rows += [[label, common.LABELS[n], spread[n], change.get(n, "")] for n in nets]
         run.judge(f"(c) layernorm's gain over the baseline ({label}) does not depend on the "
-                  "batch size", "no-effect", change["layernorm"], margin=cfg.scale_tolerance,
-                  source=SOURCE,
+                  "batch size", "no-effect", None if dead else common.growth(
+                      gains("layernorm", key), sizes), margin=cfg.scale_tolerance,
+                  diverged=dead, source=SOURCE,
                   note=f"{S1_7_CLAIMS['c']}. Change of the gain from batch {lo} to {hi}, paired "
-                       f"by seed: layernorm {change['layernorm'].text(3)}, batchnorm "
-                       f"{change['batchnorm'].text(3)}. Equivalence margin ±"
+                       f"by seed: layernorm {change['layernorm']}, batchnorm "
+                       f"{change['batchnorm']}. Equivalence margin ±"
                        f"{cfg.scale_tolerance:g}: the accuracy difference this study already "
                        "treats as negligible ((b) counts a weight scale within it of the best "
                        "as good); a non-significant change is not enough. Range over batch "
-                       "sizes: " + ", ".join(f"{common.LABELS[n]} {spread[n]:.3f}"
-                                             for n in ("layernorm", "batchnorm", "none")))
+                       "sizes: " + ", ".join(
+                           common.LABELS[n] + " " + (gone[n] or f"{spread[n]:.3f}")
+                           for n in ("layernorm", "batchnorm", "none")))
     run.table("c_dependence", ["accuracy", "net", "range over batch sizes",
                                f"gain over baseline, batch {hi} minus batch {lo}"], rows,
               title="(c) Batch-size dependence",
@@ -76,10 +81,12 @@ def _batch_claims(cfg, run, vals, gains):
 def layernorm(cfg, run):
     """S1.7: (b) and (c) of S1.6 with layernorm; see the module docstring."""
     record_data(run, cfg.dataset, **common.split(cfg))
-    common.weight_scale_sweep(cfg, run, "layernorm")
-    _batch_claims(cfg, run, *common.batch_size_sweep(
+    lost = common.weight_scale_sweep(cfg, run, "layernorm")
+    vals, gains, lost_c = common.batch_size_sweep(
         cfg, run, ("none", "batchnorm", "layernorm"),
-        "(c) What each normalisation adds over the baseline, by batch size (mean over seeds)"))
+        "(c) What each normalisation adds over the baseline, by batch size (mean over seeds)")
+    _batch_claims(cfg, run, vals, gains, lost_c)
+    common.note_diverged(run, lost, lost_c)
     common.settings_note(
         cfg, run, f"- (c): {len(cfg.hidden_dims) + 1}-layer net (hidden "
         f"{list(cfg.hidden_dims)}), weight scale {cfg.weight_scale:g}, learning rate "

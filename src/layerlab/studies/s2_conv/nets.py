@@ -13,15 +13,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from layerlab import references as ref
-from layerlab.analysis import (
-    count,
-    downsample,
-    epoch_series,
-    first_epoch_reaching,
-    mean_curve,
-    mean_std,
-    verdict,
-)
+from layerlab.analysis import count, divergence, downsample, first_epoch_reaching, mean_std, verdict
+from layerlab.analysis.curves import accuracy_panels, loss_series
 from layerlab.data import load, transforms
 from layerlab.lab.config import flag, positive, rows, scale_or_init, text
 from layerlab.lab.registry import experiment
@@ -123,8 +116,7 @@ def batchnorm_comparisons(by, variants):
 
 
 def _pixels(scale):
-    return "0-255 pixels" if scale == 255 else "[0, 1] pixels" if scale == 1 \
-        else f"pixels x{scale:g}"
+    return {255: "0-255 pixels", 1: "[0, 1] pixels"}.get(scale, f"pixels x{scale:g}")
 
 
 def _final(runs, key):
@@ -140,12 +132,23 @@ def _weight_scale(v):
     return v if isinstance(v, str) else float(v)
 
 
+def _figures(lost, group, figures):
+    """A table row's `figures`, or each replaced by the group's label if a seed diverged."""
+    return [divergence.label(lost[group])] * len(figures) if group in lost else list(figures)
+
+
+def _cells(lost, *groups):
+    """The diverged cells of `groups` (run.judge's `diverged`), False when none did."""
+    return [name for g in groups for name in lost.get(g, {})] or False
+
+
 def _train_grid(cfg, run, name, cells, num_train, scale, make_model, lr, **solver):
     """Grid `name` of Solver cells (Adam, BLAS limited to cfg.threads): cell c trains
     make_model(c) on `num_train` images (None: all) at pixel scale scale(c).
 
-    Returns ({c's first value: [(seed, summary)]}, [summary per cell]); a summary also holds
-    num_train and the cell's wall time without the data loading."""
+    Returns ({c's first value: [(seed, summary)]}, [summary per cell], lost {that value: {cell
+    name: divergence record}} of the groups with a diverged seed, which have no mean); a
+    summary also holds num_train and the cell's wall time without the data loading."""
     kept = {}  # one copy of the data at a time (49,000 images are 600 MB in float32)
 
     def one(c):
@@ -165,26 +168,29 @@ def _train_grid(cfg, run, name, cells, num_train, scale, make_model, lr, **solve
                 "cell_wall_time": time.perf_counter() - start}
 
     results = grid(run, name, cells, one, objective="best_val_acc")
-    by = {}
+    by, lost = {}, {}
     for c, r in zip(cells, results, strict=True):
         by.setdefault(next(iter(c.values())), []).append((c["seed"], r))
-    return by, results
+        if divergence.of(r):
+            lost.setdefault(next(iter(c.values())), {})[cell_key(name, c)] = divergence.of(r)
+    return by, results, lost
 
 
 def _overfit(cfg, run):
+    """(a): table, curves, claims on the first variant; returns the grid's lost."""
     cells = [{"variant": str(label), "pixel_scale": float(scale), "weight_scale": _weight_scale(ws),
               "seed": int(s)} for label, scale, ws in cfg.overfit_variants
              for s in cfg.overfit_seeds]
-    by, _ = _train_grid(
+    by, _, lost = _train_grid(
         cfg, run, "a_overfit", cells, cfg.overfit_num_train, lambda c: c["pixel_scale"],
         lambda c: ThreeLayerConvNet(weight_scale=c["weight_scale"], seed=c["seed"]), 1e-3,
         num_epochs=cfg.overfit_epochs, batch_size=cfg.overfit_batch_size,
         num_train_samples=None)
-    rows = [[label, *mean_std(_final(runs, "train_acc_history")),
-             *mean_std(_final(runs, "val_acc_history")),
-             ", ".join(str(e) if e is not None else "-" for e in (
-                 first_epoch_reaching(r["train_acc_history"], 1.0) for _, r in runs)),
-             ", ".join(f"{a:.2f}" for a in _final(runs, "train_acc_history"))]
+    rows = [[label, *_figures(lost, label, [
+        *mean_std(_final(runs, "train_acc_history")), *mean_std(_final(runs, "val_acc_history")),
+        ", ".join(str(e) if e is not None else "-" for e in (
+            first_epoch_reaching(r["train_acc_history"], 1.0) for _, r in runs)),
+        ", ".join(f"{a:.2f}" for a in _final(runs, "train_acc_history"))])]
             for label, runs in by.items()]
     run.table("a_overfit", ["variant", "final train acc (mean)", "std", "final val acc (mean)",
                             "std", "first epoch at 100% train (per seed)",
@@ -195,31 +201,36 @@ def _overfit(cfg, run):
               note=f"Validation: {cfg.val:,} held-out training images. The seeds change the "
                    "initial weights and the batch order, not the training images.")
     epochs = list(range(cfg.overfit_epochs + 1))
+    ok = {label: runs for label, runs in by.items() if label not in lost}  # curves: no diverged
     run.plot("a_overfit_accuracy", "curves", title="(a) Train vs val accuracy",
              xlabel="epoch", panels=[
                  {"title": label, "ylabel": "accuracy", "series": {
                      f"{split}, seed {s}": [epochs, r[f"{split}_acc_history"]]
                      for split in ("train", "val") for s, r in runs}}
-                 for label, runs in by.items()])
+                 for label, runs in ok.items()])
     run.plot("a_overfit_loss", "curves", title="(a) Training loss", xlabel="iteration",
              ylabel="loss", series={f"{label}, seed {s}": downsample(r["loss_history"])
-                                    for label, runs in by.items() for s, r in runs})
+                                    for label, runs in ok.items() for s, r in runs})
     main_label, main = next(iter(by.items()))
-    final, val = _final(main, "train_acc_history"), _final(main, "val_acc_history")
+    final, val, dead = (_final(main, "train_acc_history"), _final(main, "val_acc_history"),
+                        _cells(lost, main_label))
     run.judge(f"(a) train accuracy after {cfg.overfit_epochs} epochs on "
               f"{cfg.overfit_num_train} images ({main_label}; mean over seeds)", "figure",
-              verdict.from_seeds(final), ref.S2_4_OVERFIT_TRAIN_ACC,
-              source=f"{SOURCE} ('overfits 100 images': 100% of them; the course's printed "
-              f"run: {ref.S2_4_OVERFIT_PRINTED['train']} train, "
+              None if dead else verdict.from_seeds(final), ref.S2_4_OVERFIT_TRAIN_ACC,
+              diverged=dead, source=f"{SOURCE} ('overfits 100 images': 100% of them; the "
+              f"course's printed run: {ref.S2_4_OVERFIT_PRINTED['train']} train, "
               f"{ref.S2_4_OVERFIT_PRINTED['val']} val)",
               note=f"{_per_seed(final, '.2f')}; val accuracy {_per_seed(val)}")
     run.judge("(a) overfitting: train minus val accuracy at the end (mean over seeds)",
-              "measured", verdict.from_pairs(final, val), source=SOURCE)
+              "measured", None if dead else verdict.from_pairs(final, val), diverged=dead,
+              source=SOURCE)
+    return lost
 
 
 def _deep(cfg, run):
+    """(c): table, curves and claims; returns the grid's lost."""
     variants = {str(v[0]): (bool(v[1]), _weight_scale(v[2])) for v in cfg.deep_variants}
-    by, _ = _train_grid(
+    by, _, lost = _train_grid(
         cfg, run, "c_deep", [{"variant": name, "seed": int(s)} for name in variants
                              for s in cfg.deep_seeds], cfg.deep_num_train,
         lambda c: cfg.deep_pixel_scale, lambda c: DeepConvNet(
@@ -229,10 +240,11 @@ def _deep(cfg, run):
         batch_size=cfg.deep_batch_size, num_train_samples=1000)
     run.table("c_deep", ["variant", "final train acc", "std", "final val acc", "std",
                          "mean training loss (area under curve)", "std", "train time (s)"],
-              [[name, *mean_std(_final(runs, "train_acc_history")),
-                *mean_std(_final(runs, "val_acc_history")),
-                *mean_std([loss_auc(r["loss_history"]) for _, r in runs]),
-                float(np.mean([r["train_time"] for _, r in runs]))]
+              [[name, *_figures(lost, name, [
+                  *mean_std(_final(runs, "train_acc_history")),
+                  *mean_std(_final(runs, "val_acc_history")),
+                  *mean_std([loss_auc(r["loss_history"]) for _, r in runs]),
+                  float(np.mean([r["train_time"] for _, r in runs]))])]
                for name, runs in by.items()],
               title=f"(c) DeepConvNet filters {list(cfg.deep_filters)}, 2x2 max pools "
                     f"after layers {list(cfg.deep_max_pools)}: {cfg.deep_num_train} "
@@ -243,35 +255,39 @@ def _deep(cfg, run):
                    "Pixels [0, 1] minus the mean image (as EECS 498's DeepConvNet notebook). "
                    "Area under the curve = mean loss over every iteration: lower means it "
                    "fell sooner.")
+    ok = {name: [r for _, r in runs] for name, runs in by.items() if name not in lost}
     run.plot("c_deep_accuracy", "curves", title="(c) Accuracy (mean over seeds)",
-             xlabel="epoch", panels=[
-                 {"ylabel": f"{split} accuracy", "series": {
-                     name: epoch_series([r[f"{split}_acc_history"] for _, r in runs], pad=False)
-                     for name, runs in by.items()}} for split in ("train", "val")])
+             xlabel="epoch", panels=accuracy_panels(ok, pad=False))
     run.plot("c_deep_loss", "curves", title="(c) Training loss (mean over seeds)",
-             xlabel="iteration", ylabel="loss", series={
-                 name: downsample(mean_curve([r["loss_history"] for _, r in runs], pad=False))
-                 for name, runs in by.items()})
-    _deep_claims(run, by, variants)
+             xlabel="iteration", ylabel="loss", series=loss_series(ok))
+    _deep_claims(run, by, variants, lost)
+    return lost
 
 
-def _deep_claims(run, by, variants):
+def _deep_claims(run, by, variants, lost):
     """(c): batchnorm against the same init without it, the best variant against the
-    runner-up."""
+    runner-up; a variant with a diverged seed (lost) is out of the pick, its pairs not judged."""
     for c in batchnorm_comparisons(by, variants):
+        dead = _cells(lost, c["with"], c["without"])
         run.judge(f"(c) final val accuracy gain from batchnorm ({c['with']} minus "
-                  f"{c['without']})", "measured", verdict.from_seeds(c["val_gain"]),
+                  f"{c['without']})", "measured",
+                  None if dead else verdict.from_seeds(c["val_gain"]), diverged=dead,
                   source=SOURCE + " (no figure quoted)", note=_per_seed(c["val_gain"], "+.3f"))
         with_bn, without = [a for _, a, _ in c["auc"]], [b for _, _, b in c["auc"]]
         run.judge(f"(c) batchnorm converges faster: mean training loss, {c['with']} minus "
-                  f"{c['without']}", "comparison", verdict.from_pairs(with_bn, without),
-                  better="lower", diverged=not np.all(np.isfinite(with_bn + without)),
+                  f"{c['without']}", "comparison", None if dead else verdict.from_pairs(
+                      with_bn, without), better="lower", diverged=dead,
                   source=ref.S2_4_DEEP_CLAIM + " (S1.6 a's expectation; S2.4 quotes none)",
                   note=f"paired by seed; {sum(c['faster'])} of {len(c['faster'])} seeds lower "
                   "with batchnorm; " + "; ".join(f"seed {seed}: {a:.3f} vs {b:.3f}"
                                                  for seed, a, b in c["auc"]))
-    finals = {n: _final(runs, "val_acc_history") for n, runs in by.items()}
+    finals = {n: _final(runs, "val_acc_history") for n, runs in by.items() if n not in lost}
     ranked = sorted(finals, key=lambda n: -np.mean(finals[n]))
+    out = "; left out, diverged: " + ", ".join(lost) if lost else ""
+    if len(ranked) < 2 and lost:
+        run.judge("(c) the best variant by final val accuracy beats the runner-up", "comparison",
+                  None, diverged=_cells(lost, *lost), source=SOURCE,
+                  note="fewer than two variants finished: no pick" + out)
     if len(ranked) < 2:
         return
     best, second = ranked[:2]
@@ -281,13 +297,14 @@ def _deep_claims(run, by, variants):
               f"({second})", "comparison", verdict.from_pairs(finals[best], finals[second]),
               source=SOURCE + " (a pick from the grid, judged over seeds)",
               note="paired by seed; intervals over seeds overlapping the best's: "
-              + (", ".join(tied) or "none"))
+              + (", ".join(tied) or "none") + out)
 
 
 def _one_epoch(cfg, run):
+    """(b): table, loss curves and claims; returns the grid's lost."""
     cells = [{"pixel_scale": float(p), "seed": int(s)} for p in cfg.epoch_pixel_scales
              for s in cfg.epoch_seeds]
-    by, results = _train_grid(
+    by, results, lost = _train_grid(
         cfg, run, "b_one_epoch", cells, cfg.epoch_num_train, lambda c: c["pixel_scale"],
         lambda c: ThreeLayerConvNet(
             num_filters=cfg.epoch_filters, filter_size=cfg.epoch_filter_size,
@@ -300,8 +317,9 @@ def _one_epoch(cfg, run):
                               "final val acc", "mean loss, last 100 iterations",
                               "train time per epoch (s)", "cell wall time (s)"],
               [[_pixels(c["pixel_scale"]), c["seed"], len(r["loss_history"]),
-                r["train_acc_history"][-1], r["val_acc_history"][-1],
-                float(np.mean(r["loss_history"][-100:])), t, r["cell_wall_time"]]
+                *(divergence.value_or_label(r, x) for x in (
+                    r["train_acc_history"][-1], r["val_acc_history"][-1],
+                    float(np.mean(r["loss_history"][-100:])))), t, r["cell_wall_time"]]
                for c, r, t in zip(cells, results, per_epoch, strict=True)],
               title=f"(b) ThreeLayerConvNet, {epochs} on {n:,} training images, {cfg.val:,} "
                     "validation",
@@ -314,33 +332,42 @@ def _one_epoch(cfg, run):
     tags = [f"{_pixels(c['pixel_scale'])}, seed {c['seed']}" for c in cells]
     run.plot("b_loss", "curves", title="(b) Training loss", xlabel="iteration", panels=[
         {"title": title, "ylabel": "loss", "series": {
-            tag: curve(r["loss_history"]) for tag, r in zip(tags, results, strict=True)}}
+            tag: curve(r["loss_history"]) for tag, r in zip(tags, results, strict=True)
+            if not divergence.of(r)}}
         for title, curve in (("per iteration", lambda h: [list(range(1, len(h) + 1)), h]),
                              ("mean of the last 50 iterations", lambda h: moving_average(h, 50)))])
-    _one_epoch_claims(cfg, run, by, n, epochs, per_epoch)
+    _one_epoch_claims(cfg, run, by, n, epochs, lost)
+    return lost
 
 
-def _one_epoch_claims(cfg, run, by, n, epochs, per_epoch):
-    """(b): val and train accuracy against the course's 40%, and the wall time per epoch."""
+def _one_epoch_claims(cfg, run, by, n, epochs, lost):
+    """(b): val and train accuracy against the course's 40%, and the wall time per epoch (of
+    the cells that finished); a pixel scale with a diverged seed (lost) is not judged."""
     quoted = f"'> {ref.S2_4_ONE_EPOCH_VAL_ACC:.0%} accuracy on the training set'"
     goal = f"layerlab's goal: the course's target > {ref.S2_4_ONE_EPOCH_VAL_ACC:.0%}"
     for scale, runs in by.items():
-        val, train = _final(runs, "val_acc_history"), _final(runs, "train_acc_history")
+        val, train, dead = (_final(runs, "val_acc_history"), _final(runs, "train_acc_history"),
+                            _cells(lost, scale))
         run.judge(f"(b) val accuracy after {epochs} on {n:,} images, {_pixels(scale)} (mean "
                   f"over {count(len(runs), 'seed')})", "goal",
-                  verdict.from_seeds_and_images(val, cfg.val), ref.S2_4_ONE_EPOCH_VAL_ACC,
-                  key=scale == next(iter(by)), source=f"{goal} for validation ({SOURCE})",
+                  None if dead else verdict.from_seeds_and_images(val, cfg.val),
+                  ref.S2_4_ONE_EPOCH_VAL_ACC, diverged=dead, key=scale == next(iter(by)),
+                  source=f"{goal} for validation ({SOURCE})",
                   note=f"{_per_seed(val)}, each on the same {cfg.val:,} validation images; the "
                   f"notebook's own text says {quoted}")
         run.judge(f"(b) train accuracy after {epochs}, {_pixels(scale)} (1,000 sampled "
                   "training images, mean over seeds)", "goal",
-                  verdict.from_seeds_and_images(train, 1000), ref.S2_4_ONE_EPOCH_VAL_ACC,
+                  None if dead else verdict.from_seeds_and_images(train, 1000),
+                  ref.S2_4_ONE_EPOCH_VAL_ACC, diverged=dead,
                   source=f"{goal} (course notebook: {quoted})", note=_per_seed(train))
+    times = [r["train_time"] / max(r["epochs"], 1) for runs in by.values() for _, r in runs
+             if not divergence.of(r)]
     run.judge("(b) wall time per epoch (training and the epoch-end accuracy checks)",
-              "measured", verdict.from_seeds(per_epoch), unit="s",
-              note=f"over {count(len(per_epoch), 'run')}, range {min(per_epoch):.0f}-"
-                   f"{max(per_epoch):.0f} s; {n // cfg.epoch_batch_size} iterations per "
-                   f"epoch; BLAS limited to {count(cfg.threads, 'thread')} on a shared machine")
+              "measured", verdict.from_seeds(times) if times else None, unit="s",
+              diverged=not times and _cells(lost, *lost), note=f"over {count(len(times), 'run')} "
+              f"that finished, range {min(times, default=0):.0f}-{max(times, default=0):.0f} s; "
+              f"{n // cfg.epoch_batch_size} iterations per epoch; BLAS limited to "
+              f"{count(cfg.threads, 'thread')} on a shared machine")
 
 
 @experiment("conv-nets", study="S2.4",
@@ -368,6 +395,6 @@ def conv_nets(cfg, run):
         "the class default), sized to separate the variants on this machine. The CIFAR-10 here "
         "is a lossy JPEG copy (see Data), so accuracies may differ slightly from the original's."))
     record_datasets(run, lambda: [_train_set(cfg.dataset)])
-    _overfit(cfg, run)
-    _deep(cfg, run)
-    _one_epoch(cfg, run)
+    lost = (_overfit(cfg, run), _deep(cfg, run), _one_epoch(cfg, run))
+    divergence.note(run, {n: r for g in lost for cells in g.values() for n, r in cells.items()},
+                    "a variant or pixel scale with one has no mean over seeds")

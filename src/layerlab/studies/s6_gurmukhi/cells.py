@@ -80,8 +80,9 @@ def train_setting(train, cfg, setting, seed, name=None, dropout=None, penalties=
                   epochs=None, elastic=0.0):
     """One cell of `train` (cell_trainer on gurmukhi_spec): one setting, one seed. dropout,
     penalties, epochs override the setting's; elastic: alpha in pixels. Returns the per-epoch
-    lists loss, penalty, train_acc, test_acc, test_loss, time, grad_norm, and test_correct,
-    n_test, n_train, test_ci, weights."""
+    lists loss, penalty, train_acc, test_acc, test_loss, time, grad_norm (of the epochs that
+    finished: a diverged cell's lists stop before its last epoch), and test_correct, n_test,
+    n_train, test_ci, weights, diverged (None, or where: layerlab.analysis.divergence)."""
     data = load_data(gurmukhi_spec(cfg))  # cached: the tensors `train` trains on
     if penalties is None:
         penalties = {k: getattr(cfg, k) for k in PENALTIES[setting]}
@@ -92,23 +93,28 @@ def train_setting(train, cfg, setting, seed, name=None, dropout=None, penalties=
               probes=lambda model: Probes(model, every="step"),
               keep=("loss", "penalty", "train_acc", "test_acc", "test_loss", "time"))
     steps = -(-len(data["y_train"]) // cfg.batch_size)
+    done = steps * len(r["history"]["loss"])  # the probes also saw a diverged epoch's steps
     correct, n_test = r["correct"]["test"]
     return {"setting": setting, "seed": seed, **r["history"],
-            "grad_norm": per_epoch_means(total_grad_norms(r["probes"]), steps_per_epoch=steps),
+            "grad_norm": per_epoch_means(total_grad_norms(r["probes"])[:done],
+                                         steps_per_epoch=steps),
             "test_correct": correct, "n_test": n_test, "n_train": len(data["y_train"]),
-            "test_ci": wilson(correct, n_test), "weights": r["weights"]}
+            "test_ci": wilson(correct, n_test), "weights": r["weights"],
+            "diverged": r["diverged"]}
 
 
 def cv_score(run, cfg, epochs, elastic, fold):
     """One cross-validation cell: dropout only, trained outside `fold`, scored inside it.
-    Returns {'val_acc' (final, on the fold), 'n_val', 'time' (per epoch), 'weights'}."""
+    Returns {'val_acc' (final, on the fold; None when it diverged), 'n_val', 'time' (per
+    epoch), 'weights', 'diverged'}."""
     spec = gurmukhi_spec(cfg, fold)
     split = load_data(spec)
     r = train_cell(run, f"tune/epochs={epochs},elastic={elastic},fold={fold}",
                    lambda: build_model(cfg, split["X_train"][0].numel()), split, spec,
                    recipe(cfg, epochs, 0, test=False, elastic=elastic), keep=("val_acc", "time"))
-    return {"val_acc": r["history"]["val_acc"][-1], "n_val": len(split["y_val"]),
-            "time": r["history"]["time"], "weights": r["weights"]}
+    return {"val_acc": None if r["diverged"] else r["history"]["val_acc"][-1],
+            "n_val": len(split["y_val"]), "time": r["history"]["time"], "weights": r["weights"],
+            "diverged": r["diverged"]}
 
 
 def gradient_checks(cfg):

@@ -9,9 +9,9 @@ import math
 import numpy as np
 
 from layerlab import references as ref
-from layerlab.analysis import accuracy, mean_std, paired_difference, pm, verdict
+from layerlab.analysis import accuracy, divergence, mean_std, paired_difference, pm, verdict
 from layerlab.lab.registry import experiment
-from layerlab.lab.sweep import cell, grid
+from layerlab.lab.sweep import cell, cell_key, grid
 from layerlab.studies.s6_gurmukhi import cells, recipes
 from layerlab.studies.s6_gurmukhi.cells import LABELS, SETTINGS, GurmukhiRegConfig
 from layerlab.studies.s6_gurmukhi.recipes import (
@@ -26,6 +26,7 @@ from layerlab.trainers.torch_cell import cell_trainer, epoch_time_summary
 
 SOURCE = "S6 (Gurmukhi digits, regularisation by hand)"
 LOG_KEYS = ("loss", "penalty", "train_acc", "test_acc", "grad_norm")
+NO_MEAN = "a seed diverged: no mean over seeds"
 
 
 def report_gradcheck(run, gc):
@@ -47,10 +48,14 @@ def report_gradcheck(run, gc):
               "layerlab's goal", note="over every check and tensor (float64, exact)")
 
 
-def report_log(run, cfg, by):
-    """The per-epoch log (mean ± std over seeds) and the log lines of the first seed."""
+def report_log(run, cfg, by, lost):
+    """The per-epoch log (mean ± std over seeds) and the log lines of the first seed. by: the
+    runs per setting whose seeds all finished; lost: {setting: its diverged cells}."""
     rows = []
     for s in SETTINGS:
+        if s in lost:  # no mean over seeds: one row saying where it diverged
+            rows.append([LABELS[s], "", divergence.label(lost[s]), "", "", "", ""])
+            continue
         for e in range(cfg.epochs):
             col = {k: [r[k][e] for r in by[s]] for k in LOG_KEYS}
             rows.append([LABELS[s] if e == 0 else "", e + 1, pm(*mean_std(col["loss"]), 4),
@@ -59,11 +64,14 @@ def report_log(run, cfg, by):
                          "{:.4g} ± {:.2g}".format(*mean_std(col["grad_norm"]))])
     run.table("epoch_log", ["setting", "epoch", "loss (data)", "penalty", "train acc %",
                             "test acc %", "grad norm"], rows,
-              title=f"Per-epoch log, mean ± std over {len(by['dropout'])} seeds",
+              title=f"Per-epoch log, mean ± std over {len(cfg.seeds)} seeds",
               note="Loss: the data loss (the penalty apart); train accuracy: running, dropout "
                    "on; grad norm: of all weight gradients, averaged over the epoch's steps.")
-    first, lines = by[SETTINGS[0]][0]["seed"], []
+    first, lines = int(cfg.seeds[0]), []
     for s in SETTINGS:
+        if s in lost:
+            lines.append(f"{LABELS[s]}: {divergence.label(lost[s])}")
+            continue
         r = next(r for r in by[s] if r["seed"] == first)
         lines.append(f"{LABELS[s]}, seed {first}:")
         lines += [f"Epoch {e + 1}/{cfg.epochs}, Loss: {r['loss'][e] + r['penalty'][e]:.4f}, "
@@ -83,17 +91,22 @@ def vs_dropout(finals, s, n_test):
     return d, se, not diff.low <= 0 <= diff.high, (high - low) / 2
 
 
-def report_final(run, by, finals, n_test):
-    """The final-accuracy table, the per-seed heatmap and the per-epoch curves."""
+def report_final(run, cfg, by, finals, n_test, lost):
+    """The final-accuracy table, the per-seed heatmap and the per-epoch curves (finals: the
+    final accuracies per setting whose seeds all finished)."""
     rows = []
     for s in SETTINGS:
+        if s in lost:
+            rows.append([LABELS[s], 100 * ref.S6_TEST_ACC[s], divergence.label(lost[s]), "", "",
+                         "-", "-"])
+            continue
         rows.append([LABELS[s], 100 * ref.S6_TEST_ACC[s], acc_pm(finals[s]),
                      acc_range(finals[s]), ci_text(finals[s], n_test), "-", "-"])
-        if s != "dropout":
+        if s != "dropout" and "dropout" in finals:
             d, se, beyond_seeds, hw = vs_dropout(finals, s, n_test)
             rows[-1][5:] = [f"{100 * d:+.2f} ± {100 * se:.2f}",
                             f"{'yes' if beyond_seeds else 'no'} / {'yes' if abs(d) > hw else 'no'}"]
-    seeds = len(finals["dropout"])
+    seeds = len(cfg.seeds)
     run.table("final", ["setting", "study %", f"ours % (mean ± std, {seeds} seeds)",
                         "range %", "95% CI of one run at the mean %",
                         "vs dropout only, points (paired mean ± SE)",
@@ -102,39 +115,51 @@ def report_final(run, by, finals, n_test):
               rows, title="Final test accuracy (after the last epoch)",
               note=f"Test: the {n_test} images of val/. Wilson's 95% interval of one run "
                    "scoring the mean; differences paired by seed.")
+    if not finals:
+        return
     run.plot("test_acc_seeds", "heatmap", title="Final test accuracy (%) per seed",
-             values=[[100 * a for a in finals[s]] for s in SETTINGS],
-             row_labels=[LABELS[s] for s in SETTINGS],
-             col_labels=[str(r["seed"]) for r in by["dropout"]], xlabel="seed", ylabel="setting")
+             values=[[100 * a for a in finals[s]] for s in finals],
+             row_labels=[LABELS[s] for s in finals],
+             col_labels=[str(int(sd)) for sd in cfg.seeds], xlabel="seed", ylabel="setting")
     panels = (("data loss", "loss", 1.0), ("train accuracy %", "train_acc", 100),
               ("test accuracy %", "test_acc", 100),
               ("gradient norm (weights, loss + penalty)", "grad_norm", 1.0))
     run.plot("per_epoch", "curves", title="Per epoch", xlabel="epoch",
              note=f"Means over {seeds} seeds.",
              panels=[{"ylabel": label, "series": {LABELS[s]: mean_per_epoch(by[s], key, scale)
-                                                  for s in SETTINGS},
+                                                  for s in by},
                       **({"logy": True} if key == "grad_norm" else {})}
                      for label, key, scale in panels])
 
 
-def claim_settings(run, cfg, finals, n_test, longer):
+def claim_settings(run, cfg, finals, n_test, longer, lost):
     """Per setting, the mean over seeds against the study's figure (measured on the same test
     images, so their sampling noise is shared: a t interval over seeds alone); dropout only
-    against layerlab's goal (seeds and the test images' binomial noise)."""
-    seeds = len(finals["dropout"])
+    against layerlab's goal (seeds and the test images' binomial noise). A setting with a
+    diverged seed (in `lost`) has no mean: its claims are not judged."""
+    seeds = len(cfg.seeds)
     for s in SETTINGS:
-        run.judge(f"{LABELS[s]}: mean final test accuracy over {seeds} seeds", "figure",
+        name = f"{LABELS[s]}: mean final test accuracy over {seeds} seeds"
+        if s in lost:
+            run.judge(name, "figure", None, ref.S6_TEST_ACC[s], key=s == "dropout",
+                      diverged=list(lost[s]), source=SOURCE, note=NO_MEAN)
+            continue
+        run.judge(name, "figure",
                   verdict.from_seeds(finals[s]), ref.S6_TEST_ACC[s], key=s == "dropout",
                   source=SOURCE, note=f"range {acc_range(finals[s])}%; the study's figure is "
                   f"one run on the same {n_test} images (their noise shared, not added): "
                   f"{seed_spread(finals[s], ref.S6_TEST_ACC[s])}")
+    goal = (f"dropout only: mean test accuracy of at least {100 * ref.S6_GOAL_DROPOUT_ACC:.0f}% "
+            "(layerlab's goal)")
+    if "dropout" in lost:
+        run.judge(goal, "goal", None, ref.S6_GOAL_DROPOUT_ACC, diverged=list(lost["dropout"]),
+                  source="layerlab's goal", note=NO_MEAN)
+        return
     longer_text = "; ".join(f"{e} epochs: {100 * mean_std(a)[0]:.2f}% over {len(a)} seeds"
                             for e, a in longer.items() if a)
     on_images = verdict.from_seeds(finals["dropout"])
     here = verdict.against_goal(on_images, ref.S6_GOAL_DROPOUT_ACC)["verdict"]
-    run.judge(f"dropout only: mean test accuracy of at least "
-              f"{100 * ref.S6_GOAL_DROPOUT_ACC:.0f}% (layerlab's goal)", "goal",
-              verdict.from_seeds_and_images(finals["dropout"], n_test),
+    run.judge(goal, "goal", verdict.from_seeds_and_images(finals["dropout"], n_test),
               ref.S6_GOAL_DROPOUT_ACC, better="higher", source="layerlab's goal",
               note=f"over {seeds} seeds and the {n_test} test images' binomial noise (the goal "
                    f"is about new images); on these images alone it would read '{here}': "
@@ -143,19 +168,23 @@ def claim_settings(run, cfg, finals, n_test, longer):
                                             if longer_text else ""))
 
 
-def judge_differences(run, finals, n_test):
+def judge_differences(run, finals, n_test, lost):
     """Each penalty's paired difference to dropout only (t over the paired seeds) against the
     study's difference of single runs on the same images, and a note: are the effects larger
-    than the seed noise and the test-set noise?"""
+    than the seed noise and the test-set noise? A pair with a diverged seed is not judged."""
     acc, images, sentences = ref.S6_TEST_ACC, ref.S6_TEST_IMAGES, []
-    low, high = ci_at_mean(finals["dropout"], n_test)
     for s in SETTINGS[1:]:
+        name = f"{LABELS[s]} vs dropout only: paired difference in final test accuracy"
+        source = SOURCE + " (difference of the reference accuracies)"
+        gone = [*lost.get(s, {}), *lost.get("dropout", {})]
+        if gone:
+            run.judge(name, "figure", None, acc[s] - acc["dropout"], diverged=gone,
+                      source=source, note="a seed diverged: no paired difference")
+            continue
         d, se, beyond_seeds, hw = vs_dropout(finals, s, n_test)
         diff = f"{100 * d:+.2f} ± {100 * se:.2f} points"
-        run.judge(f"{LABELS[s]} vs dropout only: paired difference in final test accuracy",
-                  "figure", verdict.from_pairs(finals[s], finals["dropout"]),
-                  acc[s] - acc["dropout"], better="higher",
-                  source=SOURCE + " (difference of the reference accuracies)",
+        run.judge(name, "figure", verdict.from_pairs(finals[s], finals["dropout"]),
+                  acc[s] - acc["dropout"], better="higher", source=source,
                   note=f"{diff} (mean ± SE, paired seeds); "
                        f"{'larger' if abs(d) > hw else 'smaller'} than one run's 95% CI "
                        f"half-width ({100 * hw:.2f} points); the study's is of two single runs")
@@ -164,6 +193,9 @@ def judge_differences(run, finals, n_test):
                     " and than a single run's test-set interval" if abs(d) > hw else
                     f", but within a single run's test-set interval ({images} images)"))
         sentences.append(f"{LABELS[s]}: {diff} against dropout only, {what}.")
+    if "dropout" in lost:  # the note measures the noise at dropout only's mean accuracy
+        return
+    low, high = ci_at_mean(finals["dropout"], n_test)
 
     def gap(s):  # the study's single-run difference to dropout only, in test images
         return f"{accuracy(acc[s])} is {round((acc['dropout'] - acc[s]) * images)} images"
@@ -177,26 +209,29 @@ def judge_differences(run, finals, n_test):
         "training set."))
 
 
-def note_l1_and_settings(run, cfg, by, finals, in_features):
-    """Why the study's L1 collapses the net here, and the settings of every run."""
-    l1_runs, sizes = by["l1"], [in_features, *cfg.hidden_sizes, 10]
+def note_l1_and_settings(run, cfg, by, finals, in_features, n_train):
+    """Why the study's L1 collapses the net here (when its seeds finished), and the settings
+    of every run."""
+    sizes = [in_features, *cfg.hidden_sizes, 10]
     n_weights = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
-    run.note("Why L1 at lambda1 = 1e-3 fails here", (
-        f"The penalty sums over all {n_weights:,} weights: "
-        f"{np.mean([r['penalty'][0] for r in l1_runs]):.2f} over the first epoch, several "
-        f"times the data loss (ln 10 = {math.log(10):.2f} at chance). Adam scales each step by "
-        "the weight's own gradient size, so every weight whose data gradient is below lambda1 "
-        f"moves to 0 by about lr per step. The data loss stays at "
-        f"{np.mean([r['loss'][-1] for r in l1_runs]):.2f} while the penalty falls to "
-        f"{np.mean([r['penalty'][-1] for r in l1_runs]):.3f}: the net never learns (test "
-        f"accuracy {100 * mean_std(finals['l1'])[0]:.1f}%). The study's "
-        f"{accuracy(ref.S6_TEST_ACC['l1'])} must come from another penalty (a mean, or a "
-        "smaller lambda1); it does not say."))
-    runs = [r for s in SETTINGS for r in by[s]]
+    l1_runs = by.get("l1")
+    if l1_runs:
+        run.note("Why L1 at lambda1 = 1e-3 fails here", (
+            f"The penalty sums over all {n_weights:,} weights: "
+            f"{np.mean([r['penalty'][0] for r in l1_runs]):.2f} over the first epoch, several "
+            f"times the data loss (ln 10 = {math.log(10):.2f} at chance). Adam scales each step "
+            "by the weight's own gradient size, so every weight whose data gradient is below "
+            f"lambda1 moves to 0 by about lr per step. The data loss stays at "
+            f"{np.mean([r['loss'][-1] for r in l1_runs]):.2f} while the penalty falls to "
+            f"{np.mean([r['penalty'][-1] for r in l1_runs]):.3f}: the net never learns (test "
+            f"accuracy {100 * mean_std(finals['l1'])[0]:.1f}%). The study's "
+            f"{accuracy(ref.S6_TEST_ACC['l1'])} must come from another penalty (a mean, or a "
+            "smaller lambda1); it does not say."))
+    runs = [r for s in by for r in by[s]]
     run.note("Settings and choices", (
         f"FC {in_features} -> {'-'.join(map(str, cfg.hidden_sizes))} -> 10, ReLU, dropout "
         "after every hidden ReLU (the study gives no p), PyTorch's default initialisation, "
-        f"Adam, {runs[0]['n_train']} training images, pixels scaled to -1/+1. Penalties: "
+        f"Adam, {n_train} training images, pixels scaled to -1/+1. Penalties: "
         "lambda1 sum |w| and lambda2 sum w² over the Linear weights (no biases, no 1/2), added "
         "to the loss. Epoch wall time (one torch thread): " + epoch_time_summary(runs) + "."))
 
@@ -215,19 +250,26 @@ def gurmukhi_reg(cfg, run):
     train = cell_trainer(run, cells.gurmukhi_spec(cfg))
     gc = cell(run, "gradcheck", lambda: cells.gradient_checks(cfg))
     report_gradcheck(run, gc)
-    results = grid(run, "reg", [{"setting": s, "seed": int(seed)} for s in SETTINGS
-                                for seed in cfg.seeds],
+    grid_cells = [{"setting": s, "seed": int(seed)} for s in SETTINGS for seed in cfg.seeds]
+    results = grid(run, "reg", grid_cells,
                    lambda c: cells.train_setting(train, cfg, c["setting"], c["seed"]))
-    by = {s: [r for r in results if r["setting"] == s] for s in SETTINGS}
-    finals = {s: [r["test_acc"][-1] for r in by[s]] for s in SETTINGS}
-    n_test = results[0]["n_test"]
-    report_log(run, cfg, by)
-    report_final(run, by, finals, n_test)
-    sens = recipes.sensitivity(run, train, cfg, by)
-    tuned = recipes.tuned_recipe(run, train, cfg, by)
+    # a setting with a diverged seed has no mean: out of the figures, curves and claims
+    lost = divergence.groups(run, [c["setting"] for c in grid_cells],
+                             [cell_key("reg", c) for c in grid_cells], results)
+    by = {s: [r for r in results if r["setting"] == s] for s in SETTINGS if s not in lost}
+    finals = {s: [r["test_acc"][-1] for r in runs] for s, runs in by.items()}
+    n_test, n_train = results[0]["n_test"], results[0]["n_train"]
+    report_log(run, cfg, by, lost)
+    report_final(run, cfg, by, finals, n_test, lost)
+    sens, dead = recipes.sensitivity(run, train, cfg, by, lost)
+    tuned = recipes.tuned_recipe(run, train, cfg, by, lost, n_train)
     longer = {int(v): sens.get(("epochs", float(v)), []) for v in cfg.epochs_sweep}
-    claim_settings(run, cfg, finals, n_test, longer)
+    claim_settings(run, cfg, finals, n_test, longer, lost)
     if tuned is not None:
         recipes.tuned_claim(run, cfg, tuned)
-    judge_differences(run, finals, n_test)
-    note_l1_and_settings(run, cfg, by, finals, gc["in_features"])
+        dead.update(tuned["dead"])
+    judge_differences(run, finals, n_test, lost)
+    note_l1_and_settings(run, cfg, by, finals, gc["in_features"], n_train)
+    # one note for the diverged cells of every grid (each `groups` call wrote its grid's)
+    divergence.note(run, {**{n: d for g in lost.values() for n, d in g.items()}, **dead},
+                    "a setting, value or recipe with a diverged seed or fold has no mean")

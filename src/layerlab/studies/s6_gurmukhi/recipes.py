@@ -6,8 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from layerlab.analysis import group_by, mean_std, paired_difference, pm, t_interval, verdict, wilson
-from layerlab.lab.sweep import grid
+from layerlab.analysis import (
+    divergence,
+    group_by,
+    mean_std,
+    paired_difference,
+    pm,
+    t_interval,
+    verdict,
+    wilson,
+)
+from layerlab.lab.sweep import cell_key, grid
 from layerlab.references import S6_GOAL_DROPOUT_ACC
 from layerlab.studies.s6_gurmukhi.cells import cv_score, train_setting
 
@@ -63,27 +72,34 @@ def _sensitivity_cell(train, cfg, c):
                          **kw)
 
 
-def sensitivity(run, train, cfg, by):
-    """The sensitivity grid and its table (by: the main grid's runs per setting).
-    Returns {(kind, value): [final test accuracy per seed]}."""
+def sensitivity(run, train, cfg, by, lost):
+    """The sensitivity grid and its table (by: the main grid's runs per setting whose seeds all
+    finished; lost: its diverged cells per setting). Returns ({(kind, value): [final test
+    accuracy per seed]} of the values whose seeds all finished, {diverged cell: record})."""
     cells = [{"kind": kind, "value": float(v), "seed": int(sd)} for kind, field, _, _ in SWEEPS
              for v in getattr(cfg, field) for sd in cfg.sensitivity_seeds]
     results = grid(run, "sensitivity", cells,
                    lambda c: _sensitivity_cell(train, cfg, c)) if cells else []
+    keys = [(c["kind"], c["value"]) for c in cells]
+    gone = divergence.groups(run, keys, [cell_key("sensitivity", c) for c in cells], results)
     finals = {}
-    for c, r in zip(cells, results, strict=True):
-        finals.setdefault((c["kind"], c["value"]), []).append(r["test_acc"][-1])
+    for key, r in zip(keys, results, strict=True):
+        if key not in gone:
+            finals.setdefault(key, []).append(r["test_acc"][-1])
     rows, sub = [], [int(sd) for sd in cfg.sensitivity_seeds]
     for kind, field, own, label in SWEEPS:
         if not getattr(cfg, field):
             continue
-        main = [r["test_acc"][-1] for r in by["dropout" if kind == "epochs" else kind]
-                if r["seed"] in sub]
-        entries = [(getattr(cfg, own), main, True)] + [
-            (float(v), finals.get((kind, float(v)), []), False) for v in getattr(cfg, field)]
-        rows += [[label, f"{v:g}" + (" (main grid)" if is_main else ""), len(accs),
-                  acc_pm(accs), f"{100 * min(accs):.2f}", f"{100 * max(accs):.2f}"]
-                 for v, accs, is_main in sorted(entries, key=lambda e: e[0]) if accs]
+        setting = "dropout" if kind == "epochs" else kind
+        main = [r["test_acc"][-1] for r in by.get(setting, []) if r["seed"] in sub]
+        entries = [(getattr(cfg, own), main, lost.get(setting), " (main grid)")] + [
+            (float(v), finals.get((kind, float(v)), []), gone.get((kind, float(v))), "")
+            for v in getattr(cfg, field)]
+        rows += [[label, f"{v:g}{main_grid}", len(sub), divergence.label(dead), "", ""] if dead
+                 else [label, f"{v:g}{main_grid}", len(accs), acc_pm(accs),
+                       f"{100 * min(accs):.2f}", f"{100 * max(accs):.2f}"]
+                 for v, accs, dead, main_grid in sorted(entries, key=lambda e: e[0])
+                 if accs or dead]
     if rows:
         run.table("sensitivity", ["what varies", "value", "seeds", "final test acc % (mean ± "
                                   "std)", "min %", "max %"], rows,
@@ -93,7 +109,7 @@ def sensitivity(run, train, cfg, by):
                        "early?). Seeds " + ", ".join(map(str, sub)) + ", also for the main-grid "
                        "rows. Measured on the test set for the report only: nothing is chosen "
                        "on it.")
-    return finals
+    return finals, {n: d for group in gone.values() for n, d in group.items()}
 
 
 def _candidates(cv_cells, cv):
@@ -119,30 +135,32 @@ def _label(c):
     return f"{c['epochs']} epochs, {_aug(c)}"
 
 
-def tuned_recipe(run, train, cfg, by):
-    """The cross-validation grid, the picked recipe over the main grid's seeds, their tables
-    and curves. Returns None (not asked for) or {'pick': the candidate, 'finals': [final
-    test accuracy per seed], 'n_test'}."""
-    if not (cfg.tune_epochs and cfg.tune_elastic):
-        return None
+def _cross_validate(run, cfg):
+    """The cross-validation grid. Returns (the candidates whose folds all finished, see
+    `_candidates`; the pick, None when none finished; {candidate: its diverged cells})."""
     cv_cells = [{"epochs": int(e), "elastic": float(a), "fold": f} for e in cfg.tune_epochs
                 for a in cfg.tune_elastic for f in range(cfg.tune_folds)]
     cv = grid(run, "tune", cv_cells, lambda c: cv_score(run, cfg, c["epochs"], c["elastic"],
                                                        c["fold"]))
-    candidates = _candidates(cv_cells, cv)
-    pick = max(candidates, key=lambda c: c["cv_acc"])  # first listed wins a tie
-    runs = grid(run, "tuned", [{"seed": int(sd)} for sd in cfg.seeds],
-                lambda c: train_setting(train, cfg, "dropout", c["seed"],
-                                        f"tuned/seed={c['seed']}", epochs=pick["epochs"],
-                                        elastic=pick["elastic"]))
-    finals, study = [r["test_acc"][-1] for r in runs], [r["test_acc"][-1] for r in by["dropout"]]
-    n_train, n_test, seeds = runs[0]["n_train"], runs[0]["n_test"], len(runs)
+    keys = [(c["epochs"], c["elastic"]) for c in cv_cells]
+    gone = divergence.groups(run, keys, [cell_key("tune", c) for c in cv_cells], cv)
+    done = [(c, r) for c, r, k in zip(cv_cells, cv, keys, strict=True) if k not in gone]
+    candidates = _candidates([c for c, _ in done], [r for _, r in done])
+    pick = max(candidates, key=lambda c: c["cv_acc"], default=None)  # first listed wins a tie
+    return candidates, pick, gone
+
+
+def _tuning_table(run, cfg, candidates, pick, gone, n_train):
+    """The cross-validation table: every candidate, its divergence or its scores."""
+    scored, rows = {(c["epochs"], c["elastic"]): c for c in candidates}, []
+    for e, a in [(int(e), float(a)) for e in cfg.tune_epochs for a in cfg.tune_elastic]:
+        c, elastic = scored.get((e, a)), f"{a:g}" if a else "none"
+        rows.append([e, elastic, divergence.label(gone[e, a]), "", "", ""] if c is None else
+                    [e, elastic, f"{100 * c['cv_acc']:.2f}", f"{100 * c['fold_std']:.2f}",
+                     f"{c['epoch_s']:.2f}", "yes" if c is pick else ""])
     run.table("tuning", ["epochs", "elastic alpha (pixels)",
                          f"{cfg.tune_folds}-fold CV accuracy %", "std over folds",
-                         "median epoch s", "picked"],
-              [[c["epochs"], f"{c['elastic']:g}" if c["elastic"] else "none",
-                f"{100 * c['cv_acc']:.2f}", f"{100 * c['fold_std']:.2f}", f"{c['epoch_s']:.2f}",
-                "yes" if c is pick else ""] for c in candidates],
+                         "median epoch s", "picked"], rows,
               title="Tuning a dropout-only recipe on the training images",
               note=f"Not the study's settings. Dropout only (p = {cfg.dropout:g}), more epochs "
                    "and/or an elastic distortion of every training batch (Simard et al. 2003: "
@@ -151,39 +169,81 @@ def tuned_recipe(run, train, cfg, by):
                    f"{cfg.tune_folds - 1} of {cfg.tune_folds} stratified folds of the {n_train} "
                    "training images and is scored on the one left out (seed 0); accuracy "
                    "pooled over the folds. The test images play no part in the choice.")
-    d, se = paired_difference(finals, study)  # the main grid's dropout only, the same seeds
+
+
+def _tuned_report(run, cfg, by, lost, pick, runs, gone):
+    """The tuned recipe's test table and curves against the study's dropout only (by, lost:
+    the main grid's); gone: the tuned grid's diverged cells."""
+    study = [r["test_acc"][-1] for r in by.get("dropout", [])]
+    finals = [r["test_acc"][-1] for r in runs]
+    n_train, n_test, seeds = runs[0]["n_train"], runs[0]["n_test"], len(runs)
+    both = bool(study) and not gone  # a paired difference needs every seed of both
+    d, se = paired_difference(finals, study) if both else (None, None)
     run.table("tuned", ["recipe", "epochs", f"test acc % (mean ± std, {seeds} seeds)",
                         "range %", "95% CI of one run at the mean %",
                         "vs the study's dropout only, points (paired mean ± SE)"],
-              [["the study's (dropout only)", cfg.epochs, acc_pm(study), acc_range(study),
-                "-", "-"],
+              [["the study's (dropout only)", cfg.epochs,
+                *([acc_pm(study), acc_range(study)] if study else
+                  [divergence.label(lost["dropout"]), ""]), "-", "-"],
                [f"tuned (dropout only, {_aug(pick)})", pick["epochs"],
-                acc_pm(finals), acc_range(finals), ci_text(finals, n_test),
-                f"{100 * d:+.2f} ± {100 * se:.2f}"]],
+                *([divergence.label(gone), "", ""] if gone else
+                  [acc_pm(finals), acc_range(finals), ci_text(finals, n_test)]),
+                f"{100 * d:+.2f} ± {100 * se:.2f}" if both else "-"]],
               title="The tuned recipe on the test set, once per seed",
               note=f"Trained on all {n_train} training images with the main grid's seeds, "
                    f"each tested once on the {n_test} test images.")
-    run.plot("tuned_curves", "curves", title="Test accuracy: study vs tuned recipe",
-             xlabel="epoch", note=f"Means over {seeds} seeds.",
-             panels=[{"ylabel": "test accuracy %", "series": {
-                 "the study's (dropout only)": mean_per_epoch(by["dropout"], scale=100),
-                 "tuned": mean_per_epoch(runs, scale=100)}}])
-    pick_claim(run, candidates, pick)
-    return {"pick": pick, "finals": finals, "n_test": n_test}
+    series = {"the study's (dropout only)": mean_per_epoch(by["dropout"], scale=100)
+              if study else None, "tuned": None if gone else mean_per_epoch(runs, scale=100)}
+    if any(series.values()):
+        run.plot("tuned_curves", "curves", title="Test accuracy: study vs tuned recipe",
+                 xlabel="epoch", note=f"Means over {seeds} seeds.",
+                 panels=[{"ylabel": "test accuracy %",
+                          "series": {k: v for k, v in series.items() if v}}])
+
+
+def tuned_recipe(run, train, cfg, by, lost, n_train):
+    """The cross-validation grid, the picked recipe over the main grid's seeds, their tables
+    and curves (by, lost: the main grid's finished runs and diverged cells per setting).
+    Returns None (not asked for) or {'pick': the candidate (None: every one diverged),
+    'finals': [final test accuracy per seed] (None: no pick, or a seed diverged), 'n_test',
+    'behind': the diverged cells the tuned claim needed, 'dead': every diverged cell}."""
+    if not (cfg.tune_epochs and cfg.tune_elastic):
+        return None
+    candidates, pick, lost_cv = _cross_validate(run, cfg)
+    _tuning_table(run, cfg, candidates, pick, lost_cv, n_train)
+    dead = {n: d for group in lost_cv.values() for n, d in group.items()}
+    pick_claim(run, candidates, pick, list(dead))
+    if pick is None:
+        return {"pick": None, "finals": None, "n_test": None, "behind": list(dead),
+                "dead": dead}
+    runs = grid(run, "tuned", [{"seed": int(sd)} for sd in cfg.seeds],
+                lambda c: train_setting(train, cfg, "dropout", c["seed"],
+                                        f"tuned/seed={c['seed']}", epochs=pick["epochs"],
+                                        elastic=pick["elastic"]))
+    gone = divergence.split([cell_key("tuned", {"seed": int(sd)}) for sd in cfg.seeds],
+                            runs)[1]
+    _tuned_report(run, cfg, by, lost, pick, runs, gone)
+    return {"pick": pick, "finals": None if gone else [r["test_acc"][-1] for r in runs],
+            "n_test": runs[0]["n_test"], "behind": list(gone), "dead": {**dead, **gone}}
 
 
 def tuned_claim(run, cfg, tuned):
     """Does the tuned recipe reach layerlab's goal for dropout only (over its seeds and the
-    test images' binomial noise)?"""
+    test images' binomial noise)? Not judged when no candidate or a seed diverged."""
+    name = (f"dropout only, tuned recipe (picked by cross-validation on the training "
+            f"images): mean test accuracy of at least {100 * S6_GOAL_DROPOUT_ACC:.0f}% "
+            "(layerlab's goal)")
+    source = "layerlab's goal; the recipe is ours, not the study's"
+    if tuned["finals"] is None:
+        run.judge(name, "goal", None, S6_GOAL_DROPOUT_ACC, diverged=tuned["behind"],
+                  source=source, note="no candidate finished: no pick" if tuned["pick"] is None
+                  else "a seed diverged: no mean over seeds")
+        return
     (mean, std), pick = mean_std(tuned["finals"]), tuned["pick"]
     aug = (f"elastic distortion alpha {pick['elastic']:g} sigma {cfg.tune_sigma:g} pixels"
            if pick["elastic"] else "no augmentation")
-    run.judge(f"dropout only, tuned recipe (picked by cross-validation on the training "
-              f"images): mean test accuracy of at least {100 * S6_GOAL_DROPOUT_ACC:.0f}% "
-              "(layerlab's goal)", "goal",
-              verdict.from_seeds_and_images(tuned["finals"], tuned["n_test"]),
-              S6_GOAL_DROPOUT_ACC, better="higher",
-              source="layerlab's goal; the recipe is ours, not the study's",
+    run.judge(name, "goal", verdict.from_seeds_and_images(tuned["finals"], tuned["n_test"]),
+              S6_GOAL_DROPOUT_ACC, better="higher", source=source,
               note=f"mean {100 * mean:.2f} ± {100 * std:.2f}% over {len(tuned['finals'])} "
                    f"seeds, interval over the seeds and the {tuned['n_test']} test images' "
                    f"binomial noise; {pick['epochs']} epochs, {aug}, dropout p "
@@ -191,11 +251,16 @@ def tuned_claim(run, cfg, tuned):
                    f"{100 * pick['cv_acc']:.2f}%")
 
 
-def pick_claim(run, candidates, pick):
+def pick_claim(run, candidates, pick, dead):
     """The pick by cross-validation as a comparison, not an argmax: does the picked candidate
-    beat the runner-up, paired by fold? The note names the candidates tied with it."""
+    beat the runner-up, paired by fold? The note names the candidates tied with it.
+    candidates: those whose folds all finished; dead: the diverged cells of the others."""
     others = sorted((c for c in candidates if c is not pick), key=lambda c: -c["cv_acc"])
     if not others:
+        if dead:  # a candidate diverged: the comparison has no runner-up
+            run.judge("the tuned recipe beats the runner-up in cross-validation",
+                      "comparison", None, diverged=dead, source="layerlab's pick (not the "
+                      "study's)", note="fewer than two candidates finished: no comparison")
         return
     best = verdict.from_seeds(pick["folds"])
     tied = [_label(c) for c in others

@@ -183,7 +183,8 @@ def test_list_compare_and_clear_errors(tmp_path):
     assert "quickstart" in layerlab("list").stdout
     for name, seed in (("a", 1), ("b", 2)):
         layerlab("run", "quickstart", *QUICK, "--seed", seed, "--out", tmp_path / name)
-    table = layerlab("compare", tmp_path / "a", tmp_path / "b", "--out", tmp_path / "compare.png").stdout
+    table = layerlab("compare", tmp_path / "a", tmp_path / "b",
+                     "--out", tmp_path / "compare.png").stdout
     assert table.splitlines()[0] == "| figure | reference | a | b |"
     assert "setting: seed" in table
     bad = layerlab("run", "nonesuch", check=False)

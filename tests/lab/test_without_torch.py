@@ -4,20 +4,7 @@ README's main job) must work without it, and a PyTorch study must say how to get
 import subprocess
 import sys
 
-# Runs the real CLI in a fresh interpreter in which `import torch` fails as it does when
-# PyTorch is not installed (ModuleNotFoundError naming 'torch').
-WITHOUT_TORCH = """
-import sys
-
-class NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-sys.meta_path.insert(0, NoTorch())
-from layerlab.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
+from without_torch import WITHOUT_TORCH
 
 
 def layerlab_without_torch(*args):

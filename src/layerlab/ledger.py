@@ -20,17 +20,15 @@ import os
 import time
 from pathlib import Path
 
-from layerlab.runfiles import dumps
+from layerlab.runfiles import checkout_results, dumps
 
 LEDGER_NAME = "test_ledger.jsonl"
 
 
 def repository_ledger() -> Path | None:
     """<checkout>/docs/results/test_ledger.jsonl when layerlab runs from a source checkout."""
-    checkout = Path(__file__).resolve().parents[2]
-    if (checkout / "pyproject.toml").is_file() and (checkout / "docs" / "results").is_dir():
-        return checkout / "docs" / "results" / LEDGER_NAME
-    return None
+    results = checkout_results()
+    return results / LEDGER_NAME if results else None
 
 
 def active_ledger() -> Path | None:

@@ -27,6 +27,15 @@ class NotARunError(RunError, FileNotFoundError):
     """The folder holds no run (no config.json)."""
 
 
+def checkout_results() -> Path | None:
+    """<checkout>/docs/results, where published runs live, when layerlab runs from a source
+    checkout (None for an installed package)."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "docs" / "results").is_dir():
+        return checkout / "docs" / "results"
+    return None
+
+
 def empty_results():
     """A results dict with every section empty."""
     return {section: {} for section in RESULT_SECTIONS}

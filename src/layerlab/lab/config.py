@@ -308,15 +308,7 @@ def _shape(value, default):
 def _sizes(value, default):
     """Sizes of layers, kernels or channels: ints (>= 1; pool positions >= 0) at any depth of
     nesting, as the default nests them."""
-    flat = []
-
-    def walk(v):
-        if isinstance(v, tuple | list):
-            for item in v:
-                walk(item)
-        else:
-            flat.append(v)
-    walk(value)
+    flat = _flatten(value)
     if not flat:
         return "give at least one size"
     if any(type(v) is not int or v < 0 for v in flat):
@@ -327,6 +319,7 @@ def _sizes(value, default):
 
 
 def _flatten(value):
+    """The scalars of a value nested in lists or tuples, in order ([] for an empty list)."""
     return [x for v in value for x in _flatten(v)] if isinstance(value, tuple | list) \
         else [value]
 

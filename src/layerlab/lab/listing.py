@@ -10,13 +10,12 @@ from pathlib import Path
 
 from layerlab.lab import config as configs
 from layerlab.progress import duration
-from layerlab.runfiles import read_json
+from layerlab.runfiles import checkout_results, read_json
 
 
 def default_results() -> Path:
     """docs/results of the checkout this package runs from, else ./docs/results."""
-    checkout = Path(__file__).resolve().parents[3] / "docs" / "results"
-    return checkout if checkout.is_dir() else Path("docs") / "results"
+    return checkout_results() or Path("docs") / "results"
 
 
 def published_time(name, results) -> tuple[float, str] | None:

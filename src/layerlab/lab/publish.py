@@ -81,19 +81,12 @@ def catalog(results_root="docs/results", link_prefix="results/"):
             when = "not published yet"
         claims = (read_json(folder / "results.json") or {}).get("claims", {})
         lines.append(f"| `{exp.name}` | {exp.study} | {exp.title} | ~{exp.estimate} | {when} | "
-                     f"{verdict_counts(claims)} | {key_figures(claims) or '-'} |")
+                     f"{counts_text(claims, strong=False) or '-'} | {key_figures(claims) or '-'} |")
         if claims:
             details += [f"## `{exp.name}` ({exp.study})", "", counts_text(claims), "",
                         md_table(["figure", "ours", "reference", "verdict"],
                                  claim_rows(claims)), ""]
     return "\n".join(lines + [""] + details)
-
-
-def verdict_counts(claims) -> str:
-    """'24 claims: 9 reproduced, 2 beaten, 3 measured' of a claims dict, or '-'."""
-    from layerlab.report.headline import counts_text
-
-    return counts_text(claims, strong=False) or "-"
 
 
 def write_catalog(path, results_root="docs/results"):

@@ -27,6 +27,7 @@ COMMANDS = [
     "layerlab.theory.cli",
     "layerlab.lab.eval_cli",
     "layerlab.lab.audit",
+    "layerlab.playground.cli",
 ]
 
 

@@ -54,4 +54,26 @@ def svm_loss(scores, y, delta=1.0):
     return float(loss), positive / N
 
 
+def square_loss(scores, y):
+    """Mean squared error with the playground's factor one half: mean over the batch of
+    0.5 * sum over outputs of (scores - y)^2, for regression.
+
+    Args:
+        scores: (N, C) outputs; y: (N,) targets when C = 1, else (N, C).
+    Returns:
+        loss: float, dscores: (N, C).
+    """
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be (N, C), got shape {scores.shape}")
+    y = np.asarray(y, dtype=scores.dtype)
+    if y.ndim == 1 and scores.shape[1] == 1:
+        y = y[:, None]
+    if y.shape != scores.shape:
+        raise ValueError(f"targets must be (N,) for one output or {scores.shape}, got shape "
+                         f"{y.shape}")
+    diff = scores - y
+    N = max(scores.shape[0], 1)
+    return float(0.5 * np.sum(diff * diff) / N), diff / N
+
+
 LOSSES = {"softmax": softmax_loss, "svm": svm_loss}

@@ -11,6 +11,14 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-from layerlab.notebook import open_run, run  # noqa: E402  (the API for notebooks)
-
 __all__ = ["__version__", "open_run", "run"]
+
+
+def __getattr__(name):
+    # The notebook API is imported on first use: it pulls in the report and analysis layers
+    # (about half a second), which the command line and child processes rarely need.
+    if name in ("run", "open_run"):
+        from layerlab import notebook
+
+        return getattr(notebook, name)
+    raise AttributeError(f"module 'layerlab' has no attribute {name!r}")

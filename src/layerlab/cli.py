@@ -23,6 +23,7 @@ from layerlab.runfiles import RunError
 COMMANDS = [
     "layerlab.lab.cli",
     "layerlab.scratch.checks",
+    "layerlab.grade.cli",
     "layerlab.data.cli",
     "layerlab.theory.cli",
     "layerlab.lab.eval_cli",

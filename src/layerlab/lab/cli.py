@@ -76,8 +76,13 @@ def _run(args):
         print("name an experiment (`layerlab list` shows them) or --resume RUN_DIR",
               file=sys.stderr)
         return 2
+    out = args.out
+    if int(os.environ.get("RANK", "0")) > 0:  # under torchrun rank 0 alone writes the run
+        from layerlab.pytorch.distributed import private_folder
+
+        out = private_folder()
     try:
-        run = runner.create(args.name, args.set, args.seed, args.quick, args.out,
+        run = runner.create(args.name, args.set, args.seed, args.quick, out,
                             storage=args.storage)
     except ValueError as err:  # an unknown name or setting: the message says what to do
         print(f"layerlab run: {err}", file=sys.stderr)

@@ -28,6 +28,11 @@ class ConfigError(ValueError):
     """A setting refused by a check: the message names the setting, the rule and the fix."""
 
 
+# Settings of the run every experiment takes without a field in its config: with their
+# defaults, written to config.json only when given (the cell trainers read them from the run)
+RUN_SETTINGS = {"probes": "off"}  # per-layer probes: "off" or "every:K" (layerlab.probing)
+
+
 def _literal(text, key):
     """ast.literal_eval, with every way it can fail (deep nesting, huge ints, NUL bytes,
     complex numbers...) a ConfigError."""
@@ -111,6 +116,8 @@ def resolve(experiment, overrides=(), quick=False, seed=None):
     if quick:
         config.update(experiment.quick)
     for key, text in parse_overrides(overrides):
+        if key not in config and key in RUN_SETTINGS:
+            config[key] = RUN_SETTINGS[key]
         if key not in config:
             close = difflib.get_close_matches(key, list(config), n=3)
             known = (f"did you mean {' or '.join(close)}?" if close else
@@ -349,6 +356,20 @@ def _schedule(value, default):
     return None if value in (None, "onecycle") else "a schedule is onecycle (or None: constant)"
 
 
+def _probes(value, default):
+    """off, or every:K with K an int >= 1 (per-layer probes every K steps)"""
+    from layerlab.probing.setting import problem
+
+    return problem(value)
+
+
+def _device(value, default):
+    """auto, cpu, cuda, cuda:N or mps, present on this machine (auto: CUDA if any, else CPU)"""
+    from layerlab.pytorch.device import device_problem
+
+    return device_problem(value)
+
+
 # Rules a config declares in its `checks` table, for settings no name rule fits ---------------
 
 def words(allowed, empty=False):
@@ -494,6 +515,8 @@ COMMON = {
     "pool": _choice(lambda: {"max", "avg"}, "a pooling"),
     "rule": _choice(_update_rules, "an update rule"),
     "schedule": _schedule,
+    "probes": _probes,
+    "device": _device,
 }
 
 

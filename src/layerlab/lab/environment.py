@@ -50,4 +50,10 @@ def environment():
                               for p in threadpool_info()]
     except ImportError:
         env["threadpools"] = "unknown (threadpoolctl not installed)"
+    try:  # what PyTorch can train on here: the device `auto` picks, GPUs, torchrun processes
+        from layerlab.pytorch.device import describe
+
+        env["torch_devices"] = describe()
+    except ImportError:  # the engine's install, without PyTorch
+        pass
     return env

@@ -34,6 +34,7 @@ from layerlab.analysis.divergence import loss_diverged
 from layerlab.data.tensors import Batches, to_tensors
 from layerlab.progress import Progress
 from layerlab.pytorch.checkpoint import CheckpointError, load_verified, save_verified
+from layerlab.pytorch.distributed import data_parallel
 from layerlab.pytorch.penalties import total_penalty
 from layerlab.pytorch.probes import Probes
 
@@ -93,6 +94,10 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
     scheduler, random generators, history, probes) is written there atomically; a later call
     with the same arguments and path continues from it, to the same weights and history as an
     uninterrupted call (the caller deletes the file when the result is safe).
+    Device: the model's and the data's (put both there first; `device.py`). Under torchrun,
+    with the process group set up (`distributed.setup`), the model trains data-parallel: each
+    process takes its shard of every global batch of `batch_size` (`distributed.py`; no
+    checkpoint_path then).
 
     History: lists per epoch 'epoch', 'loss' (mean data loss over the epoch's batches),
     'penalty' (mean penalty), 'train_acc' (running accuracy over the epoch, in train mode, so
@@ -107,13 +112,15 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
     has = {s: f"X_{s}" in data for s in SPLITS}
     if early_stopping is not None and not has["val"]:
         raise ValueError("early_stopping needs a validation split (X_val, y_val)")
-    torch.manual_seed(seed)
-    batches = Batches(data["X_train"], data["y_train"], batch_size, shuffle=True, seed=seed)
+    par = data_parallel(model, checkpoint_path)  # DDP under torchrun (distributed.py)
+    torch.manual_seed(par.seed(seed))
+    batches = par.shard(Batches(data["X_train"], data["y_train"], batch_size, shuffle=True,
+                                seed=seed))
     keys = ["epoch", "loss", "penalty", "train_acc", "lr", "time"]
     keys += [f"{s}_{k}" for s in ("val", "test") if has[s] for k in ("loss", "acc")]
     history, track, start_epoch = _start(keys, epochs, checkpoint_path, model, optimizer,
                                          scheduler, batches, probes)
-    step_fn = _Step(model, optimizer, loss_fn, penalties, probes, clip_grad,
+    step_fn = _Step(par.net, optimizer, par.loss(loss_fn), penalties, probes, clip_grad,
                     scheduler if scheduler_step == "batch" else None, transform)
 
     bar = Progress(epochs, cell or "epochs", run.stream if run is not None else None,
@@ -123,8 +130,9 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
         row = _train_epoch(step_fn, batches, track, epoch, run, cell, log_every, history)
         if _diverged(history, row, run, cell):  # stop at the step: the epoch gets no row
             break
-        row["train_acc"] = row["train_acc"] / len(data["y_train"])
-        _evaluate_epoch(model, data, has, row, eval_batch_size, loss_fn)
+        row["train_acc"] = par.total(row["train_acc"]) / len(data["y_train"])
+        row.update(par.once(lambda: _evaluate_epoch(model, data, has, eval_batch_size,
+                                                    loss_fn)))
         if scheduler is not None and scheduler_step == "epoch":
             _epoch_schedule(scheduler, row)
         for k in keys:
@@ -201,7 +209,7 @@ def _train_epoch(step_fn, batches, track, epoch, run, cell, log_every, history) 
     step_fn.model.train()
     start = time.perf_counter()
     losses, pens = [], []
-    correct = torch.zeros((), dtype=torch.int64)
+    correct = 0  # becomes a tensor on the batches' device at the first step
     earlier = history["step_loss"]
     first, last = (earlier[0], earlier[-1]) if earlier else (None, None)
     diverged = None
@@ -226,7 +234,7 @@ def _train_epoch(step_fn, batches, track, epoch, run, cell, log_every, history) 
         step_fn.probes.end_epoch(epoch)
     step_losses = torch.stack(losses).tolist()
     return {"epoch": epoch, "loss": sum(step_losses) / len(step_losses),
-            "penalty": torch.stack(pens).mean().item(), "train_acc": correct.item(),
+            "penalty": torch.stack(pens).mean().item(), "train_acc": int(correct),
             "lr": step_fn.optimizer.param_groups[0]["lr"], "time": seconds,
             "step_losses": step_losses, "diverged": diverged}
 
@@ -250,12 +258,14 @@ def _finite(model) -> bool:
     return bool(torch.stack(sums).sum().isfinite()) if sums else True
 
 
-def _evaluate_epoch(model, data, has, row, eval_batch_size, loss_fn) -> None:
-    """Add val_loss/val_acc and test_loss/test_acc (eval mode) to the epoch's row."""
+def _evaluate_epoch(model, data, has, eval_batch_size, loss_fn) -> dict:
+    """val_loss/val_acc and test_loss/test_acc (eval mode) for the epoch's row."""
+    row = {}
     for s in ("val", "test"):
         if has[s]:
             row[f"{s}_loss"], row[f"{s}_acc"] = evaluate(
                 model, data[f"X_{s}"], data[f"y_{s}"], eval_batch_size, loss_fn)
+    return row
 
 
 def _epoch_schedule(scheduler, row) -> None:

@@ -180,12 +180,15 @@ class Solver:
         stream: where progress goes (sys.stdout).
         epoch_callback: called as epoch_callback(solver) after every epoch, once its
             checkpoint is written (the experiment runner streams metrics with it).
+        probe: None (nothing is called), or a per-layer probe (layerlab.probing.scratch):
+            `probe.begin(model, step)` before every step and, on the steps it probes,
+            `probe.after_step(model, grads, step, epoch)` after the update.
     """
 
     def __init__(self, model, data, update_rule="sgd", optim_config=None, lr_decay=1.0,
                  batch_size=100, num_epochs=10, num_train_samples=1000, num_val_samples=None,
                  checkpoint_name=None, print_every=10, verbose=True, seed=None, time_limit=None,
-                 resume_from=None, stream=None, epoch_callback=None):
+                 resume_from=None, stream=None, epoch_callback=None, probe=None):
         for key in ("X_train", "y_train", "X_val", "y_val"):
             if key not in data:
                 raise ValueError(f"data is missing {key!r}: the Solver needs X_train, y_train, "
@@ -215,6 +218,7 @@ class Solver:
         self.time_limit = time_limit
         self.stream = stream if stream is not None else sys.stdout
         self.epoch_callback = epoch_callback
+        self.probe = probe
         self.rng = np.random.default_rng(seed)
 
         self.epoch = 0
@@ -244,12 +248,16 @@ class Solver:
         return order[b * self.batch_size:end]
 
     def _step(self, X_batch, y_batch):
+        step = len(self.loss_history) + 1
+        probed = self.probe is not None and self.probe.begin(self.model, step)
         loss, grads = self.model.loss(X_batch, y_batch)
         self.loss_history.append(float(loss))
         for name, w in self.model.params.items():
             next_w, self.optim_configs[name] = self.update_rule(w, grads[name],
                                                                 self.optim_configs[name])
             self.model.params[name] = next_w
+        if probed:
+            self.probe.after_step(self.model, grads, step, self.epoch + 1)
         return loss
 
     def check_accuracy(self, X, y, num_samples=None, batch_size=100):

@@ -62,6 +62,7 @@ class ApisConfig:
     epochs: int = 1
     equivalence_images: int = 256
     seed: int = 0
+    device: str = "auto"  # where PyTorch trains: auto, cpu, cuda, cuda:N, mps
 
 
 def _styles(cfg, kind):
@@ -214,6 +215,7 @@ class OpenModelConfig:
     final_seeds: tuple = (0, 1, 2)
     num_test: int = 0
     seed: int = 0
+    device: str = "auto"  # where PyTorch trains: auto, cpu, cuda, cuda:N, mps
 
 
 def _open_cell(run, cfg, c, spec, epochs, seed, final):

@@ -49,6 +49,7 @@ class FashionData:
     num_test: int | None = None
     seeds: tuple = (0, 1, 2)
     channels_last: bool = True
+    device: str = "auto"  # where PyTorch trains: auto, cpu, cuda, cuda:N, mps
 
 
 @dataclass

@@ -69,6 +69,7 @@ class VanishingConfig:
     num_test: int = 0
     seed: int = 0
     seeds: int = 3
+    device: str = "auto"  # where PyTorch trains: auto, cpu, cuda, cuda:N, mps
 
 
 def cifar_spec(cfg):

@@ -60,6 +60,7 @@ class MnistData:
     num_train: int | None = None
     num_test: int | None = None
     seeds: tuple = (0, 1, 2)
+    device: str = "auto"  # where PyTorch trains: auto, cpu, cuda, cuda:N, mps
 
 
 def _trainer(cfg, run):

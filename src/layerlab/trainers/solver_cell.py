@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from layerlab.analysis import divergence
+from layerlab.probing import scratch as scratch_probe
 from layerlab.runfiles import read_metrics
 from layerlab.scratch.solver import CheckpointError, Solver
 
@@ -92,6 +93,8 @@ def train_solver(run, cell, model, data, keep_checkpoint=False, **solver_kwargs)
         _log_epoch(run, cell, solver, solver.epoch)
 
     solver_kwargs.setdefault("stream", run.stream)
+    # the run's probes setting: every K steps, per-layer statistics into probes/<cell>.jsonl
+    solver_kwargs.setdefault("probe", scratch_probe.for_run(run, cell, model))
     try:
         solver = Solver(model, data, checkpoint_name=prefix, resume_from=latest,
                         epoch_callback=on_epoch, **solver_kwargs)

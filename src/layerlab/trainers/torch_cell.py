@@ -322,8 +322,9 @@ def _fit(run, cell, model, data, recipe, probes):
     A corrupt state file is moved aside (`solver_cell.set_aside`: `.corrupt`, one warning
     line) and the cell trains from scratch: the failed load touched nothing.
     Returns (history, the state file)."""
-    from layerlab.pytorch import fit
+    from layerlab.pytorch import distributed, fit
     from layerlab.pytorch.checkpoint import CheckpointError
+    from layerlab.pytorch.device import on_cpu
     from layerlab.trainers.solver_cell import set_aside
 
     opt = make_optimizer(model, recipe.optimizer, recipe.lr, recipe.weight_decay,
@@ -338,8 +339,10 @@ def _fit(run, cell, model, data, recipe, probes):
     kwargs = dict(penalties=recipe.penalties, probes=probes, clip_grad=recipe.clip_grad,
                   scheduler=scheduler, scheduler_step=step,
                   early_stopping=recipe.early_stopping, seed=recipe.seed, run=run, cell=cell,
-                  transform=recipe.transform(), loss_fn=recipe.loss_fn(),
-                  checkpoint_path=state)
+                  transform=on_cpu(recipe.transform(), data["X_train"].device),
+                  loss_fn=recipe.loss_fn(),
+                  # under torchrun the processes could not resume a checkpoint together
+                  checkpoint_path=None if distributed.active() else state)
     try:
         history = fit(*args, **kwargs)
     except CheckpointError as err:
@@ -387,22 +390,38 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, recipe: Recipe,
     reload_identical (a fresh model from the saved file predicts exactly what the trained one
     does), cpu_time (CPU seconds of fit, evaluation included), load (the 1-minute load
     average when training ended), started, ended (time.time() at the cell's start and end:
-    wall times of a grid come from its cells), [probes: the probes' history]}.
+    wall times of a grid come from its cells), device (where it trained: the run's `device`
+    setting, `run_device`), processes (1, or the processes of torchrun that trained it
+    data-parallel: rank 0 alone saves and measures, every process returns its result),
+    [probes: the probes' history]}.
     """
-    from layerlab.pytorch import count_params, set_seed
+    from layerlab.probing import torch as torch_probe
+    from layerlab.pytorch import count_params, distributed, set_seed
+    from layerlab.pytorch.device import to_device
 
     started = time.time()
+    device = run_device(run)
+    distributed.setup(device)  # under torchrun: join the processes (once)
     set_seed(recipe.seed)
-    model = model_fn()
+    model = model_fn()  # built on the CPU: the same initial weights on every device
     if recipe.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    model = model.to(device)
     probe = probes(model) if probes is not None else None
+    # the run's probes setting: per-layer statistics into probes/<cell>.jsonl (one writer)
+    recorder = torch_probe.for_run(run, cell, model) if distributed.is_writer() else None
     cpu_start = time.process_time()
-    history, state = _fit(run, cell, model, data, recipe, probe)
+    history, state = _fit(run, cell, model, to_device(data, device), recipe,
+                          torch_probe.chain(probe, recorder))
+    if recorder is not None:
+        recorder.remove()
     # CPU seconds of this process while training (with evaluation, and only this attempt's
     # epochs if the cell was resumed): on a shared machine, wall times grow with other work
     cpu_time, load = time.process_time() - cpu_start, os.getloadavg()[0]
-    model = model.to(memory_format=torch.contiguous_format)
+    # measured on the CPU, as `layerlab eval` measures, so it finds the same counts anywhere
+    model = model.to("cpu", memory_format=torch.contiguous_format)
+    if not distributed.is_writer():  # rank 0 alone measures, saves and records the cell
+        return distributed.share(None)
     measured, correct, identical, path = _save_and_measure(run, cell, model, data, spec, recipe)
     if "test" in measured:  # every score on a test split is written down (layerlab.ledger)
         ledger.record_look(run, dataset=spec["dataset"], cell=cell,
@@ -417,10 +436,19 @@ def train_cell(run, cell: str, model_fn, data: dict, spec: dict, recipe: Recipe,
               "best_epoch": history["best_epoch"], "best_val_acc": history["best_val_acc"],
               "stopped_early": history["stopped_early"], "diverged": history.get("diverged"),
               "weights": str(path.relative_to(run.path)), "reload_identical": identical,
-              "cpu_time": cpu_time, "load": load, "started": started, "ended": time.time()}
+              "cpu_time": cpu_time, "load": load, "started": started, "ended": time.time(),
+              "device": str(device), "processes": distributed.processes()}
     if probe is not None:
         result["probes"] = probe.history
-    return result
+    return distributed.share(result)
+
+
+def run_device(run):
+    """The torch.device of the run's `device` setting ('auto' for a run without one);
+    DeviceError (one line) for a device this machine lacks."""
+    from layerlab.pytorch.device import choose_device
+
+    return choose_device((getattr(run, "config", None) or {}).get("device"))
 
 
 def cell_trainer(run, spec: dict):

@@ -46,6 +46,7 @@ class GurmukhiRegConfig:
     tune_sigma: float = 4.0  # the elastic field's Gaussian smoothing, pixels
     tune_folds: int = 5
     gradcheck_eps: float = 1e-4  # float64 round-off dominates below
+    device: str = "auto"  # where PyTorch trains: auto, cpu, cuda, cuda:N, mps
 
 
 def gurmukhi_spec(cfg, fold=None):

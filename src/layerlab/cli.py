@@ -28,6 +28,8 @@ COMMANDS = [
     "layerlab.theory.cli",
     "layerlab.lab.eval_cli",
     "layerlab.lab.audit",
+    "layerlab.lab.export",
+    "layerlab.lab.watch",
     "layerlab.playground.cli",
 ]
 

@@ -94,10 +94,8 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
     scheduler, random generators, history, probes) is written there atomically; a later call
     with the same arguments and path continues from it, to the same weights and history as an
     uninterrupted call (the caller deletes the file when the result is safe).
-    Device: the model's and the data's (put both there first; `device.py`). Under torchrun,
-    with the process group set up (`distributed.setup`), the model trains data-parallel: each
-    process takes its shard of every global batch of `batch_size` (`distributed.py`; no
-    checkpoint_path then).
+    Device: the model's and the data's (`device.py`). Under torchrun (`distributed.setup`) each
+    process trains on its shard of every global batch of `batch_size` (no checkpoint_path).
 
     History: lists per epoch 'epoch', 'loss' (mean data loss over the epoch's batches),
     'penalty' (mean penalty), 'train_acc' (running accuracy over the epoch, in train mode, so
@@ -148,13 +146,16 @@ def fit(model: nn.Module, data: dict, optimizer: torch.optim.Optimizer, epochs: 
         if history["stopped_early"]:
             break
     bar.close()
-
-    if track["best_state"] is not None and history["epoch"] and \
-            history["best_epoch"] != history["epoch"][-1]:
-        # early stopping keeps the best epoch's weights
-        model.load_state_dict(track["best_state"])
+    _restore_best(model, history, track)
     history["train_time"] = sum(history["time"])
     return history
+
+
+def _restore_best(model, history, track):
+    """Early stopping keeps the best epoch's weights: load them when a later epoch ended."""
+    if track["best_state"] is not None and history["epoch"] and \
+            history["best_epoch"] != history["epoch"][-1]:
+        model.load_state_dict(track["best_state"])
 
 
 def _start(keys, epochs, checkpoint_path, model, optimizer, scheduler, batches, probes):

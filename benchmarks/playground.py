@@ -102,6 +102,7 @@ def playing(ws, seconds, pid):
 
 
 def main():
+    """Start the server, time step messages, play, and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds of play measured")
     parser.add_argument("--steps", type=int, default=60, help="step messages timed")

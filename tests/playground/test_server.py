@@ -4,6 +4,7 @@ and two sessions training at once."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -121,6 +122,8 @@ def test_bad_messages_get_errors_and_the_session_still_trains(client):
         assert error["field"] == "lr" and "lr='fast'" in error["message"]
         ws.send_json({"type": "setup", "setup": "lr=1"})
         assert receive(ws, "error")[0]["field"] == "setup"
+        ws.send_json({"type": "setup", "setup": {"lr": "9" * 100_000}})
+        assert len(receive(ws, "error")[0]["message"]) < 200  # quoted, not echoed whole
         ws.send_json({"type": "set_weight", "layer": 9, "row": 0, "col": 0, "value": 1})
         assert receive(ws, "error")[0]["field"] == "layer"
         ws.send_json({"type": "add_point", "x1": 99, "x2": 0, "label": 1})
@@ -233,15 +236,31 @@ def test_a_clicked_point_switches_to_custom_keeping_the_points(client):
         assert receive(ws, "error")[0]["field"] == "label"
 
 
+def test_clicked_points_stop_at_the_upload_s_row_limit(client):
+    with client.websocket_connect("/ws") as ws:
+        rows = "".join(f"{(i % 100) / 20 - 2.5},{(i // 100) / 20 - 2.5},{i % 2}\n"
+                       for i in range(10_000))
+        ws.send_json({"type": "upload", "csv": rows})
+        receive(ws, "frame")
+        ws.send_json({"type": "add_point", "x1": 0, "x2": 0, "label": 1})
+        error, _ = receive(ws, "error")
+        assert error["field"] == "points" and "10,000" in error["message"]
+
+
 def test_save_writes_a_run_folder_that_layerlab_report_renders(client, tmp_path):
     with client.websocket_connect("/ws") as ws:
         send_setup(ws, dataset="xor", points=100, hidden="4")
         for _ in range(3):
             ws.send_json({"type": "step"})
             receive(ws, "frame")
+        ws.send_json({"type": "set_weight", "layer": 0, "row": 0, "col": 0, "value": 2.5})
+        edited, _ = receive(ws, "frame")
         ws.send_json({"type": "save"})
         saved, _ = receive(ws, "saved")
     folder = Path(saved["path"])
+    claims = json.loads((folder / "results.json").read_text())["claims"]
+    assert claims["final training loss"]["ours"] == pytest.approx(edited["train_loss"])
+    assert json.loads((folder / "status.json").read_text())["wall_time"] > 0
     assert folder.parent == (tmp_path / "runs").resolve()
     for name in ("config.json", "metrics.jsonl", "results.json", "report.md", "points.csv",
                  "weights.json", "plots/loss.png", "plots/decision_map.png"):

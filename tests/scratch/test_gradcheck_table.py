@@ -24,8 +24,9 @@ def test_every_row_passes(row):
 
 def test_table_covers_every_layer_loss_and_model():
     covered = {r.what.split(".")[0].split(" ")[0] for r in ROWS}
-    for name in ["Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Dropout", "BatchNorm",
-                 "LayerNorm", "softmax_loss", "svm_loss", "TwoLayerNet", "FC"]:
+    for name in ["Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Identity", "Dropout",
+                 "BatchNorm", "LayerNorm", "softmax_loss", "svm_loss", "square_loss",
+                 "TwoLayerNet", "FC"]:
         assert name in covered
     assert {r.what for r in ROWS} >= {"BatchNorm.backward (train)",
                                       "BatchNorm.backward_alt (train)"}

@@ -8,8 +8,8 @@ F = torch.nn.functional
 
 from torch_oracle import TOL, batchnorm_matches_torch, close, torch_grads  # noqa: E402
 
-from layerlab.scratch.layers import LeakyReLU, Linear, ReLU, Sigmoid, Tanh  # noqa: E402
-from layerlab.scratch.losses import softmax_loss, svm_loss  # noqa: E402
+from layerlab.scratch.layers import Identity, LeakyReLU, Linear, ReLU, Sigmoid, Tanh  # noqa: E402
+from layerlab.scratch.losses import softmax_loss, square_loss, svm_loss  # noqa: E402
 from layerlab.scratch.norm import BatchNorm, LayerNorm  # noqa: E402
 
 
@@ -25,7 +25,7 @@ def test_linear(rng):
 
 @pytest.mark.parametrize("layer,torch_fn", [
     (ReLU, F.relu), (Sigmoid, torch.sigmoid), (Tanh, torch.tanh),
-    (LeakyReLU, lambda x: F.leaky_relu(x, 0.01)),
+    (LeakyReLU, lambda x: F.leaky_relu(x, 0.01)), (Identity, torch.nn.Identity()),
 ])
 def test_activations(rng, layer, torch_fn):
     x = 3 * rng.standard_normal((6, 7))
@@ -83,6 +83,31 @@ def test_svm_loss(rng, scale):
     assert np.isfinite(loss)
     np.testing.assert_allclose(loss, t_out.item(), rtol=TOL)
     close(dx, t_dx)
+
+
+@pytest.mark.parametrize("outputs", [1, 3])
+@pytest.mark.parametrize("scale", [1.0, 1e4])
+def test_square_loss(rng, outputs, scale):
+    # ours is half the squared error summed over outputs, averaged over the batch; torch's
+    # mse_loss averages over outputs too, so scale it by 0.5 * C.
+    x = scale * rng.standard_normal((20, outputs))
+    targets = rng.standard_normal(20) if outputs == 1 else rng.standard_normal((20, outputs))
+    loss, dx = square_loss(x, targets)
+    t = torch.tensor(targets.reshape(20, outputs))
+    t_out, (t_dx,) = torch_grads(lambda x: 0.5 * outputs * F.mse_loss(x, t), [x], None)
+    np.testing.assert_allclose(loss, t_out.item(), rtol=TOL)
+    close(dx, t_dx)
+
+
+def test_square_loss_is_half_the_mean_squared_error():
+    loss, dscores = square_loss(np.array([[1.0], [3.0]]), np.array([0.0, 1.0]))
+    assert loss == pytest.approx(0.5 * (1 + 4) / 2)
+    np.testing.assert_allclose(dscores, [[0.5], [1.0]])
+
+
+def test_square_loss_refuses_targets_of_the_wrong_shape():
+    with pytest.raises(ValueError, match="targets must be"):
+        square_loss(np.zeros((4, 2)), np.zeros(4))
 
 
 def test_losses_reject_bad_labels(rng):

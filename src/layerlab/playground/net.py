@@ -1,54 +1,25 @@
-"""The playground's net: the scratch engine's FullyConnectedNet in float64, with two additions the
-playground needs and the engine's classifier lacks: a linear (identity) activation and one
-linear output trained on squared error for regression.
+"""The playground's net: the scratch engine's FullyConnectedNet in float64 (any of the engine's
+activations, 'linear' included), with one addition the engine's classifier lacks: one linear
+output trained on squared error for regression.
 
 Everything else is the engine's: Linear, the activations, BatchNorm, Dropout, the inits, the
-L1/L2 penalties of `Model`, and the update rules of `scratch.optim`.
+L1/L2 penalties of `Model`, square_loss, and the update rules of `scratch.optim`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from layerlab.scratch.dropout import Dropout
 from layerlab.scratch.init import init_weight
-from layerlab.scratch.layers import ACTIVATIONS, Linear
+from layerlab.scratch.layers import Linear
 from layerlab.scratch.losses import square_loss
 from layerlab.scratch.models import FullyConnectedNet
-from layerlab.scratch.norm import BatchNorm
 from layerlab.scratch.optim import UPDATE_RULES
-from layerlab.scratch.sandwich import Sandwich, Stage
 
 GAUSSIAN_STD = 1.0  # init 'gaussian': N(0, 1), large enough to show saturated units
 ENGINE_INIT = {"xavier": "xavier", "kaiming": "kaiming", "gaussian": "gaussian",
                "zeros": "zeros", "playground": "zeros"}
 RULES = {"sgd": "sgd", "momentum": "sgd_momentum", "rmsprop": "rmsprop", "adam": "adam"}
-
-
-class Identity:
-    """The linear activation: out = x."""
-
-    @staticmethod
-    def forward(x):
-        """x: any shape. Returns out (x itself), cache (None)."""
-        return x, None
-
-    @staticmethod
-    def backward(dout, cache):
-        """Returns dx = dout."""
-        return dout
-
-
-def hidden_sandwich(activation, batchnorm, dropout):
-    """Linear -> [BatchNorm] -> activation -> [Dropout], as the engine's fc_sandwich, with
-    'linear' as one more activation."""
-    stages = [Stage(Linear, ("W", "b"))]
-    if batchnorm:
-        stages.append(Stage(BatchNorm, ("gamma", "beta"), "norm"))
-    stages.append(Stage(Identity if activation == "linear" else ACTIVATIONS[activation]))
-    if dropout:
-        stages.append(Stage(Dropout, (), "dropout"))
-    return Sandwich(stages)
 
 
 class PlaygroundNet(FullyConnectedNet):
@@ -62,10 +33,9 @@ class PlaygroundNet(FullyConnectedNet):
                  l2, l1, seed):
         super().__init__(list(hidden), input_dim=inputs, num_classes=max(outputs, 2),
                          dropout=dropout, normalization="batchnorm" if batchnorm else None,
-                         activation="relu", reg=l2, l1=l1, weight_scale=GAUSSIAN_STD,
+                         activation=activation, reg=l2, l1=l1, weight_scale=GAUSSIAN_STD,
                          init=ENGINE_INIT[init], dtype=np.float64, seed=seed)
-        self.activation = activation
-        self.hidden = hidden_sandwich(activation, batchnorm, dropout > 0)
+        self.activation = activation  # what measure.py reads (dead ReLUs, saturated units)
         L = self.num_layers
         if outputs == 1:  # regression: one linear output on squared error
             fan_in = self.params[f"W{L}"].shape[0]

@@ -4,7 +4,8 @@
     config.json    the setup (and its query), the problem, epochs and steps
     env.json       versions, BLAS and threads
     status.json    finished
-    metrics.jsonl  one line per epoch: train/test loss and accuracy
+    metrics.jsonl  one line per recorded epoch (every epoch up to 100,000; see
+                   session.HISTORY_LIMIT): train/test loss and accuracy
     results.json   the final figures as claims 'measured', the per-layer table, the confusion
                    matrix, the loss curve and the decision map as plots
     points.csv     the points (split, x1, x2, label), so custom data is kept
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import time
 from pathlib import Path
 
@@ -27,9 +29,14 @@ from layerlab.lab.environment import environment
 from layerlab.lab.rundir import Run
 from layerlab.playground import measure
 from layerlab.playground import setup as setups
+from layerlab.playground.data import features
 from layerlab.runfiles import dumps, write_json
+from layerlab.studies.s7_playground import measure as s7
 
 MAP_STEPS = 61
+# Matplotlib's pyplot is not thread-safe, and each session saves from its own worker thread:
+# two sessions saving at once draw their plots one after the other.
+REPORT_LOCK = threading.Lock()
 
 
 def _folder(runs_dir):
@@ -68,8 +75,9 @@ def write_run(session):
     atomic_write_bytes(path / "metrics.jsonl", ("\n".join(lines) + "\n").encode())
     _files(session, path)
     _results(session, run)
-    run.set_status("finished", wall_time=0.0)
-    build_report(path)
+    run.set_status("finished", wall_time=round(session.train_seconds, 3))
+    with REPORT_LOCK:
+        build_report(path)
     return path
 
 
@@ -86,19 +94,20 @@ def _files(session, path):
 
 
 def _results(session, run):
-    """Claims, tables, plots and notes of the saved session."""
-    last = session.history[-1]
-    figures = [("final training loss", last[1], ""), ("final test loss", last[2], "")]
+    """Claims, tables, plots and notes of the saved session: the figures of the net as it is
+    now (a weight set by hand after the last epoch included), as the page shows it."""
+    frame = session.frame()
+    figures = [("final training loss", frame["train_loss"], ""),
+               ("final test loss", frame["test_loss"], "")]
     if not session.regression:
-        figures += [("final training accuracy", last[3], ""),
-                    ("final test accuracy", last[4], "")]
+        figures += [("final training accuracy", frame["train_acc"], ""),
+                    ("final test accuracy", frame["test_acc"], "")]
     figures.append(("epochs trained", session.epoch, "epochs"))
     for i, (name, value, unit) in enumerate(figures):
         estimate = verdict.exact(value) if value is not None else None
         run.judge(name, "measured", estimate, unit=unit, key=i < 2, source="this session",
                   diverged=bool(session.diverged) and value is None,
                   note=session.diverged or "")
-    frame = session.frame()
     run.table("layers", ["layer", "units", "gradient norm", "weight norm", "dead", "saturated",
                          "activation mean", "activation std"],
               [[s["name"], s["units"], s["grad_norm"], s["weight_norm"], s["dead"],
@@ -127,18 +136,15 @@ def _results(session, run):
 
 def _map_panels(session):
     """Boundary panels of the output over the plane, each with the training points."""
-    grid = np.stack(np.meshgrid(np.linspace(-6, 6, MAP_STEPS),
-                                np.linspace(-6, 6, MAP_STEPS)), axis=-1).reshape(-1, 2)
-    from layerlab.playground.data import features
-
+    grid = s7.plane(s7.EXTENT, MAP_STEPS)  # the S7 studies' maps: row 0 at the bottom
     _, scores = session.model.hidden_outputs(features(grid, session.setup["features"]))
     points = np.round(session.train.X, 3).tolist()
     y = session.train.y
 
     def panel(title, values, labels):
-        values = np.nan_to_num(np.clip(values, -1, 1)).reshape(MAP_STEPS, MAP_STEPS)
-        return {"title": title, "values": np.round(values, 3).tolist(), "extent": [-6, 6, -6, 6],
-                "points": points, "labels": np.asarray(labels, dtype=int).tolist()}
+        values = s7.as_map(np.nan_to_num(np.clip(values, -1, 1)), MAP_STEPS)
+        return s7.panel(title, values, {"points": points,
+                                        "labels": np.asarray(labels, dtype=int).tolist()})
 
     if session.regression:
         return [panel("regression output", scores[:, 0], y > 0)]

@@ -11,6 +11,7 @@ and two sessions train at once. While playing, a task trains for about 1/60 s in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import traceback
@@ -64,11 +65,22 @@ def _error(message, field=None, status=400):
     return JSONResponse({"error": message, "field": field}, status_code=status)
 
 
+async def _body(request, limit):
+    """The request's body, or None once it passes `limit` bytes (read no further: a huge
+    body never sits in memory)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 async def check(request: Request):
     """A URL query checked: its canonical setup and query, or 400 naming the parameter."""
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return _error(f"the request is over {MAX_BODY:,} bytes", status=413)
+    body = await _body(request, MAX_BODY)
+    if body is None:
+        return _error(f"the request is over {MAX_BODY:,} bytes: send only the query", status=413)
     try:
         data = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError):
@@ -109,7 +121,12 @@ class Connection:
     async def send(self, messages):
         """Send messages in order (the caller holds the lock)."""
         for message in messages:
-            await self.ws.send_text(encode(message))
+            await self.ws.send_text(message if isinstance(message, str) else encode(message))
+
+    async def work(self, fn, *args):
+        """fn(*args) in a worker thread, its messages encoded there too (a frame's JSON is the
+        largest piece of work after training: it stays off the event loop)."""
+        return await asyncio.to_thread(lambda: [encode(m) for m in fn(*args)])
 
     async def handle(self, text):
         """One client message: its replies, or an `error`; the session stays usable."""
@@ -121,8 +138,7 @@ class Connection:
             if kind == "play":
                 return await self.play()
             async with self.lock:
-                replies = await asyncio.to_thread(self.reply, kind, message)
-                await self.send(replies)
+                await self.send(await self.work(self.reply, kind, message))
         except (SetupError, UploadError) as err:
             field = getattr(err, "field", "csv")
             await self._send_error(str(err), field)
@@ -158,8 +174,9 @@ class Connection:
             return s.upload(_field(message, "csv", str))
         if kind == "save":
             return [s.save()]
-        raise SetupError("type", f"unknown message type {kind!r}; types: setup, play, pause, "
-                         "step, reset, regenerate, set_weight, add_point, upload, save")
+        raise SetupError("type", f"unknown message type {setups.shown(kind)}; types: setup, "
+                         "play, pause, step, reset, regenerate, set_weight, add_point, upload, "
+                         "save")
 
     async def play(self):
         """Start the play loop (a no-op when it runs)."""
@@ -176,11 +193,16 @@ class Connection:
                 async with self.lock:
                     if not self.session.running:
                         break
-                    messages = await asyncio.to_thread(self.session.advance)
-                    await self.send(messages)
+                    await self.send(await self.work(self.session.advance))
                 await asyncio.sleep(0)  # let waiting messages take the lock
-        except (WebSocketDisconnect, RuntimeError):
+        except (WebSocketDisconnect, RuntimeError):  # the browser went away
             self.session.running = False
+        except Exception as err:  # a bug: stop playing and say so, as handle() does
+            self.session.running = False
+            traceback.print_exc(file=sys.stderr)
+            with contextlib.suppress(WebSocketDisconnect):
+                await self._send_error(f"training stopped: the server failed "
+                                       f"({type(err).__name__}: {err}); the session is kept", None)
 
 
 def _message(text):
@@ -204,7 +226,7 @@ def _field(message, key, kind):
           float: isinstance(value, int | float) and not isinstance(value, bool)}[kind]
     if not ok:
         what = {dict: "an object", str: "text", int: "a whole number", float: "a number"}[kind]
-        raise SetupError(key, f"{key} is missing or not {what} (got {value!r:.40})")
+        raise SetupError(key, f"{key} is missing or not {what} (got {setups.shown(value, 40)})")
     return value
 
 

@@ -20,7 +20,10 @@ from layerlab.playground.data import Points, features, points_for, split
 from layerlab.playground.net import Optimizer, build
 from layerlab.playground.setup import SetupError
 
-HISTORY_POINTS = 1000
+HISTORY_POINTS = 1000  # the curve a frame carries
+# The record kept (and saved) is bounded too: past HISTORY_LIMIT epochs it keeps every 2nd,
+# then every 4th ... epoch, so a tab left playing for hours holds a few MB, not gigabytes.
+HISTORY_LIMIT = 100_000
 LIVE = {"lr", "reg", "reg_rate", "batch", "order", "discretize"}  # changed without a reset
 CHUNK = 8  # minibatches between looks at the clock
 
@@ -47,6 +50,7 @@ class Session:
 
     @property
     def regression(self):
+        """True when the net fits targets (squared error), not classes."""
         return self.problem == "regression"
 
     def _load_data(self):
@@ -68,7 +72,8 @@ class Session:
         self.optimizer = Optimizer(self.setup["optimizer"], self.setup["lr"])
         self.order_rng = np.random.default_rng(self.setup["seed"] + 1_000_003)
         self.epoch, self.step, self.position, self.order = 0, 0, 0, None
-        self.history, self.diverged = [], None
+        self.history, self.record_every, self.diverged = [], 1, None
+        self.train_seconds = 0.0  # time spent training since the reset (the saved wall time)
         self._cache = {}
         self._record()
         return [self.frame()]
@@ -135,6 +140,9 @@ class Session:
         """One more training point; switches to dataset=custom keeping the current points.
         Keeps the net and its training. Returns [setup, frame]."""
         x = [self._coordinate("x1", x1), self._coordinate("x2", x2)]
+        if len(self.train.y) + len(self.test.y) >= upload.MAX_ROWS:
+            raise SetupError("points", f"{upload.MAX_ROWS:,} points are the most a set holds: "
+                             "reset the data (pick a dataset) to add more")
         if self.regression:
             if not _finite(label) or abs(float(label)) > 1:
                 raise SetupError("label", f"label={label!r}: a regression target is a number "
@@ -169,10 +177,6 @@ class Session:
 
     # --- training -----------------------------------------------------------------------------
 
-    def _batches(self):
-        n, size = len(self.train.y), self.setup["batch"]
-        return -(-n // size)
-
     def _new_order(self):
         if self.setup["order"] == "sorted":
             return np.argsort(self.train.y, kind="stable")
@@ -197,7 +201,8 @@ class Session:
             if self.position * size >= n:
                 self.epoch += 1
                 self.position, self.order = 0, None
-                self._record()
+                if self.epoch % self.record_every == 0:
+                    self._record()
                 break
         return self._check_weights()
 
@@ -218,9 +223,10 @@ class Session:
         and a frame)."""
         if self.diverged:
             return [self.diverged_message()]
-        target = self.epoch + 1
+        target, start = self.epoch + 1, time.perf_counter()
         while self.epoch < target and self._train_batches(CHUNK):
             pass
+        self.train_seconds += time.perf_counter() - start
         return self._after_training()
 
     def advance(self, least=1 / 60, most=1 / 20):
@@ -234,6 +240,7 @@ class Session:
             if elapsed >= most or (elapsed >= least and self.epoch > epoch and
                                    self.position == 0):
                 break
+        self.train_seconds += time.perf_counter() - start
         return self._after_training()
 
     def _after_training(self):
@@ -285,6 +292,9 @@ class Session:
         _, _, train_loss, train_acc = self._evaluate("train")
         _, _, test_loss, test_acc = self._evaluate("test")
         self.history.append([self.epoch, train_loss, test_loss, train_acc, test_acc])
+        if len(self.history) > HISTORY_LIMIT:  # epochs 0, 2k, 4k ... of stride k stay
+            self.history = self.history[::2]
+            self.record_every *= 2
 
     def thinned_history(self):
         """[[epoch, train_loss, test_loss]] of at most HISTORY_POINTS records, evenly spaced
@@ -318,7 +328,7 @@ class Session:
 
     def save(self):
         """Write the run folder under runs_dir; returns the `saved` message."""
-        from layerlab.playground.save import write_run
+        from layerlab.playground.save import write_run  # the report's libraries load on demand
 
         path = write_run(self)
         return {"type": "saved", "path": str(path.resolve()),

@@ -113,9 +113,16 @@ def _allowed(p):
     return f"{kind} from {p.low:g} to {p.high:g}"
 
 
+def shown(value, most=60):
+    """repr(value) cut to `most` characters: a message quotes what it refuses, never a
+    megabyte of it."""
+    text = repr(value)
+    return text if len(text) <= most else text[:most - 3] + "..."
+
+
 def _bad(key, value):
     p = PARAMS[key]
-    return SetupError(key, f"{key}={value!r} is not allowed: {key} must be {_allowed(p)}")
+    return SetupError(key, f"{key}={shown(value)} is not allowed: {key} must be {_allowed(p)}")
 
 
 def _number(key, value):
@@ -175,7 +182,7 @@ def _width(key, part):
 def check_value(key, value):
     """One parameter's value in its canonical type, or SetupError."""
     if key not in PARAMS:
-        raise SetupError(key, f"unknown parameter {key!r}; the parameters are "
+        raise SetupError(key, f"unknown parameter {shown(key)}; the parameters are "
                          + ", ".join(PARAMS))
     p = PARAMS[key]
     if p.kind == "choice":
@@ -239,7 +246,7 @@ def from_query(query):
     seen = {}
     for key, value in pairs:
         if key in seen:
-            raise SetupError(key, f"{key} is given twice in the query; give it once")
+            raise SetupError(key, f"{shown(key)} is given twice in the query; give it once")
         seen[key] = value
     return validate(seen)
 

@@ -14,8 +14,8 @@ from layerlab.scratch.checks import (
 )
 from layerlab.scratch.dropout import Dropout
 from layerlab.scratch.gradcheck import numerical_gradient
-from layerlab.scratch.layers import LeakyReLU, Linear, ReLU, Sigmoid, Tanh
-from layerlab.scratch.losses import softmax_loss, svm_loss
+from layerlab.scratch.layers import Identity, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+from layerlab.scratch.losses import softmax_loss, square_loss, svm_loss
 from layerlab.scratch.models import FullyConnectedNet, TwoLayerNet
 from layerlab.scratch.norm import BatchNorm, LayerNorm
 from layerlab.scratch.sandwich import fc_sandwich
@@ -33,6 +33,7 @@ def away_from_zero(rng, shape, margin=0.05):
 
 @register("layers")
 def linear_checks():
+    """Linear: the course's forward figures and the backward of x, w, b."""
     rng = np.random.default_rng(231)
     S11 = references.S1_1_LAYER_CHECKS
     x = np.linspace(-0.1, 0.5, 240).reshape(2, 4, 5, 6)
@@ -49,6 +50,7 @@ def linear_checks():
 
 @register("layers")
 def activation_checks():
+    """ReLU's forward figures; the backward of every activation."""
     rng = np.random.default_rng(232)
     out, _ = ReLU.forward(np.linspace(-0.5, 0.5, 12).reshape(3, 4))
     rows = [compare("layers", "ReLU.forward", "out", references.S1_1_RELU_FORWARD_EXPECTED, out,
@@ -58,7 +60,7 @@ def activation_checks():
                         references={"x": references.S1_1_LAYER_CHECKS[("ReLU.backward", "x")]})
     rows += check_layer("layers", "LeakyReLU.backward", LeakyReLU.forward, LeakyReLU.backward,
                         [away_from_zero(rng, (10, 10)), 0.1], [("x", 0)], rng)
-    for layer in (Sigmoid, Tanh):
+    for layer in (Sigmoid, Tanh, Identity):
         rows += check_layer("layers", f"{layer.__name__}.backward", layer.forward,
                             layer.backward, [rng.standard_normal((10, 10))], [("x", 0)], rng)
     return rows
@@ -66,6 +68,7 @@ def activation_checks():
 
 @register("layers")
 def dropout_checks():
+    """Dropout's backward, inverted and vanilla, in train and test mode."""
     rng = np.random.default_rng(233)
     rows = []
     for inverted in (True, False):
@@ -79,6 +82,7 @@ def dropout_checks():
 
 @register("norm")
 def norm_checks():
+    """BatchNorm (both backward passes, train and test) and LayerNorm."""
     rng = np.random.default_rng(234)
     rows = []
     N, D = 4, 5
@@ -102,6 +106,7 @@ def norm_checks():
 
 @register("losses")
 def loss_checks():
+    """The gradient of every loss with respect to its scores."""
     rng = np.random.default_rng(235)
     rows = []
     N, C = 50, 10
@@ -111,11 +116,22 @@ def loss_checks():
         _, dx = fn(x, y)
         numeric = numerical_gradient(lambda fn=fn, x=x: fn(x, y)[0], x, h=1e-4, order=4)
         rows.append(compare("losses", fn.__name__, "x", numeric, dx))
+    # regression: one output with (N,) targets, and several outputs with (N, C) targets. The
+    # loss is quadratic, so a centred difference is exact for any h: a larger h than above only
+    # cuts the rounding error (which would otherwise near the threshold on the smallest entries)
+    for what, targets in (("square_loss", rng.standard_normal(N)),
+                          ("square_loss (C outputs)", rng.standard_normal((N, C)))):
+        x = rng.standard_normal((N, 1 if targets.ndim == 1 else C))
+        _, dx = square_loss(x, targets)
+        numeric = numerical_gradient(lambda x=x, t=targets: square_loss(x, t)[0], x, h=1e-2,
+                                     order=4)
+        rows.append(compare("losses", what, "x", numeric, dx))
     return rows
 
 
 @register("sandwich")
 def sandwich_checks():
+    """Linear-[norm]-activation-dropout sandwiches, every parameter."""
     rng = np.random.default_rng(236)
     rows = []
     for norm in (None, "batchnorm", "layernorm"):
@@ -150,6 +166,7 @@ def _model_data(rng, N=5, D=15, C=10):
 
 @register("models")
 def model_checks():
+    """TwoLayerNet and FullyConnectedNet in several configurations, every parameter."""
     rng = np.random.default_rng(237)
     rows = []
     X, y = _model_data(rng)
@@ -165,6 +182,7 @@ def model_checks():
         dict(normalization="layernorm", reg=0.1),
         dict(activation="tanh", reg=0.1),
         dict(activation="sigmoid", reg=0.1),
+        dict(activation="linear", reg=0.1),
     ]
     for config in configs:
         model = FullyConnectedNet([20, 30], input_dim=15, num_classes=10, weight_scale=5e-2,

@@ -129,4 +129,20 @@ class Tanh:
         return dout * (1 - t * t)
 
 
-ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh}
+class Identity:
+    """The linear activation: out = x (a layer of it leaves its Linear layer's output as it is,
+    e.g. the TensorFlow Playground's 'linear' hidden units)."""
+
+    @staticmethod
+    def forward(x):
+        """x: any shape. Returns out (x itself, as a float array: no copy), cache (None)."""
+        return floating(x), None
+
+    @staticmethod
+    def backward(dout, cache):
+        """dout: same shape as x. Returns dx = dout."""
+        return dout
+
+
+ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh,
+               "linear": Identity}

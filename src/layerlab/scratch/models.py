@@ -130,7 +130,7 @@ class FullyConnectedNet(Model):
         num_classes: C.
         dropout: probability of dropping a hidden unit (0 disables dropout).
         normalization: None, 'batchnorm' or 'layernorm'.
-        activation: 'relu', 'leaky_relu', 'sigmoid' or 'tanh'.
+        activation: 'relu', 'leaky_relu', 'sigmoid', 'tanh' or 'linear'.
         reg: L2 strength (see the module docstring for the convention); l1: L1 strength.
         weight_scale: std of the 'gaussian' init; a string here names the init instead
             (e.g. 'kaiming'), so `weight_scale='kaiming'` works as in the course's DeepConvNet.

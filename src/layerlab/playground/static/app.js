@@ -44,6 +44,7 @@
     dropout: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
     classes: [2, 3, 4, 5],
   };
+  const MAX_UPLOAD = 1000000;  // bytes: upload.MAX_BYTES on the server
   const MAX_LAYERS = 6;
   const MAX_UNITS = 8;
   const NODE = 38;        // px, a unit's heat map in the network
@@ -204,8 +205,9 @@
   function receive(msg) {
     if (msg.type === "setup") onSetup(msg);
     else if (msg.type === "frame") {
+      // frames may come faster than the screen redraws: one request draws the newest
+      if (!S.pending) requestAnimationFrame(drawPending);
       S.pending = msg;
-      requestAnimationFrame(drawPending);
     } else if (msg.type === "diverged") {
       S.running = false;
       showPlaying();
@@ -441,8 +443,8 @@
   function uploadCsv() {
     const file = $("csv-file").files[0];
     if (!file) return;
-    if (file.size > 1024 * 1024) {
-      showMessage(`${file.name} is ${(file.size / 1048576).toFixed(1)} MB; the limit is 1 MB `
+    if (file.size > MAX_UPLOAD) {  // the server's limit too: refuse before reading the file
+      showMessage(`${file.name} is ${(file.size / 1e6).toFixed(1)} MB; the limit is 1 MB `
         + "(10,000 rows of x1, x2, label).", "error");
       return;
     }
@@ -952,7 +954,7 @@
       body.innerHTML = '<tr><td colspan="8">no hidden layer: the inputs feed the output directly</td></tr>';
       return;
     }
-    (layers ?? []).forEach((layer, i) => {
+    layers.forEach((layer, i) => {
       const tr = document.createElement("tr");
       const cells = [
         [layer.name, "name"], [layer.units, "units"], [fmt(layer.grad_norm, 4), "grad"],

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from layerlab.lab import registry, runner
+from layerlab.lab import registry, runner, shared_store
 from layerlab.lab.config import ConfigError
 from layerlab.lab.rundir import Run
 from layerlab.report.headline import summary_lines
@@ -45,6 +45,13 @@ def set_threads(n):
         sys.modules["torch"].set_num_threads(n)
 
 
+def check_storage(url):
+    """Reach a database server's storage now, so that a missing driver or a server that does
+    not answer ends the command in one line before anything starts."""
+    if shared_store.is_server(url):
+        shared_store.open_storage(url)
+
+
 def _list(args):
     from layerlab.lab import listing
 
@@ -67,15 +74,17 @@ def _run(args):
             return 2
         if args.worker:  # the main process draws the progress; a worker's would fight it
             with open(os.devnull, "w") as quiet:
-                runner.resume(args.resume, worker=True, storage=args.storage, stream=quiet)
+                runner.resume(args.resume, worker=True, storage=args.storage, stream=quiet,
+                              heartbeat_interval=args.heartbeat)
             return 0
-        runner.resume(args.resume, storage=args.storage)
+        runner.resume(args.resume, storage=args.storage, heartbeat_interval=args.heartbeat)
         print("\n".join(summary_lines(args.resume)))
         return 0
     if not args.name:
         print("name an experiment (`layerlab list` shows them) or --resume RUN_DIR",
               file=sys.stderr)
         return 2
+    check_storage(args.storage)
     out = args.out
     if int(os.environ.get("RANK", "0")) > 0:  # under torchrun rank 0 alone writes the run
         from layerlab.pytorch.distributed import private_folder
@@ -83,7 +92,7 @@ def _run(args):
         out = private_folder()
     try:
         run = runner.create(args.name, args.set, args.seed, args.quick, out,
-                            storage=args.storage)
+                            storage=args.storage, heartbeat_interval=args.heartbeat)
     except ValueError as err:  # an unknown name or setting: the message says what to do
         print(f"layerlab run: {err}", file=sys.stderr)
         return 2
@@ -94,10 +103,23 @@ def _run(args):
 
 
 def _report(args):
-    if not Path(args.run_dir).exists():
-        raise NotARunError(f"{args.run_dir}: no such folder (give a run folder, e.g. "
-                           "runs/NAME-DATE-TIME or docs/results/NAME)")
-    path = runner.rebuild(args.run_dir) if args.rebuild else runner.report(args.run_dir)
+    if args.storage or args.run_id:
+        if not (args.storage and args.run_id) or args.run_dir or args.rebuild:
+            print("a run on a database server is gathered with --storage URL --run-id ID "
+                  "[--out DIR] (no RUN_DIR: the folder is written from the database)",
+                  file=sys.stderr)
+            return 2
+        args.run_dir = str(runner.gather(args.storage, args.run_id, args.out))
+        print(f"run folder: {args.run_dir} (gathered from {shared_store.shown(args.storage)})")
+        path = Path(args.run_dir) / "report.md"
+    elif not args.run_dir:
+        print("give a run folder, or --storage URL --run-id ID", file=sys.stderr)
+        return 2
+    elif args.out:
+        print("--out goes with --storage URL --run-id ID", file=sys.stderr)
+        return 2
+    else:
+        path = _report_folder(args)
     if args.html:
         print(path.with_suffix(".html"))
     elif args.full:
@@ -106,6 +128,14 @@ def _report(args):
         print("\n".join(summary_lines(args.run_dir)))
         print(f"the whole report as text: layerlab report {args.run_dir} --full")
     return 0
+
+
+def _report_folder(args):
+    """Rebuild the report of the run folder args.run_dir; the path of its report.md."""
+    if not Path(args.run_dir).exists():
+        raise NotARunError(f"{args.run_dir}: no such folder (give a run folder, e.g. "
+                           "runs/NAME-DATE-TIME or docs/results/NAME)")
+    return runner.rebuild(args.run_dir) if args.rebuild else runner.report(args.run_dir)
 
 
 def _compare(args):
@@ -129,17 +159,21 @@ def _sweep(args):
         print("name an experiment (`layerlab list` shows them) or --resume RUN_DIR",
               file=sys.stderr)
         return 2
+    check_storage(args.storage)  # before any folder is made or worker started
     if args.resume:
-        run = Run(args.resume, storage=args.storage)
+        run = Run(args.resume, storage=args.storage, heartbeat_interval=args.heartbeat)
         run.requeue_stale = True  # nobody runs yet: cells left running were killed
     else:
         run = runner.create(args.name, args.set, args.seed, args.quick, args.out,
-                            run_id=args.run_id, storage=args.storage)
+                            run_id=args.run_id, storage=args.storage,
+                            heartbeat_interval=args.heartbeat)
     print(f"run folder: {run.path}; {args.workers} worker(s)")
     command = [sys.executable, "-m", "layerlab", "run", "--resume", str(run.path), "--worker",
                "--threads", str(args.threads)]
     if args.storage:
         command += ["--storage", args.storage]
+    if args.heartbeat:
+        command += ["--heartbeat", str(args.heartbeat)]
     workers = [subprocess.Popen(command, stdout=subprocess.DEVNULL)
                for _ in range(args.workers - 1)]
     try:
@@ -195,8 +229,12 @@ def add_parser(subparsers):
                        help="new run folder (default runs/NAME-DATE-TIME); one that holds a "
                             "run is refused")
         p.add_argument("--storage", metavar="URL",
-                       help="Optuna storage URL shared by workers on several machines "
-                            "(default: SQLite in the run folder)")
+                       help="Optuna storage URL shared by workers on several machines, e.g. "
+                            "postgresql://USER@HOST/DB (default: SQLite in the run folder)")
+        p.add_argument("--heartbeat", type=_seconds, metavar="SECONDS",
+                       help="with a database server: seconds between a training worker's "
+                            "heartbeats; a cell whose worker misses 4 in a row is handed to "
+                            "another (default 15; the first machine's value holds for the run)")
         p.add_argument("--threads", type=int, default=1,
                        help="BLAS/OpenMP threads per process (default 1: the studies' matrices "
                        "are small, and on a small or busy machine more threads are often "
@@ -219,8 +257,16 @@ def _add_folder_parsers(subparsers, run_options):
     """Register the commands on run folders: report, compare, sweep, publish, catalog."""
     p = subparsers.add_parser("report", help="rebuild a run's report and show its verdicts",
                               description="Rebuild report.md and report.html of a run folder "
-                              "from its results.json and print the verdicts and the paths.")
-    p.add_argument("run_dir", help="a run folder (runs/NAME-..., or docs/results/NAME)")
+                              "from its results.json and print the verdicts and the paths. "
+                              "With --storage URL --run-id ID: write the folder and report of "
+                              "a run shared through a database server, from the database.")
+    p.add_argument("run_dir", nargs="?",
+                   help="a run folder (runs/NAME-..., or docs/results/NAME)")
+    p.add_argument("--storage", metavar="URL",
+                   help="the database server of a run made by workers on several machines")
+    p.add_argument("--run-id", help="that run's id (the --run-id its workers were given)")
+    p.add_argument("--out", metavar="DIR",
+                   help="with --storage: the folder to write (default runs/RUN_ID)")
     p.add_argument("--full", action="store_true", help="print the whole report.md")
     p.add_argument("--html", action="store_true", help="print only the path of report.html")
     p.add_argument("--rebuild", action="store_true",
@@ -246,7 +292,8 @@ def _add_folder_parsers(subparsers, run_options):
     p.add_argument("--workers", type=int, default=2,
                    help="processes training cells at once, this one included (default 2)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a sweep")
-    p.add_argument("--run-id", help="study name prefix shared by machines (default: folder name)")
+    p.add_argument("--run-id", help="the run's id: the same on every machine sharing a "
+                   "--storage server (default: the folder's name)")
     run_options(p)
     p.set_defaults(func=_sweep)
 
@@ -264,6 +311,19 @@ def _add_folder_parsers(subparsers, run_options):
     p.add_argument("--results", default="docs/results", help="published runs (docs/results)")
     p.add_argument("--write", metavar="PATH", help="write it there (docs/experiments.md)")
     p.set_defaults(func=_catalog)
+
+
+def _seconds(text):
+    """A whole number of seconds >= 1 (Optuna's heartbeat interval is whole seconds)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give whole seconds, at least 1")
+    return value
 
 
 def argparse_hidden():

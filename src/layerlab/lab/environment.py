@@ -47,7 +47,9 @@ def environment():
 
         env["threadpools"] = [{k: p.get(k) for k in ("user_api", "internal_api", "version",
                                                       "num_threads", "architecture")}
-                              for p in threadpool_info()]
+                              for p in sorted(threadpool_info(),  # one order in every process
+                                              key=lambda p: (p.get("user_api") or "",
+                                                             p.get("internal_api") or ""))]
     except ImportError:
         env["threadpools"] = "unknown (threadpoolctl not installed)"
     try:  # what PyTorch can train on here: the device `auto` picks, GPUs, torchrun processes

@@ -119,10 +119,29 @@ def needs(name) -> str | None:
     return None
 
 
+def _import_declaring(name):
+    """Import the study module that declares `name` (read from the sources), if one does."""
+    from layerlab.studies import STUDY_MODULES
+
+    for module in STUDY_MODULES:
+        if name in declared_names(module):
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as err:
+                if err.name not in OPTIONAL:
+                    raise
+                UNAVAILABLE[module] = err.name
+            return
+
+
 def get(name) -> Experiment:
     """The experiment called `name`. An UnknownExperiment otherwise: for an experiment whose
     module needs a package that is not installed, the package and its install command; for
     a misspelt name, the closest names; else the list of names."""
+    if name not in _EXPERIMENTS:
+        _import_declaring(name)  # only the module that declares it: a command starts fast
+    if name in _EXPERIMENTS:
+        return _EXPERIMENTS[name]
     experiments = all_experiments()
     if name in experiments:
         return experiments[name]

@@ -8,7 +8,8 @@
       results.json     what the report shows: claims (ours vs reference), tables, plots, notes
       cells.json       every grid's cells and their results, so the report can be rebuilt
                        and re-judged without training (`layerlab report RUN_DIR --rebuild`)
-      sweep.db         Optuna's SQLite storage: one trial per finished cell
+      sweep.db         Optuna's SQLite storage: one trial per finished cell (with --storage
+                       URL the trials are on that server instead, see shared_store.py)
       checkpoints/     Solver checkpoints, so an interrupted cell continues
       plots/*.png      rendered from the plot data in results.json
       report.md, report.html
@@ -38,14 +39,19 @@ class Run:
     """The folder of one run, and what an experiment writes into it.
 
     A worker run (`worker=True`, one of several processes sharing a sweep) trains its share of
-    the cells but leaves results and the report to the main process.
+    the cells but leaves results and the report to the main process. `storage`: an Optuna
+    storage URL shared with other processes (default: sweep.db in the folder); `heartbeat_interval`:
+    with a database server, seconds between the heartbeats of a training worker (see
+    shared_store.py).
     """
 
-    def __init__(self, path, worker=False, storage=None, stream=None, replay=False):
+    def __init__(self, path, worker=False, storage=None, stream=None, replay=False,
+                 heartbeat_interval=None):
         self.path = Path(path)
         self.worker = worker
         self.replay = replay  # grids return the stored results of cells.json, nothing trains
         self.storage = storage
+        self.heartbeat_interval = heartbeat_interval
         self.stream = stream
         self._lock = None
         self._clock = None  # (wall time of earlier attempts, perf_counter at this start)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from layerlab.lab import config as configs
-from layerlab.lab import registry
+from layerlab.lab import registry, shared_store
 from layerlab.lab.environment import environment
 from layerlab.lab.rundir import Run
 from layerlab.runfiles import RunError, write_json
@@ -92,10 +92,15 @@ def execute(run):
 def _execute(exp, cfg, run):
     if not run.worker:
         write_json(run.path / "env.json", environment())  # the latest attempt's environment
+    shared = shared_store.is_server(run.storage)
+    if shared:  # one run over several machines: the same settings on each
+        shared_store.join(run)
     run.start_clock()
     run.set_status("running")
     try:
         exp.fn(cfg, run)
+        if shared:  # every grid has its results: the run can be gathered from the database
+            shared_store.mark_finished(run)
     except KeyboardInterrupt:
         run.set_status("interrupted", wall_time=run.wall_time())
         print(f"\ninterrupted; finished work is kept. Continue with: "
@@ -162,10 +167,22 @@ def rebuild(run_dir, stream=None):
         run.unlock()
 
 
-def resume(run_dir, worker=False, storage=None, stream=None):
+def resume(run_dir, worker=False, storage=None, stream=None, heartbeat_interval=None):
     """Continue the run in `run_dir`: finished cells are kept, unfinished ones continue from
     their latest checkpoint. Cells left running by a killed process are queued again (not for
-    workers, which must not take cells from each other)."""
-    run = Run(run_dir, worker=worker, storage=storage, stream=stream)
+    workers, which must not take cells from each other; with a database server, by their
+    stopped heartbeat)."""
+    run = Run(run_dir, worker=worker, storage=storage, stream=stream,
+              heartbeat_interval=heartbeat_interval)
     run.requeue_stale = not worker
     return execute(run)
+
+
+def gather(url, run_id, out=None, stream=None):
+    """Build the folder and report of a run shared through the database at `url` on this
+    machine, from the database alone: its record and every cell's stored result are written
+    into `out` (default runs/RUN_ID), and the study is replayed from them (see `rebuild`).
+    Returns the folder."""
+    folder = shared_store.gather(url, run_id, out)
+    rebuild(folder, stream=stream)
+    return folder

@@ -13,6 +13,12 @@ continues where it stopped.
 The main process keeps every finished grid's cells and results in the run's cells.json; a run
 opened for replay (`Run(..., replay=True)`) gets them back from there instead of training, so
 a report can be rebuilt and re-judged from the folder alone.
+
+With a database server (`--storage URL`, see shared_store.py) the workers may be on several
+machines: each records a heartbeat while it trains a cell, and before taking a cell, or while
+waiting for cells that run elsewhere, a worker fails the trials whose heartbeat stopped
+(Optuna's `fail_stale_trials`, as Study.optimize does); Optuna's retry callback then queues
+the cell again, and a live worker takes it.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ import fcntl
 import json
 import logging
 import time
+import warnings
 
+from layerlab.lab import shared_store
 from layerlab.progress import Progress
 
 try:  # imported lazily by the functions, so `layerlab --help` works without optuna
@@ -39,6 +47,9 @@ def cell_key(grid_name, cell):
 
 
 def _storage(run):
+    """The run's Optuna storage: a URL for SQLite, an RDBStorage with heartbeats for a server."""
+    if shared_store.is_server(run.storage):
+        return shared_store.open_storage(run.storage, getattr(run, "heartbeat_interval", None))
     return run.storage or f"sqlite:///{run.path / 'sweep.db'}"
 
 
@@ -53,7 +64,7 @@ def _claim_lock(run):
     gaps; with a server (--storage) it is not needed and not taken.
     """
     url = _storage(run)
-    if not url.startswith("sqlite:///"):
+    if not isinstance(url, str) or not url.startswith("sqlite:///"):
         yield
         return
     with open(url[len("sqlite:///"):] + ".lock", "a") as lock:
@@ -95,6 +106,8 @@ def _open(run, grid_name, keys, cells):
         for key, cell in zip(keys, cells, strict=True):
             study.enqueue_trial({k: _choice(v) for k, v in cell.items()},
                                 user_attrs={"cell_key": key, "cell": cell})
+        study.set_user_attr("run_id", run.meta["run_id"])  # how gathering finds the grids
+        study.set_user_attr("grid", grid_name)
         study.set_user_attr("cells", keys)  # marks the queue complete for joining processes
     for _ in range(int(60 / WAIT_SECONDS)):
         if "cells" in study.user_attrs:
@@ -102,11 +115,18 @@ def _open(run, grid_name, keys, cells):
         time.sleep(WAIT_SECONDS)
     else:
         raise RuntimeError(f"study {name} has no cell list after 60 s: the process that "
-                           "created it died while filling it; delete sweep.db and start again")
+                           f"created it died while filling it; delete {_where(run)} (or use "
+                           "another --run-id) and start again")
     if study.user_attrs["cells"] != keys:
-        raise RuntimeError(f"study {name} in {storage} holds a different grid than this "
-                           "config makes (was the config changed?). Use a new --out folder")
+        fix = "--run-id" if shared_store.is_server(run.storage) else "--out folder"
+        raise RuntimeError(f"study {name} in {_where(run)} holds a different grid than this "
+                           f"config makes (was the config changed?). Use a new {fix}")
     return study
+
+
+def _where(run):
+    """The storage as a message may name it (a server's password hidden)."""
+    return shared_store.shown(run.storage) if run.storage else str(run.path / "sweep.db")
 
 
 def _requeue_stale(study):
@@ -154,46 +174,23 @@ def grid(run, grid_name, cells, fn, objective=None):
         return run.stored_cells(grid_name, keys)
     with _claim_lock(run):
         study = _open(run, grid_name, keys, cells)
-        if getattr(run, "requeue_stale", False):
+        # with a server, a killed worker's cells are found by their stopped heartbeat instead:
+        # failing every running trial would take cells from workers alive on other machines
+        if getattr(run, "requeue_stale", False) and not _beating(run):
             _requeue_stale(study)
-    state = optuna.trial.TrialState
     space = _search_space(cells)
-    done = _completed(study)
     progress = Progress(len(cells), grid_name, run.stream, unit="cells")
-    progress.update(len(done))
-    while True:
-        with _claim_lock(run):
-            if not study.get_trials(deepcopy=False, states=(state.WAITING,)):
-                break
-            trial = study.ask()
-        attrs = trial.user_attrs
-        if "cell_key" not in attrs:  # another process took the last waiting cell first
-            study.tell(trial, state=state.FAIL)
-            break
-        for k in attrs["cell"]:  # record the grid point as the trial's params
-            trial.suggest_categorical(k, space[k])
-        try:
-            progress.update(0, attrs["cell_key"])  # the line names the cell being trained
-            result = fn(attrs["cell"])
-        except BaseException:
-            study.tell(trial, state=state.FAIL)
-            _requeue(study, attrs)
-            raise
-        trial.set_user_attr("result", result)
-        # a cell that diverged in its first epoch has no objective (None): Optuna gets 0
-        value = float(result.get(objective) or 0.0) if objective else 0.0
-        study.tell(trial, value)
-        run.heartbeat()
-        progress.update(1)
-        summary = f" {objective}={value:.4f}" if objective else ""
-        progress.write(f"[{grid_name}] cell {attrs['cell_key']} done{summary}")
+    progress.update(len(_completed(study)))
     waited = 0.0
-    while study.get_trials(deepcopy=False, states=(state.RUNNING,)):
-        if waited % 30 < WAIT_SECONDS:
-            progress.write(f"[{grid_name}] waiting for cells running in other workers (if a "
-                           f"worker died, stop and run `layerlab run --resume {run.path}`)")
-        time.sleep(WAIT_SECONDS)
-        waited += WAIT_SECONDS
+    while True:
+        trial = _claim(run, study)
+        if trial is not None:
+            _train(run, study, trial, fn, space, objective, progress, grid_name)
+        elif study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            _wait_for_others(run, study, progress, grid_name, waited)
+            waited += WAIT_SECONDS
+        else:
+            break
     progress.close()
     done = _completed(study)
     missing = [k for k in keys if k not in done]
@@ -202,6 +199,97 @@ def grid(run, grid_name, cells, fn, objective=None):
     results = [done[k] for k in keys]
     run.store_cells(grid_name, keys, cells, results)
     return results
+
+
+def _beating(run):
+    """True when the run's storage takes heartbeats (a database server)."""
+    return shared_store.is_server(run.storage)
+
+
+@contextlib.contextmanager
+def _quiet_optuna():
+    """Optuna's heartbeat API is marked experimental, and it warns that heartbeats are meant
+    for Study.optimize; this module runs each trial itself (ask/tell), beating as optimize
+    does, so both warnings are silenced here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
+        yield
+
+
+def _claim(run, study):
+    """Take one waiting cell's trial for this process, or None when no cell waits."""
+    state = optuna.trial.TrialState
+    _fail_stale(run, study)  # as Study.optimize does before each trial
+    with _claim_lock(run):
+        if not study.get_trials(deepcopy=False, states=(state.WAITING,)):
+            return None
+        with _quiet_optuna():
+            trial = study.ask()
+    if "cell_key" not in trial.user_attrs:  # another process took the last waiting cell first
+        study.tell(trial, state=state.FAIL)
+        return None
+    return trial
+
+
+def _train(run, study, trial, fn, space, objective, progress, grid_name):
+    """Run one claimed cell, beating while it trains, and store its result in its trial."""
+    from optuna.storages._heartbeat import get_heartbeat_thread  # what Study.optimize uses
+
+    state = optuna.trial.TrialState
+    attrs = trial.user_attrs
+    for k in attrs["cell"]:  # record the grid point as the trial's params
+        trial.suggest_categorical(k, space[k])
+    try:
+        progress.update(0, attrs["cell_key"])  # the line names the cell being trained
+        storage = _storage(run)
+        if _beating(run):  # the first beat before the cell starts: a trial that never beat
+            storage.record_heartbeat(trial._trial_id)  # is never found stale
+        with get_heartbeat_thread(trial._trial_id, storage):
+            result = fn(attrs["cell"])
+    except BaseException:
+        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+            study.tell(trial, state=state.FAIL)
+            _requeue(study, attrs)
+        raise
+    # a cell that diverged in its first epoch has no objective (None): Optuna gets 0
+    value = float(result.get(objective) or 0.0) if objective else 0.0
+    try:
+        trial.set_user_attr("result", result)
+        study.tell(trial, value)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        # its heartbeat was late (a stalled machine): the cell was handed to another worker,
+        # whose result stands, so this one is dropped and the cell counts once
+        progress.write(f"[{grid_name}] cell {attrs['cell_key']} was handed to another worker "
+                       "while it ran here (no heartbeat within the grace period); its result "
+                       "here is dropped")
+        return
+    run.heartbeat()
+    progress.update(1)
+    summary = f" {objective}={value:.4f}" if objective else ""
+    progress.write(f"[{grid_name}] cell {attrs['cell_key']} done{summary}")
+
+
+def _wait_for_others(run, study, progress, grid_name, waited):
+    """Wait a moment for cells running in other processes (with heartbeats, a cell whose
+    worker stopped beating is queued again: see _fail_stale)."""
+    if waited % 30 < WAIT_SECONDS:
+        if _beating(run):
+            way = (f"a cell whose worker died is handed on once it misses its heartbeat for "
+                   f"{shared_store.grace_period(run.heartbeat_interval)} s")
+        else:
+            way = f"if a worker died, stop and run `layerlab run --resume {run.path}`"
+        progress.write(f"[{grid_name}] waiting for cells running in other workers ({way})")
+    _fail_stale(run, study)
+    time.sleep(WAIT_SECONDS)
+
+
+def _fail_stale(run, study):
+    """With heartbeats: fail the trials whose worker stopped beating; Optuna's retry callback
+    queues their cells again."""
+    if _beating(run):
+        with _quiet_optuna():
+            optuna.storages.fail_stale_trials(study)
 
 
 def cell(run, name, fn):

@@ -5,7 +5,9 @@ plain (PyTorch's default initialisation); deep (ten extra hidden layers of width
 (the deep net with the study's fix: He init for ReLU, Xavier for sigmoid and tanh, zero biases,
 batchnorm after every hidden Linear). Probes read every Linear layer's weight-gradient 2-norm at
 every step. Every run is repeated over `seeds` seeds: the claims are judged over seeds, the
-plots and per-run tables show the first seed.
+plots and per-run tables show the first seed. With the run's layer probes on (`--set
+probes=every:K`, layerlab.probing), the first seed's runs also show their gradient norms step
+by step and their update-to-weight ratios (`views.gradient_plots`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import numpy as np
 
 from layerlab import references as ref
 from layerlab.analysis import accuracy, count, divergence, per_epoch_means, verdict
+from layerlab.analysis.orders import last_over_first, log10, spreads
 from layerlab.lab.config import words
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell_key, grid
+from layerlab.probing import views
 from layerlab.pytorch import Probes, VanishingNet
 from layerlab.trainers.torch_cell import (
     Recipe,
@@ -79,13 +83,14 @@ def cifar_spec(cfg):
                      pixels="half", test_seed=cfg.seed)
 
 
-def train_run(train, cfg, activation, setting, seed):
+def train_run(train, cfg, activation, setting, seed, run=None):
     """One run with one seed (a grid cell) through `train` (cell_trainer's).
 
     Returns the per-epoch HISTORY lists, numel {layer: weights}, images {split: count},
-    params, correct, weights, diverged (train_cell's) and, for a run that did not diverge,
-    grad_epoch {layer: per-epoch mean norm}, grad_first_step and grad_min_step {layer: norm},
-    fc1_first_epoch (fc1's norm at every step of epoch 1)."""
+    params, correct, weights, diverged (train_cell's), with probes on for the first seed
+    probe_view (views.summary of grad_norm and update_ratio) and, for a run that did not
+    diverge, grad_epoch {layer: per-epoch mean norm}, grad_first_step and grad_min_step
+    {layer: norm}, fc1_first_epoch (fc1's norm at every step of epoch 1)."""
     probed = []
 
     def probes(model):  # every Linear layer's weight-gradient norm at every step
@@ -94,9 +99,9 @@ def train_run(train, cfg, activation, setting, seed):
 
     recipe = Recipe(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.learning_rate,
                     seed=seed, monitor_test=True, channels_last=False)
-    r = train(f"runs/activation={activation},setting={setting},seed={seed}",
-              lambda: build(setting, activation, cfg.widths, cfg.extra_layers, cfg.extra_width),
-              recipe, probes=probes, keep=("epoch", *HISTORY))
+    key = f"runs/activation={activation},setting={setting},seed={seed}"
+    r = train(key, lambda: build(setting, activation, cfg.widths, cfg.extra_layers,
+                                 cfg.extra_width), recipe, probes=probes, keep=("epoch", *HISTORY))
     history, layers, data = r["history"], probed[0].layers, load_data(cifar_spec(cfg))
     out = {"activation": activation, "setting": setting, "seed": seed,
            **{k: history[k] for k in HISTORY},
@@ -104,6 +109,9 @@ def train_run(train, cfg, activation, setting, seed):
            "images": {s: len(data[f"y_{s}"]) for s in ("train", "val", "test")},
            "params": r["params"], "correct": r["correct"], "weights": r["weights"],
            "diverged": r["diverged"]}
+    if run is not None and seed == cfg.seed and (view := views.summary(
+            run, key, stats=("grad_norm", "update_ratio"))):
+        out["probe_view"] = view
     if r["diverged"]:  # stopped mid-epoch: its gradients have no epoch means
         return out
     grads = {n.removeprefix("net."): r["probes"][n]["grad_norm"] for n in layers}
@@ -112,22 +120,6 @@ def train_run(train, cfg, activation, setting, seed):
             "grad_first_step": {n: g[0] for n, g in grads.items()},
             "fc1_first_epoch": grads["fc1"][:len(grads["fc1"]) // epochs],
             "grad_min_step": {n: float(np.min(g)) for n, g in grads.items()}}
-
-
-def _log10(x):
-    return math.log10(x) if x > 0 else float("-inf")
-
-
-def _orders(g):
-    """log10 of the last layer's over fc1's norm, in the epoch where fc1's was smallest."""
-    fc1, last = list(g.values())[0], list(g.values())[-1]
-    i = int(np.argmin(fc1))
-    return _log10(last[i]) - _log10(fc1[i])
-
-
-def _spreads(g):
-    """log10 of the largest over the smallest layer's epoch-mean norm, per epoch."""
-    return [_log10(max(c)) - _log10(min(c)) for c in zip(*g.values(), strict=True)]
 
 
 @experiment("vanishing-gradients", study="S5",
@@ -143,13 +135,18 @@ def vanishing_gradients(cfg, run):
     seeds = [cfg.seed + i for i in range(cfg.seeds)]
     cells = [{"activation": a, "setting": s, "seed": k}
              for k in seeds for a in cfg.activations for s in cfg.settings]
-    results = grid(run, "runs", cells, lambda c: train_run(train, cfg, **c))
+    results = grid(run, "runs", cells, lambda c: train_run(train, cfg, **c, run=run))
     # a diverged run is an outcome to show (its rows say so), never a figure to average
     divergence.note(run, divergence.split([cell_key("runs", c) for c in cells], results)[1])
     first = [r for r in results if r["seed"] == seeds[0]]  # what the plots and tables show
     res = {(r["activation"], r["setting"]): r for r in first}
     epochs = list(range(1, cfg.epochs + 1))
-    _gradient_plots(run, cfg, [r for r in first if not divergence.of(r)], res, epochs)
+    kept = [r for r in first if not divergence.of(r)]
+    _gradient_plots(run, cfg, kept, res, epochs)
+    if found := views.of(run, kept):  # probes on: per-step views from the probe summaries
+        views.gradient_plots(run, [(f"{r['activation']}, {r['setting']}", v)
+                                   for r, v in zip(kept, found, strict=True)],
+                             f"seed {seeds[0]}", "Linear layer")
     _gradient_tables(run, cfg, first, res, epochs)
     _first_epoch_note(run, res)
     keys = {(r["activation"], r["setting"], r["seed"]): r for r in results}
@@ -205,11 +202,11 @@ def _gradient_tables(run, cfg, results, res, epochs):
             continue
         g = r["grad_epoch"]
         first = next(iter(g))
-        spread = (_log10(max(max(v) for v in g.values()))
-                  - _log10(min(min(v) for v in g.values())))
+        spread = (log10(max(max(v) for v in g.values()))
+                  - log10(min(min(v) for v in g.values())))
         rows.append([r["activation"], r["setting"], len(g), min(g[first]),
                      r["grad_min_step"][first], r["grad_first_step"][first], study,
-                     _orders(g), spread, r["test_acc"][-1], r["val_acc"][-1],
+                     last_over_first(g), spread, r["test_acc"][-1], r["val_acc"][-1],
                      float(np.median(r["time"]))])
     seed = f"seed {results[0]['seed']}"
     run.table("gradients", ["activation", "setting", "Linear layers",
@@ -229,7 +226,7 @@ def _gradient_tables(run, cfg, results, res, epochs):
         if d := divergence.of(res[(a, s)]):
             spread_rows.append([a, s, *[divergence.label(d)] * len(epochs), ""])
             continue
-        sp = _spreads(res[(a, s)]["grad_epoch"])
+        sp = spreads(res[(a, s)]["grad_epoch"])
         spread_rows.append([a, s, *sp, f"{sum(x <= ref.S5_FIXED_MAX_SPREAD for x in sp)} of "
                                        f"{len(sp)}"])
     if spread_rows:
@@ -260,15 +257,15 @@ def _first_epoch_note(run, res):
 
 def _measures(r):
     """What the claims judge, of one run: fc1 (log10 of fc1's smallest epoch mean), orders,
-    spread (largest per-epoch _spreads), spread_rms (the same per weight: norm / sqrt(weights),
+    spread (largest per-epoch `spreads`), spread_rms (the same per weight: norm / sqrt(weights),
     since equal per-weight gradients of fc1 and a 16x16 layer differ by ~1.9 orders in the
     norm), test_acc (final), n_test; a diverged run has only n_test."""
     if divergence.of(r):
         return {"n_test": r["images"]["test"]}
     g = r["grad_epoch"]
     rms = {k: [x / math.sqrt(r["numel"][k]) for x in v] for k, v in g.items()}
-    return {"fc1": _log10(min(next(iter(g.values())))), "orders": _orders(g),
-            "spread": max(_spreads(g)), "spread_rms": max(_spreads(rms)),
+    return {"fc1": log10(min(next(iter(g.values())))), "orders": last_over_first(g),
+            "spread": max(spreads(g)), "spread_rms": max(spreads(rms)),
             "test_acc": r["test_acc"][-1], "n_test": r["images"]["test"]}
 
 

@@ -94,7 +94,8 @@ def train_solver(run, cell, model, data, keep_checkpoint=False, **solver_kwargs)
 
     solver_kwargs.setdefault("stream", run.stream)
     # the run's probes setting: every K steps, per-layer statistics into probes/<cell>.jsonl
-    solver_kwargs.setdefault("probe", scratch_probe.for_run(run, cell, model))
+    if "probe" not in solver_kwargs:  # a caller's own probe wins (no empty probe file then)
+        solver_kwargs["probe"] = scratch_probe.for_run(run, cell, model)
     try:
         solver = Solver(model, data, checkpoint_name=prefix, resume_from=latest,
                         epoch_callback=on_epoch, **solver_kwargs)

@@ -10,6 +10,7 @@ import numpy as np
 from layerlab.data import load, transforms
 from layerlab.lab.rundir import dataset_entry
 from layerlab.lab.sweep import cell
+from layerlab.probing import scratch as scratch_probe
 from layerlab.scratch.solver import Solver
 from layerlab.trainers.solver_cell import record_divergence
 
@@ -52,14 +53,17 @@ def record_data(run, dataset, **split):
 
 def fit(run, cell_name, model, data, **solver_kwargs):
     """Train with a Solver without checkpoints (for cells of a few seconds), one metrics line
-    per epoch. Returns loss_history (per iteration), epoch_loss (per epoch),
-    train/val_acc_history (epochs + 1), epochs, stopped_early, train_time and diverged (None or
-    the record of `record_divergence`)."""
+    per epoch, probed when the run's probes are on. Returns loss_history (per iteration),
+    epoch_loss (per epoch), train/val_acc_history (epochs + 1), epochs, stopped_early,
+    train_time and diverged (None or the record of `record_divergence`)."""
 
     def on_epoch(solver):
         run.log(cell_name, "epoch", epoch=solver.epoch, train_acc=solver.train_acc_history[-1],
                 val_acc=solver.val_acc_history[-1])
 
+    if "probe" not in solver_kwargs:  # (a probe given, even None, makes no file)
+        # the run's probes setting: every K steps, per-layer statistics into probes/<cell>.jsonl
+        solver_kwargs["probe"] = scratch_probe.for_run(run, cell_name, model)
     solver = Solver(model, data, epoch_callback=on_epoch, verbose=False, print_every=0,
                     **solver_kwargs)
     solver.train()

@@ -31,7 +31,7 @@ def _convergence(cfg, run):
     by, lost = common.train(cfg, run, "a_convergence", [{"norm": n, "seed": s} for n in norms
                                                         for s in seeds],
                             cfg.hidden_dims, cfg.learning_rate, weight_scale=cfg.weight_scale,
-                            batch_size=cfg.batch_size)
+                            batch_size=cfg.batch_size, view=lambda c: c["seed"] == cfg.seed)
     rows, area, reach = [], {n: [] for n in norms}, {n: [] for n in norms}
     for s in seeds:
         target = by[("none", s)]["train_acc_history"][-1]
@@ -55,6 +55,10 @@ def _convergence(cfg, run):
              xlabel="iteration", ylabel="loss", series=loss_series(runs))
     run.plot("a_accuracy", "curves", title="(a) Accuracy per epoch (mean over seeds)",
              xlabel="epoch", panels=accuracy_panels(runs))
+    common.activation_plot(run, "a_activations", f"(a) Activations per layer, with and without "
+                           f"batchnorm (probes, seed {cfg.seed})",
+                           {common.LABELS[n]: by[(n, cfg.seed)] for n in norms},
+                           common.ACTIVATION_NOTE)
     _convergence_claims(cfg, run, area, reach, common.behind(lost))
     return lost
 

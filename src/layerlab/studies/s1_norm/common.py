@@ -10,6 +10,7 @@ import numpy as np
 from layerlab.analysis import count, divergence, log_grid, mean_std, paired_difference, pm, verdict
 from layerlab.analysis.curves import accuracy_panels
 from layerlab.lab.sweep import cell, cell_key, grid
+from layerlab.probing import views
 from layerlab.references import S1_6_CLAIMS, S1_7_CLAIMS
 from layerlab.scratch.models import FullyConnectedNet
 from layerlab.scratch.norm import BatchNorm
@@ -23,6 +24,13 @@ CLAIMS = {"batchnorm": S1_6_CLAIMS, "layernorm": S1_7_CLAIMS}
 LABELS = {"none": "baseline", "batchnorm": "batchnorm", "layernorm": "layernorm"}
 ACCS = (("final_train_acc", "final train acc"), ("best_val_acc", "best val acc"))
 CHANCE = 0.1  # ten classes
+ACTIVATION_NOTE = (
+    "From the probes: each panel is one hidden layer at one step (the end of the first epoch, "
+    "then the last step), each line the share of that layer's ReLU outputs (after the "
+    "normalisation, in a net that has one) on the step's training batch in each bin 0.1 "
+    "wide (the outer bins also hold what lies beyond ±4), on a log scale; outputs piled up "
+    "in the bin at 0 pass little signal on, and a spread that keeps its shape from layer to "
+    "layer is what normalisation is for.")
 
 
 def count_within(values, tolerance):
@@ -55,11 +63,12 @@ def split(cfg):
     return {"val": cfg.val, "num_train": cfg.num_train, "seed": cfg.seed}
 
 
-def train(cfg, run, grid_name, cells, hidden_dims, learning_rate, **fixed):
+def train(cfg, run, grid_name, cells, hidden_dims, learning_rate, view=None, **fixed):
     """Train a FullyConnectedNet with Adam per cell of `grid_name`. A cell holds 'norm' ('none',
     'batchnorm', 'layernorm') first, 'seed' last, and between them whichever of 'weight_scale'
     and 'batch_size' `fixed` does not; with 'backward' ('graph' or 'closed') it trains in
-    float64 and keeps the first 2,000 entries of every parameter.
+    float64 and keeps the first 2,000 entries of every parameter. view(cell) true: with probes
+    on, the cell keeps its activation histograms (`activation_view`) as 'probe_view'.
 
     Returns (by, lost): by {tuple of the cell's values: summary}; lost {that tuple without the
     seed: {cell name: divergence record}} of the groups over seeds with a diverged cell, which
@@ -84,6 +93,10 @@ def train(cfg, run, grid_name, cells, hidden_dims, learning_rate, **fixed):
                        best_train_acc=max(train_acc), final_train_acc=train_acc[-1])
         if "backward" in s:
             summary["params"] = {k: v.ravel()[:2000].tolist() for k, v in model.params.items()}
+        if view is not None and view(c) and (probed := activation_view(
+                run, cell_key(grid_name, c), solver.iterations_per_epoch,
+                len(summary["loss_history"]))):
+            summary["probe_view"] = probed
         return summary
 
     results = grid(run, grid_name, cells, one, objective="best_val_acc")
@@ -93,6 +106,25 @@ def train(cfg, run, grid_name, cells, hidden_dims, learning_rate, **fixed):
         if divergence.of(r):
             lost.setdefault(tuple(c.values())[:-1], {})[cell_key(grid_name, c)] = divergence.of(r)
     return by, lost
+
+
+def activation_view(run, cell, per_epoch, steps):
+    """With probes on, the activation histograms of a cell's hidden layers at the end of its
+    first epoch and at its last step (the probed steps at or before them), else None."""
+    return views.summary(run, cell, histograms=("act",), at_steps=(per_epoch, steps),
+                         layers=lambda row: row["activation"] != "linear")
+
+
+def activation_plot(run, name, title, cells, note):
+    """With probes on, plot `name`: one panel per hidden layer and kept step, one line per
+    net ({label: a cell's result with 'probe_view'}); nothing when a cell has no view."""
+    if not (found := views.of(run, list(cells.values()))):
+        return
+    panels = views.histogram_panels(dict(zip(cells, found, strict=True)),
+                                    ylabel="share of the layer's outputs")
+    steps = found[0]["hist"]["act"]["steps"]
+    run.plot(name, "curves", title=title, panels=panels, ncols=len(steps),
+             xlabel="activation (bin centre, bins 0.1 wide)", note=note)
 
 
 def gone(lost, *groups):
@@ -206,14 +238,18 @@ def _sensitivity_claims(cfg, run, norm, cols, n_scales, lost):
               note=f"per seed {learns[norm]} vs baseline {learns['none']}")
 
 
-def batch_size_sweep(cfg, run, norms, gain_title):
-    """(c) batch size x norms x seeds: curves, table and the gain plot. Returns vals(norm,
+def batch_size_sweep(cfg, run, norms, gain_title, histograms=False):
+    """(c) batch size x norms x seeds: curves, table and the gain plot (histograms: and, with
+    probes on, every net's activations at one batch size, first seed). Returns vals(norm,
     batch, key) -> per-seed values, gains(norm, key) -> {batch: per-seed norm - baseline} and
     the grid's lost (see `train`); a (net, batch) with a diverged seed is shown as such."""
     seeds, sizes = range(cfg.seed, cfg.seed + cfg.seeds), cfg.batch_sizes
+    shown = cfg.batch_size if cfg.batch_size in sizes else max(sizes)  # histograms' batch
     by, lost = train(cfg, run, "c_batch_size", [{"norm": n, "batch_size": b, "seed": s}
                                                 for n in norms for b in sizes for s in seeds],
-                     cfg.hidden_dims, cfg.batch_learning_rate, weight_scale=cfg.weight_scale)
+                     cfg.hidden_dims, cfg.batch_learning_rate, weight_scale=cfg.weight_scale,
+                     view=lambda c: histograms and c["seed"] == cfg.seed
+                     and c["batch_size"] == shown)
 
     def vals(n, b, key):
         return [by[(n, b, s)][key] for s in seeds]
@@ -246,6 +282,10 @@ def batch_size_sweep(cfg, run, norms, gain_title):
             float("nan") if gone(lost, (n, b), ("none", b)) else float(np.mean(g))
             for b, g in gains(n, key).items()]] for n in norms[1:]}}
         for key, label in ACCS])
+    if histograms:
+        activation_plot(run, "c_activations", f"(c) Activations per layer of each net at batch "
+                        f"{shown} (probes, seed {cfg.seed})",
+                        {LABELS[n]: by[(n, shown, cfg.seed)] for n in norms}, ACTIVATION_NOTE)
     return vals, gains, lost
 
 

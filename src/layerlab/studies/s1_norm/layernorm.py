@@ -84,7 +84,8 @@ def layernorm(cfg, run):
     lost = common.weight_scale_sweep(cfg, run, "layernorm")
     vals, gains, lost_c = common.batch_size_sweep(
         cfg, run, ("none", "batchnorm", "layernorm"),
-        "(c) What each normalisation adds over the baseline, by batch size (mean over seeds)")
+        "(c) What each normalisation adds over the baseline, by batch size (mean over seeds)",
+        histograms=True)
     _batch_claims(cfg, run, vals, gains, lost_c)
     common.note_diverged(run, lost, lost_c)
     common.settings_note(

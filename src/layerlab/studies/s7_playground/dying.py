@@ -11,7 +11,9 @@ import numpy as np
 from layerlab.analysis import count, mean_curve, mean_std, paired_difference, pm, verdict
 from layerlab.data import load
 from layerlab.lab.registry import experiment
-from layerlab.lab.sweep import cell, grid
+from layerlab.lab.sweep import cell, cell_key, grid
+from layerlab.probing import scratch as scratch_probe
+from layerlab.probing import views
 from layerlab.references import S7_DYING_CLAIM, S7_DYING_POINTS
 from layerlab.studies.s7_playground import measure as pg
 
@@ -54,13 +56,15 @@ def _data_cell(cfg):
     return {**pg.points(data), "negatives": int(np.sum(data.y == 0))}
 
 
-def _dying_cell(cfg, rate, order, seed):
+def _dying_cell(cfg, rate, order, seed, run=None):
     data = _toy(cfg, sort=order == "sorted")
     model = pg.playground_net(cfg.hidden, "relu", "random", seed)
+    key = cell_key("dying", {"rate": rate, "order": order, "seed": seed})  # the grid's name
     history = pg.train(model, data.X, data.y, epochs=cfg.epochs, learning_rate=rate,
                        batch_size=cfg.batch_size, order="fixed" if order == "sorted" else
                        "shuffled", seed=seed, record_every=cfg.record_every,
-                       probe=lambda m: {"dead": pg.dead_units(m, data.X)})
+                       probe=lambda m: {"dead": pg.dead_units(m, data.X)},
+                       layer_probe=scratch_probe.for_run(run, key, model) if run else None)
     dead = [sum(d) for d in history["dead"]]
     final = history["dead"][-1]
     negatives_done = int(np.sum(data.y == 0)) // cfg.batch_size  # sorted: end of the negatives
@@ -71,6 +75,10 @@ def _dying_cell(cfg, rate, order, seed):
               "train_error": history["train_error"][-1]}
     if seed == cfg.seeds[0] and rate == cfg.boundary_rate:
         result["grid"] = pg.decision_grid(model, steps=cfg.grid_steps)
+    # probes on: the hidden layers' dead fraction per probed batch, kept small for cells.json
+    if run and (view := views.summary(run, key, stats=("dead",),
+                                      layers=lambda row: row["activation"] == "relu")):
+        result["probe_view"] = view
     return result
 
 
@@ -84,7 +92,7 @@ def dying_relu(cfg, run):
     data = cell(run, "data", lambda: _data_cell(cfg))
     cells = [{"rate": float(r), "order": o, "seed": int(s)} for r in cfg.learning_rates
              for o in ORDERS for s in cfg.seeds]
-    results = grid(run, "dying", cells, lambda c: _dying_cell(cfg, **c))
+    results = grid(run, "dying", cells, lambda c: _dying_cell(cfg, **c, run=run))
     by = {(r["rate"], r["order"], r["seed"]): r for r in results}
     units, rates = sum(cfg.hidden), list(map(float, cfg.learning_rates))
     final = {(rate, o): [by[(rate, o, s)]["final_dead"] for s in cfg.seeds]
@@ -154,6 +162,7 @@ def _plots(cfg, run, by, data, panels):
              xlabel="epoch", ncols=min(2, len(panels)),
              note=f"Means over {count(len(cfg.seeds), 'seed')}. Sorted: every epoch visits the "
              f"{negatives} negatives, then the {cfg.n - negatives} positives.")
+    _dead_fraction_plot(cfg, run, by)
     drawn = [by[key] for key in ((float(cfg.boundary_rate), o, cfg.seeds[0]) for o in ORDERS)
              if key in by]
     if drawn:
@@ -165,3 +174,28 @@ def _plots(cfg, run, by, data, panels):
              "(weights uniform in [-0.5, 0.5], biases 0.1), minibatch SGD; every point is for "
              "training. Sorted: every negative before any positive, in the same order every "
              "epoch; shuffled: a new order every epoch. " + WHY_SORTED_KILLS)
+
+
+def _dead_fraction_plot(cfg, run, by):
+    """With probes on: each hidden layer's dead fraction per batch over training, from the
+    cells' probe summaries, mean over seeds (the whole-set counts stay the claims' source)."""
+    if not views.of(run, list(by.values())):
+        return
+    per_epoch, panels = -(-cfg.n // cfg.batch_size), []
+    for rate in map(float, cfg.learning_rates):
+        series = {}
+        for o in ORDERS:
+            cells = [by[(rate, o, s)]["probe_view"] for s in cfg.seeds]
+            for label, (steps, means) in views.mean_series(cells, "dead", f"{o}, ").items():
+                series[label] = [[s / per_epoch for s in steps], means]
+        panels.append({"series": series, "title": f"learning rate {rate:g}",
+                       "ylabel": "dead fraction of the layer's units (per batch)"})
+    view = next(iter(by.values()))["probe_view"]
+    run.plot("dead_fraction", "curves", title="Dead fraction per layer over training (probes)",
+             panels=panels, xlabel="epoch", ncols=min(2, len(panels)),
+             note=f"{views.window_text(view)}: the share of a hidden layer's units "
+             f"that output 0 on every point of that step's batch of {cfg.batch_size}, mean over "
+             f"{count(len(cfg.seeds), 'seed')}; a unit dead on the whole training set is dead "
+             "on every batch too, so at the same weights a layer's share here is at least its "
+             "share of the whole-set dead units above (which stay the claims' source); a line "
+             "that climbs and stays up is units that stopped learning (dying ReLU).")

@@ -9,7 +9,8 @@ from layerlab.analysis import count, first_epoch_reaching, group_by, mean_curve,
 from layerlab.data import load
 from layerlab.lab.config import words
 from layerlab.lab.registry import experiment
-from layerlab.lab.sweep import cell, grid
+from layerlab.lab.sweep import cell, cell_key, grid
+from layerlab.probing import scratch as scratch_probe
 from layerlab.references import (
     S7_RELU_ITERATIONS,
     S7_RELU_RANDOM_ERROR,
@@ -65,16 +66,18 @@ def _data_cell(cfg):
             "best_line": pg.best_line_error(data.X, data.y)}
 
 
-def _init_cell(cfg, activation, init, seed):
+def _init_cell(cfg, activation, init, seed, run=None):
     train_set, test_set = _toy(cfg, "train"), _toy(cfg, "test")
     epochs = cfg.relu_iterations if activation == "relu" else cfg.sigmoid_iterations
     steps = epochs * -(-len(train_set) // cfg.batch_size)
     model = pg.playground_net(cfg.hidden, activation, init, seed)
+    key = cell_key("init", {"activation": activation, "init": init, "seed": seed})
     history = pg.train(model, train_set.X, train_set.y, epochs=epochs,
                        learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
                        order="shuffled", seed=seed, record_every=max(1, steps // cfg.records),
                        probe=lambda m: {"spread": pg.unit_spread(m),
-                                        "test_error": pg.error(m, test_set.X, test_set.y)})
+                                        "test_error": pg.error(m, test_set.X, test_set.y)},
+                       layer_probe=scratch_probe.for_run(run, key, model) if run else None)
     result = {"activation": activation, "init": init, "seed": seed, "iterations": epochs,
               "history": history, "train_error": history["train_error"][-1],
               "test_error": history["test_error"][-1],
@@ -106,7 +109,8 @@ def playground_init(cfg, run):
     data = cell(run, "data", lambda: _data_cell(cfg))
     cells = [{"activation": a, "init": i, "seed": int(s)} for a in ACTIVATIONS
              for i in cfg.inits for s in cfg.seeds]
-    by = group_by(grid(run, "init", cells, lambda c: _init_cell(cfg, **c)), "activation", "init")
+    by = group_by(grid(run, "init", cells, lambda c: _init_cell(cfg, **c, run=run)),
+                  "activation", "init")
     run.table("init", ["activation", "init", "iterations", "final train error (mean)",
                        "std", "worst seed", "final test error (mean)",
                        "first iteration < 1% train error, per seed",

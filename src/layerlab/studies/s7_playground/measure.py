@@ -136,13 +136,14 @@ def net_text(hidden):
 
 
 def train(model, X, y, *, epochs, learning_rate, batch_size, order, seed, record_every,
-          probe=None):
+          probe=None, layer_probe=None):
     """Minibatch SGD (the engine's `sgd`) on X (N, 2), y (N,) in {0, 1}: the run's history.
 
     order: 'shuffled' (a new permutation every epoch, from `seed`) or 'fixed' (X's order every
     epoch). Records at step 0, every `record_every` steps and at the end: {'step', 'epoch',
     'loss' (mean minibatch loss since the last record; at step 0 on all of X), 'train_error',
-    plus the keys of probe(model) -> dict}.
+    plus the keys of probe(model) -> dict}. layer_probe: None, or a per-layer probe
+    (layerlab.probing.scratch, e.g. `for_run`) asked around every step, as the Solver asks it.
     """
     if order not in ("shuffled", "fixed"):
         raise ValueError(f"order must be 'shuffled' or 'fixed', got {order!r}")
@@ -160,14 +161,17 @@ def train(model, X, y, *, epochs, learning_rate, batch_size, order, seed, record
 
     record(0, [])
     step, losses = 0, []
-    for _ in range(epochs):
+    for epoch in range(1, epochs + 1):
         idx = rng.permutation(N) if order == "shuffled" else np.arange(N)
         for start in range(0, N, batch_size):
             batch = idx[start:start + batch_size]
+            probed = layer_probe is not None and layer_probe.begin(model, step + 1)
             loss, grads = model.loss(X[batch], y[batch])
             for name, g in grads.items():
                 model.params[name], _ = sgd(model.params[name], g,
                                             {"learning_rate": learning_rate})
+            if probed:  # read-only: the probe puts the model back as it was
+                layer_probe.after_step(model, grads, step + 1, epoch)
             losses.append(loss)
             step += 1
             if step % record_every == 0:

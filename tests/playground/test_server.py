@@ -169,7 +169,10 @@ def test_playing_sends_frames_until_paused(client):
     with client.websocket_connect("/ws") as ws:
         send_setup(ws, points=100)
         ws.send_json({"type": "play"})
-        epochs = [receive(ws, "frame")[0]["epoch"] for _ in range(3)]
+        frames = [receive(ws, "frame")[0] for _ in range(3)]
+        steps = [frame["step"] for frame in frames]
+        assert steps == sorted(set(steps))  # every frame follows training
+        epochs = [frame["epoch"] for frame in frames]
         assert epochs == sorted(epochs) and epochs[-1] > epochs[0]
         ws.send_json({"type": "pause"})
         for _ in range(100):

@@ -1,5 +1,6 @@
 """`layerlab playground` as a user starts it: the real command in a subprocess, on a free port,
-fetched over loopback HTTP; a taken port and a missing extra each end in one clear line."""
+fetched over loopback HTTP and its WebSocket; a taken port and a missing extra each end in one
+clear line."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import urllib.request
 import pytest
 
 pytest.importorskip("uvicorn")
+from websockets.sync.client import connect  # noqa: E402  (the playground extra has it)
 
 WITHOUT_UVICORN = """
 import sys
@@ -46,6 +48,12 @@ def test_the_command_serves_the_page_and_the_api_on_loopback(tmp_path):
             assert "<html" in reply.read().decode().lower()
         with urllib.request.urlopen(url + "api/defaults", timeout=20) as reply:
             assert json.loads(reply.read())["setup"]["dataset"] == "circle"
+        # the client offers permessage-deflate (as browsers do); frames go uncompressed
+        with connect(url.replace("http://", "ws://") + "ws", open_timeout=20) as ws:
+            assert ws.response.headers.get("Sec-WebSocket-Extensions") is None
+            ws.send(json.dumps({"type": "setup", "setup": {"points": 50}}))
+            assert [json.loads(ws.recv(timeout=20))["type"] for _ in range(2)] == [
+                "setup", "frame"]
     finally:
         proc.send_signal(signal.SIGINT)
         try:

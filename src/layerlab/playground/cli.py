@@ -65,8 +65,11 @@ def _serve(args):
           flush=True)
     if not args.no_browser:
         threading.Timer(0.5, webbrowser.open, (url,)).start()
+    # No permessage-deflate: compressing every frame cost more CPU than building it, and on
+    # this machine's loopback (or a LAN) the bytes are free.
     config = uvicorn.Config(create_app(args.runs), log_level="warning", ws_max_size=MAX_MESSAGE,
-                            timeout_graceful_shutdown=2, lifespan="off")
+                            ws_per_message_deflate=False, timeout_graceful_shutdown=2,
+                            lifespan="off")
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # Ctrl-C is how a server is stopped: not an error

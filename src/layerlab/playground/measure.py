@@ -13,6 +13,9 @@ Definitions (also in docs/playground.md):
 
 from __future__ import annotations
 
+import copy
+import functools
+
 import numpy as np
 
 from layerlab.playground.data import features
@@ -52,7 +55,16 @@ def plane(n):
     return np.stack([x1.ravel(), x2.ravel()], axis=1)
 
 
-PLANES = {n: plane(n) for n in (OUTPUT_N, UNIT_N)}
+# Both maps' points in one array: a frame runs one forward pass for the output and every unit.
+GRID = np.concatenate([plane(OUTPUT_N), plane(UNIT_N)])
+
+
+@functools.lru_cache(maxsize=32)
+def grid_features(names):
+    """The net's input over GRID for the feature names (a tuple), float32 (computed once)."""
+    grid = features(GRID, list(names)).astype(np.float32)
+    grid.setflags(write=False)  # shared by every frame
+    return grid
 
 
 def probabilities(scores):
@@ -62,25 +74,24 @@ def probabilities(scores):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def output_map(model, names, regression):
-    """The output over the plane as the protocol's `output` field."""
-    _, scores = model.hidden_outputs(features(PLANES[OUTPUT_N], names))
+def maps(model, names, regression):
+    """(output, units): the protocol's `output` and `units` fields, from one forward pass over
+    both grids in float32 (ample for colours; the losses and figures stay float64)."""
+    layers, scores = model.hidden_outputs(grid_features(tuple(names)), dtype=np.float32)
+    n = OUTPUT_N * OUTPUT_N
+    units = [[{"n": UNIT_N, "values": values} for values in floats(a[n:].T, 3)]
+             for a in layers]
+    return _output(scores[:n], regression), units
+
+
+def _output(scores, regression):
+    out = {"n": OUTPUT_N, "extent": list(EXTENT), "classes": None}
     if regression:
-        return {"n": OUTPUT_N, "extent": list(EXTENT),
-                "values": floats(np.clip(scores[:, 0], -1, 1)), "classes": None}
+        return {**out, "values": floats(np.clip(scores[:, 0], -1, 1))}
+    if scores.shape[1] == 2:  # 2 p(class 1) - 1 is tanh of half the score gap: no softmax
+        return {**out, "values": floats(np.tanh((scores[:, 1] - scores[:, 0]) / 2))}
     p = probabilities(scores)
-    if p.shape[1] == 2:
-        return {"n": OUTPUT_N, "extent": list(EXTENT), "values": floats(2 * p[:, 1] - 1),
-                "classes": None}
-    return {"n": OUTPUT_N, "extent": list(EXTENT), "values": floats(p.max(axis=1)),
-            "classes": p.argmax(axis=1).tolist()}
-
-
-def unit_maps(model, names):
-    """Per hidden layer, per unit: its activation over a UNIT_N x UNIT_N plane."""
-    layers, _ = model.hidden_outputs(features(PLANES[UNIT_N], names))
-    return [[{"n": UNIT_N, "values": floats(a[:, j], 3)} for j in range(a.shape[1])]
-            for a in layers]
+    return {**out, "values": floats(p.max(axis=1)), "classes": p.argmax(axis=1).tolist()}
 
 
 def fit(scores, y, regression):
@@ -99,13 +110,22 @@ def grad_norms(model, X, y):
     (batchnorm's running statistics, the dropout generator) is left as it was."""
     if model.normalization and len(y) < 2:  # batchnorm needs two points: no gradient to show
         return [None] * model.num_layers
-    state = model.state_dict()
+    # A training pass changes no weight: only the generator (dropout) and running statistics
+    rng = model.rng.bit_generator.state
+    norms = copy.deepcopy(model.norm_params) if model.normalization else None
     try:
         with np.errstate(all="ignore"):
             _, grads = model.loss(X, y)
         return [float(np.linalg.norm(grads[f"W{i}"])) for i in range(1, model.num_layers + 1)]
     finally:
-        model.load_state_dict(state)
+        model.rng.bit_generator.state = rng
+        if norms is not None:
+            model.norm_params = norms
+
+
+# The histograms' edges never change: computed (and rounded for the frames) once
+EDGES = {kind: np.linspace(low, high, HIST_BINS + 1) for kind, (low, high) in HIST_RANGE.items()}
+SHOWN_EDGES = {kind: floats(edges) for kind, edges in EDGES.items()}
 
 
 def layer_stats(model, activations, grads):
@@ -113,10 +133,9 @@ def layer_stats(model, activations, grads):
     training points (N, width) and the gradient norms of grad_norms."""
     stats, kind = [], model.activation
     low, high = HIST_RANGE[kind]
-    edges = np.linspace(low, high, HIST_BINS + 1)
     for i, a in enumerate(activations):
         finite = a[np.isfinite(a)]
-        counts, _ = np.histogram(np.clip(finite, low, high), bins=edges)
+        counts, _ = np.histogram(np.clip(finite, low, high), bins=EDGES[kind])
         dead = int(np.sum(np.all(a <= 0, axis=0))) if kind == "relu" and len(a) else 0
         saturated = 0
         if kind in SATURATED and len(a):
@@ -127,7 +146,7 @@ def layer_stats(model, activations, grads):
                       "dead": dead, "saturated": saturated,
                       "act_mean": _number(finite.mean()) if finite.size else None,
                       "act_std": _number(finite.std()) if finite.size else None,
-                      "hist": {"edges": floats(edges), "counts": counts.tolist()}})
+                      "hist": {"edges": list(SHOWN_EDGES[kind]), "counts": counts.tolist()}})
     return stats
 
 

@@ -50,19 +50,29 @@ class PlaygroundNet(FullyConnectedNet):
                 self.params[f"W{i}"] = rng.uniform(-0.5, 0.5, w.shape)
                 self.params[f"b{i}"] = np.full(self.params[f"b{i}"].shape, 0.1)
 
-    def hidden_outputs(self, X):
+    def hidden_outputs(self, X, dtype=None):
         """Each hidden layer's output (N, width) for X in test mode (no dropout, batchnorm's
-        running statistics), and the output scores."""
+        running statistics), and the output scores. `dtype` (e.g. float32, about 4 times
+        faster for tanh and sigmoid over a plane of points) computes with copies of the weights
+        and running statistics in that type; the net itself is left as it is."""
         self.dropout_param["mode"] = "test"
         for p in self.norm_params:
             p["mode"] = "test"
-        out, layers = np.asarray(X, dtype=self.dtype), []
+        dtype = np.dtype(dtype or self.dtype)
+        params, norms = self.params, self.norm_params
+        if dtype != self.dtype:  # copies: running statistics must never turn float32
+            params = {k: v.astype(dtype) for k, v in params.items()}
+            norms = [{k: v.astype(dtype) if isinstance(v, np.ndarray) else v
+                      for k, v in p.items()} for p in norms]
+        out, layers = np.asarray(X, dtype=dtype), []
         for i in range(1, self.num_layers):
-            options = {"norm": self.norm_params[i - 1], "dropout": self.dropout_param}
-            out, _ = self.hidden.forward(out, self._layer_params(i), options)
+            options = {"norm": norms[i - 1], "dropout": self.dropout_param}
+            mine = {n: params[f"{n}{i}"] for n in ("W", "b", "gamma", "beta")
+                    if f"{n}{i}" in params}
+            out, _ = self.hidden.forward(out, mine, options)
             layers.append(out)
         L = self.num_layers
-        scores, _ = Linear.forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
+        scores, _ = Linear.forward(out, params[f"W{L}"], params[f"b{L}"])
         return layers, scores
 
 

@@ -4,8 +4,10 @@ browser session, served by uvicorn.
 Each WebSocket connection owns one Session. Everything that touches the session (training,
 frames, edits, saving) runs in a worker thread (`asyncio.to_thread`) under the connection's
 lock, so the event loop stays free: one session's training never blocks another's requests,
-and two sessions train at once. While playing, a task trains for about 1/60 s in whole epochs
-(part of an epoch when one is long), sends a frame, lets waiting messages in, and repeats.
+and two sessions train at once. While playing, a task trains, sends a frame, lets waiting
+messages in, and repeats, a frame every PERIOD seconds: each slice of training lasts the period
+less what the last frame took beyond its training (building, encoding, sending it), never
+less than LEAST_TRAINING.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -43,6 +46,11 @@ except ImportError:
 STATIC = Path(__file__).parent / "static"
 MAX_MESSAGE = 2 * MAX_BYTES  # a message's JSON text: an upload's CSV and its quoting
 MAX_BODY = 64_000  # /api/check's body
+# While playing: a frame every 25 ms (40 a second, fluent; layerlab's goal is 30), and at
+# least a third of each period training, so on a crowded machine frames slow down a little
+# rather than training stopping.
+PERIOD = 1 / 40
+LEAST_TRAINING = PERIOD / 3
 MISSING_PAGE = ("<!doctype html><title>layerlab playground</title><p>The playground's page is "
                 "missing from this installation (static/index.html): reinstall layerlab.</p>")
 
@@ -188,13 +196,16 @@ class Connection:
             self.player = asyncio.create_task(self._play())
 
     async def _play(self):
+        seconds = PERIOD - LEAST_TRAINING  # the first slice; then the period's rest
         try:
             while self.session.running:
+                start = time.perf_counter()
                 async with self.lock:
                     if not self.session.running:
                         break
-                    await self.send(await self.work(self.session.advance))
+                    await self.send(await self.work(self.session.advance, seconds))
                 await asyncio.sleep(0)  # let waiting messages take the lock
+                seconds = next_slice(seconds, time.perf_counter() - start)
         except (WebSocketDisconnect, RuntimeError):  # the browser went away
             self.session.running = False
         except Exception as err:  # a bug: stop playing and say so, as handle() does
@@ -203,6 +214,13 @@ class Connection:
             with contextlib.suppress(WebSocketDisconnect):
                 await self._send_error(f"training stopped: the server failed "
                                        f"({type(err).__name__}: {err}); the session is kept", None)
+
+
+def next_slice(seconds, elapsed):
+    """The next slice of training: PERIOD less what the last turn of the play loop (`elapsed`
+    seconds, `seconds` of them training) spent on all but training, within
+    [LEAST_TRAINING, PERIOD]."""
+    return min(max(PERIOD - (elapsed - seconds), LEAST_TRAINING), PERIOD)
 
 
 def _message(text):

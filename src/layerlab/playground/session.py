@@ -25,7 +25,7 @@ HISTORY_POINTS = 1000  # the curve a frame carries
 # then every 4th ... epoch, so a tab left playing for hours holds a few MB, not gigabytes.
 HISTORY_LIMIT = 100_000
 LIVE = {"lr", "reg", "reg_rate", "batch", "order", "discretize"}  # changed without a reset
-CHUNK = 8  # minibatches between looks at the clock
+CURVE_DIGITS = 4  # significant digits of the losses in a frame's curve (the record keeps all)
 
 
 class Session:
@@ -73,6 +73,7 @@ class Session:
         self.order_rng = np.random.default_rng(self.setup["seed"] + 1_000_003)
         self.epoch, self.step, self.position, self.order = 0, 0, 0, None
         self.history, self.record_every, self.diverged = [], 1, None
+        self.curve = []  # the history's [epoch, train_loss, test_loss], rounded for frames
         self.train_seconds = 0.0  # time spent training since the reset (the saved wall time)
         self._cache = {}
         self._record()
@@ -224,22 +225,20 @@ class Session:
         if self.diverged:
             return [self.diverged_message()]
         target, start = self.epoch + 1, time.perf_counter()
-        while self.epoch < target and self._train_batches(CHUNK):
+        while self.epoch < target and self._train_batches(len(self.train.y)):
             pass
         self.train_seconds += time.perf_counter() - start
         return self._after_training()
 
-    def advance(self, least=1 / 60, most=1 / 20):
-        """Train for about `least` seconds in whole epochs (at least one minibatch), never much
-        over `most` seconds (a long epoch stops part-way); the messages to send."""
+    def advance(self, seconds=1 / 60):
+        """Train for about `seconds` (at least one minibatch), then the messages to send. It
+        stops at the first minibatch past the time, mid-epoch too: the next call goes on from
+        there, so the minibatches are those of uninterrupted training."""
         if self.diverged:
             return [self.diverged_message()]
-        start, epoch = time.perf_counter(), self.epoch
-        while self._train_batches(CHUNK):
-            elapsed = time.perf_counter() - start
-            if elapsed >= most or (elapsed >= least and self.epoch > epoch and
-                                   self.position == 0):
-                break
+        start = time.perf_counter()
+        while self._train_batches(1) and time.perf_counter() - start < seconds:
+            pass
         self.train_seconds += time.perf_counter() - start
         return self._after_training()
 
@@ -292,18 +291,19 @@ class Session:
         _, _, train_loss, train_acc = self._evaluate("train")
         _, _, test_loss, test_acc = self._evaluate("test")
         self.history.append([self.epoch, train_loss, test_loss, train_acc, test_acc])
+        self.curve.append([self.epoch, _significant(train_loss), _significant(test_loss)])
         if len(self.history) > HISTORY_LIMIT:  # epochs 0, 2k, 4k ... of stride k stay
-            self.history = self.history[::2]
+            self.history, self.curve = self.history[::2], self.curve[::2]
             self.record_every *= 2
 
     def thinned_history(self):
         """[[epoch, train_loss, test_loss]] of at most HISTORY_POINTS records, evenly spaced
-        (the first and the last always kept)."""
-        rows = self.history
+        (the first and the last always kept), the losses to CURVE_DIGITS significant digits."""
+        rows = self.curve
         if len(rows) > HISTORY_POINTS:
             keep = np.unique(np.linspace(0, len(rows) - 1, HISTORY_POINTS).round().astype(int))
             rows = [rows[i] for i in keep]
-        return [r[:3] for r in rows]
+        return list(rows)
 
     def frame(self):
         """The protocol's `frame` message for the net as it is now."""
@@ -312,13 +312,12 @@ class Session:
             _, test_scores, test_loss, test_acc = self._evaluate("test")
             grads = measure.grad_norms(self.model, self.train_f, self.train.y)
             weights, biases = measure.weights(self.model)
+            output, units = measure.maps(self.model, self.setup["features"], self.regression)
             return {"type": "frame", "epoch": self.epoch, "step": self.step,
                     "train_loss": train_loss, "test_loss": test_loss,
                     "train_acc": train_acc, "test_acc": test_acc,
                     "history": self.thinned_history(),
-                    "output": measure.output_map(self.model, self.setup["features"],
-                                                 self.regression),
-                    "units": measure.unit_maps(self.model, self.setup["features"]),
+                    "output": output, "units": units,
                     "weights": weights, "biases": biases,
                     "layers": measure.layer_stats(self.model, layers, grads),
                     "confusion": None if self.regression else measure.confusion(
@@ -338,6 +337,11 @@ class Session:
 def _finite(value):
     return isinstance(value, int | float) and not isinstance(value, bool) and \
         math.isfinite(value)
+
+
+def _significant(value):
+    """A loss to CURVE_DIGITS significant digits (a shorter number in every frame's JSON)."""
+    return None if value is None else float(f"{value:.{CURVE_DIGITS}g}")
 
 
 def _finite_or_none(value):

@@ -62,9 +62,11 @@ def server():
 
 @pytest.fixture
 def dead_url():
-    """A loopback URL where nothing listens (connection refused)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}/"
+    """A loopback URL where nothing listens (connection refused).
+
+    The port stays bound, never listening, until the test ends: no other process (another
+    pytest-xdist worker) can take it and answer meanwhile.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"

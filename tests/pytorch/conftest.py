@@ -23,11 +23,3 @@ def mnist_small():
     y, yt = train.labels[idx], test.labels[tidx]
     return as_tensors({"X_train": X[:500], "y_train": y[:500], "X_val": X[500:],
                        "y_val": y[500:], "X_test": Xt, "y_test": yt})
-
-
-@pytest.fixture(autouse=True)
-def restore_determinism():
-    """set_seed turns on deterministic algorithms process-wide: undo it for other tests."""
-    before = torch.are_deterministic_algorithms_enabled()
-    yield
-    torch.use_deterministic_algorithms(before)

@@ -69,13 +69,18 @@ def all_experiments() -> dict[str, Experiment]:
     from layerlab.studies import STUDY_MODULES
 
     for module in STUDY_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name not in OPTIONAL:
-                raise
-            UNAVAILABLE[module] = err.name
+        _import_study(module)
     return dict(_EXPERIMENTS)
+
+
+def _import_study(module):
+    """Import a study module; one that needs a missing optional package is noted instead."""
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name not in OPTIONAL:
+            raise
+        UNAVAILABLE[module] = err.name
 
 
 def unavailable_note() -> str:
@@ -125,12 +130,7 @@ def _import_declaring(name):
 
     for module in STUDY_MODULES:
         if name in declared_names(module):
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as err:
-                if err.name not in OPTIONAL:
-                    raise
-                UNAVAILABLE[module] = err.name
+            _import_study(module)
             return
 
 

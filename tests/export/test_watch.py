@@ -17,9 +17,13 @@ from layerlab.lab.watch import sparkline
 
 def watch_process(run_dir, stdout=subprocess.PIPE):
     """`layerlab watch RUN_DIR --interval 0.1` started in the background."""
+    # A background job (CI's shell, a pytest-xdist worker) may start with SIGINT ignored, and a
+    # child inherits that: restore the default so Ctrl-C reaches the child's Python as in a
+    # terminal.
     return subprocess.Popen([sys.executable, "-c", BLOCKED, "", "watch", str(run_dir),
                              "--interval", "0.1"], stdout=stdout, stderr=subprocess.PIPE,
-                            text=True, env=layerlab_env())
+                            text=True, env=layerlab_env(),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 class Output:

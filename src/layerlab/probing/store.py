@@ -50,6 +50,13 @@ def _plain(value):
     return value
 
 
+def cell_writer(run_dir, cell: str, engine: str, every: int, layers: list[dict], bins: dict):
+    """The ProbeWriter of a cell's probe file (probes/<cell>.jsonl), its header made from the
+    probe's layer table (rows with at least "name", "activation", "units")."""
+    rows = [{k: row[k] for k in ("name", "activation", "units")} for row in layers]
+    return ProbeWriter(probe_path(run_dir, cell), header(cell, engine, every, rows, bins))
+
+
 class ProbeWriter:
     """Appends a probe file's lines; the header is written once, when the file is new."""
 

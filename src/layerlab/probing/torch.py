@@ -172,8 +172,6 @@ def for_run(run, cell: str, model: nn.Module) -> TorchProbe | None:
     every = setting.run_every(run)
     if every is None:
         return None
-    layers = layer_table(model)
-    head = store.header(cell, "torch", every,
-                        [{k: row[k] for k in ("name", "activation", "units")} for row in layers],
-                        stats.DEFAULT_BINS)
-    return TorchProbe(model, every, store.ProbeWriter(store.probe_path(run.path, cell), head))
+    writer = store.cell_writer(run.path, cell, "torch", every, layer_table(model),
+                               stats.DEFAULT_BINS)
+    return TorchProbe(model, every, writer)

@@ -78,3 +78,22 @@ def test_the_repository_ledger_lives_in_docs_results_and_tests_never_write_it(mo
     assert ledger.active_ledger() == tmp_path / "other.jsonl"
     monkeypatch.delenv("LAYERLAB_LEDGER")
     assert ledger.active_ledger() == path
+
+
+def test_each_recipe_history_cites_commits_that_published_that_experiments_results():
+    """The history printed above a report's looks names real commits, each one a publication
+    of that experiment's results, and the published report prints it."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        missing("a git checkout of layerlab (the history cites its commits)")
+    for name, text in ledger.TEST_SPLIT_HISTORY.items():
+        cited = re.findall(r"\(([0-9a-f]{7})\)", text)
+        assert cited, name
+        log = subprocess.run(["git", "log", "--format=%h", "--abbrev=7", "--",
+                              f"docs/results/{name}/results.json"], cwd=root, check=True,
+                             capture_output=True, text=True).stdout.split()
+        assert set(cited) <= set(log), (name, set(cited) - set(log))
+        report = (root / "docs" / "results" / name / "report.md").read_text()
+        assert text in report, name

@@ -148,7 +148,9 @@ def _looks(looks) -> list[str]:
             + md_table(["date", "revision", "what", "test accuracy", "recipe"],
                        [[e["date"], e["revision"] or "", e["cell"], e["accuracy"], e["recipe"]]
                         for e in looks]))
-    return ["## Looks at the test split", ""] + collapsed(
+    history = ledger.TEST_SPLIT_HISTORY.get(looks[0]["experiment"])
+    changes = [f"**What changed after which test score.** {history}", ""] if history else []
+    return ["## Looks at the test split", ""] + changes + collapsed(
         f"{count(len(looks), 'score')} on the test split", text)
 
 

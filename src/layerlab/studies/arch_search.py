@@ -1,7 +1,6 @@
 """A small architecture search: candidates checked against a budget before any training (one
 outside it is rejected with the checker's message and never trained), the rest trained as cells
-of one grid, the best on validation kept (a candidate whose training diverged is no candidate).
-The test split plays no part in the choice."""
+of one grid, the best on validation kept. The test split plays no part in the choice."""
 
 from __future__ import annotations
 
@@ -23,12 +22,11 @@ def search_architectures(run, grid_name: str, candidates: list[dict], build, bud
                          train, objective: str = "val") -> tuple[dict, list[dict]]:
     """Train every candidate that fits `budget`; return (the best, one row per candidate).
 
-    candidates: JSON-able dicts; build(candidate) -> nn.Module; budget: check_budget's keyword
-    arguments; train(candidate, cell) -> a result with result['final'][objective] (validation
-    accuracy; it must not look at the test split). Rows: {candidate, params, hidden_units,
-    accepted, reason, val (None when rejected or diverged), result, diverged (None, or where:
-    layerlab.analysis.divergence)}; the best: the row with the highest val (the first on a
-    tie), None when every accepted candidate diverged. ValueError when no candidate fits."""
+    build(candidate) -> nn.Module; budget: check_budget's keyword arguments; train(candidate,
+    cell) -> a result with result['final'][objective] (never the test split). Rows: {candidate,
+    params, hidden_units, accepted, reason, val (None when rejected or diverged), result,
+    diverged (a divergence record or None)}; the best: the highest val (the first on a tie),
+    None when every accepted candidate diverged. ValueError when no candidate fits."""
     from layerlab.pytorch import count_params, hidden_units
 
     rows = []
@@ -38,17 +36,14 @@ def search_architectures(run, grid_name: str, candidates: list[dict], build, bud
         rows.append({"candidate": cand, "params": count_params(model),
                      "hidden_units": hidden_units(model), "accepted": summary is not None,
                      "reason": reason, "val": None, "result": None, "diverged": None})
-    accepted = [r["candidate"] for r in rows if r["accepted"]]
+    accepted = [r for r in rows if r["accepted"]]
     if not accepted:
         raise ValueError(f"{grid_name}: no candidate fits the budget {budget}: "
                          + "; ".join(r["reason"] for r in rows))
-    results = grid(run, grid_name, accepted,
+    results = grid(run, grid_name, [r["candidate"] for r in accepted],
                    lambda c: train(c, cell_key(grid_name, c)), objective=None)
-    by = {repr(c): r for c, r in zip(accepted, results, strict=True)}
-    for row in rows:
-        if row["accepted"]:
-            row["result"] = by[repr(row["candidate"])]
-            row["diverged"] = divergence.of(row["result"])
-            row["val"] = None if row["diverged"] else row["result"]["final"][objective]
+    for row, result in zip(accepted, results, strict=True):
+        row.update(result=result, diverged=divergence.of(result))
+        row["val"] = None if row["diverged"] else result["final"][objective]
     best = max((r for r in rows if r["val"] is not None), key=lambda r: r["val"], default=None)
     return best, rows

@@ -7,6 +7,8 @@ import weakref
 import numpy as np
 import pytest
 
+from layerlab.analysis import divergence
+from layerlab.analysis.group import loss_auc, moving_average
 from layerlab.lab import registry
 from layerlab.references import S2_1_CONV_SPEEDUP, S2_4_ONE_EPOCH_VAL_ACC
 from layerlab.scratch.conv import Conv
@@ -75,12 +77,12 @@ def test_source_fingerprint_is_the_hash_of_the_defining_file():
 
 
 def test_loss_auc_and_moving_average():
-    assert nets.loss_auc([3.0, 2.0, 1.0]) == pytest.approx(2.0)
-    assert nets.loss_auc([1.0, float("nan")]) == float("inf")
-    xs, ys = nets.moving_average([1, 2, 3, 4, 5], 2)
+    assert loss_auc([3.0, 2.0, 1.0]) == pytest.approx(2.0)
+    assert loss_auc([1.0, float("nan")]) == float("inf")
+    xs, ys = moving_average([1, 2, 3, 4, 5], 2)
     assert xs == [2, 3, 4, 5]
     assert ys == pytest.approx([1.5, 2.5, 3.5, 4.5])
-    xs, ys = nets.moving_average([1, 3], 50)  # window longer than the series: one mean
+    xs, ys = moving_average([1, 3], 50)  # window longer than the series: one mean
     assert xs == [2] and ys == pytest.approx([2.0])
 
 
@@ -108,10 +110,10 @@ def test_batchnorm_comparisons_pairs_same_init_and_measures_per_seed():
 
 def test_a_group_with_a_diverged_seed_shows_its_label_and_names_its_cells():
     lost = {"bn k": {"c_deep/variant=bn k,seed=1": {"step": 4}}}
-    assert nets._figures(lost, "bn k", [0.5, 0.1]) == ["diverged (step 4)"] * 2
-    assert nets._figures(lost, "k", [0.5, 0.1]) == [0.5, 0.1]
-    assert nets._cells(lost, "k") is False
-    assert nets._cells(lost, "bn k", "k") == ["c_deep/variant=bn k,seed=1"]
+    assert divergence.figures_or_label(lost, "bn k", [0.5, 0.1]) == ["diverged (step 4)"] * 2
+    assert divergence.figures_or_label(lost, "k", [0.5, 0.1]) == [0.5, 0.1]
+    assert divergence.lost_cells(lost, ["k"]) is False
+    assert divergence.lost_cells(lost, ["bn k", "k"]) == ["c_deep/variant=bn k,seed=1"]
 
 
 # --- conv-speed ------------------------------------------------------------------------------

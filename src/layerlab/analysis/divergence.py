@@ -129,3 +129,14 @@ def note(run, diverged: dict, what: str = "") -> None:
         f"over {EXPLOSION:g} times the first step's), left out of every mean, pick and claim"
         f"{' (' + what + ')' if what else ''}: {describe(diverged)}. A claim that needed one "
         "reads *not judged*."))
+
+
+def lost_cells(lost: dict, groups) -> list | bool:
+    """The diverged cells of `groups` in `lost` ({group: {name: record}}, as `groups` returns),
+    as run.judge's `diverged`: their names, or False when none diverged."""
+    return [name for g in groups for name in lost.get(g, {})] or False
+
+
+def figures_or_label(lost: dict, group, figures) -> list:
+    """A table row's `figures`, or, when `group` is in `lost`, its `label` in place of each."""
+    return [label(lost[group])] * len(figures) if group in lost else list(figures)

@@ -189,3 +189,19 @@ def downsample(ys, points=500):
     edges = np.linspace(0, len(ys), points + 1).astype(int)
     xs = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)]
     return xs, [float(ys[a:b].mean()) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def moving_average(ys, window):
+    """(xs, ys) of the trailing mean over `window` points, x the 1-based index of a window's
+    last point (a window longer than the curve takes it all)."""
+    ys = np.asarray(ys, dtype=float)
+    window = min(window, max(len(ys), 1))
+    smooth = np.convolve(ys, np.ones(window) / window, mode="valid")
+    return list(range(window, len(ys) + 1)), smooth.tolist()
+
+
+def loss_auc(loss_history):
+    """Mean training loss over all iterations (the area under the loss curve; lower = converged
+    faster); inf when training diverged (a loss not finite) or there is no loss."""
+    losses = np.asarray(loss_history, dtype=float)
+    return float(losses.mean()) if len(losses) and np.all(np.isfinite(losses)) else float("inf")

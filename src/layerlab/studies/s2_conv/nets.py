@@ -1,11 +1,11 @@
 """conv-nets (S2.4): (a) `ThreeLayerConvNet` overfits 100 CIFAR-10 images; (b) the course's
 one-epoch run on 49,000 images; (c) `DeepConvNet` with and without spatial batchnorm, over seeds.
-The course's pixels are 0-255 minus the mean image and its weight scales suit them: a pixel
-scale of 255 reproduces that (our loader gives [0, 1])."""
+The course's weight scales suit its 0-255 pixels: pixel scale 255 (our loader gives [0, 1])."""
 
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -15,6 +15,8 @@ from threadpoolctl import threadpool_limits
 from layerlab import references as ref
 from layerlab.analysis import count, divergence, downsample, first_epoch_reaching, mean_std, verdict
 from layerlab.analysis.curves import accuracy_panels, loss_series
+from layerlab.analysis.divergence import figures_or_label, lost_cells
+from layerlab.analysis.group import loss_auc, moving_average
 from layerlab.data import load, transforms
 from layerlab.lab.config import flag, positive, rows, scale_or_init, text
 from layerlab.lab.registry import experiment
@@ -77,41 +79,23 @@ def _train_set(name):
     return load(name, "train")
 
 
-def loss_auc(loss_history):
-    """Mean training loss over all iterations (the area under the loss curve; lower = converged
-    faster); inf when training diverged."""
-    losses = np.asarray(loss_history, dtype=float)
-    return float(losses.mean()) if len(losses) and np.all(np.isfinite(losses)) else float("inf")
-
-
-def moving_average(ys, window):
-    """(xs, ys) of the trailing mean over `window` iterations (xs from 1)."""
-    ys = np.asarray(ys, dtype=float)
-    window = min(window, max(len(ys), 1))
-    smooth = np.convolve(ys, np.ones(window) / window, mode="valid")
-    return list(range(window, len(ys) + 1)), smooth.tolist()
-
-
 def batchnorm_comparisons(by, variants):
-    """Every batchnorm variant paired with the same init without batchnorm.
-
-    by: {variant: [(seed, summary with loss_history, val_acc_history)]}; variants: {variant:
-    (batchnorm, weight_scale)}. Returns one dict per pair: 'with', 'without', 'auc' [(seed, auc
-    with, auc without)], 'faster' [with < without], 'val_gain' [final val acc with - without],
-    over the seeds both have."""
+    """Every batchnorm variant of `by` ({variant: [(seed, summary)]}) paired with the same init
+    without it (variants: {variant: (batchnorm, weight_scale)}), over the seeds both have: one
+    dict per pair, 'with', 'without', 'auc' [(seed, auc with, auc without)], 'faster' [with <
+    without], 'val_gain' [final val acc with - without]."""
     out = []
-    for a, (bn_a, init_a) in variants.items():
-        for b, (bn_b, init_b) in variants.items():
-            if not bn_a or bn_b or init_a != init_b or a not in by or b not in by:
-                continue
-            runs_a, runs_b = dict(by[a]), dict(by[b])
-            seeds = [s for s in runs_a if s in runs_b]
-            auc = [(s, loss_auc(runs_a[s]["loss_history"]),
-                    loss_auc(runs_b[s]["loss_history"])) for s in seeds]
-            out.append({"with": a, "without": b, "auc": auc,
-                        "faster": [x < y for _, x, y in auc],
-                        "val_gain": [runs_a[s]["val_acc_history"][-1]
-                                     - runs_b[s]["val_acc_history"][-1] for s in seeds]})
+    for a, b in itertools.permutations(variants, 2):
+        (bn_a, init_a), (bn_b, init_b) = variants[a], variants[b]
+        if not bn_a or bn_b or init_a != init_b or not {a, b} <= set(by):
+            continue
+        runs_a, runs_b = dict(by[a]), dict(by[b])
+        seeds = [s for s in runs_a if s in runs_b]
+        auc = [(s, loss_auc(runs_a[s]["loss_history"]), loss_auc(runs_b[s]["loss_history"]))
+               for s in seeds]
+        out.append({"with": a, "without": b, "auc": auc, "faster": [x < y for _, x, y in auc],
+                    "val_gain": [runs_a[s]["val_acc_history"][-1]
+                                 - runs_b[s]["val_acc_history"][-1] for s in seeds]})
     return out
 
 
@@ -119,9 +103,9 @@ def _pixels(scale):
     return {255: "0-255 pixels", 1: "[0, 1] pixels"}.get(scale, f"pixels x{scale:g}")
 
 
-def _final(runs, key):
-    """The last entry of history `key` of every (seed, summary) pair."""
-    return [r[key][-1] for _, r in runs]
+def _finals(runs, key="val"):
+    """The final `key` ('train' or 'val') accuracy of every (seed, summary) pair."""
+    return [r[f"{key}_acc_history"][-1] for _, r in runs]
 
 
 def _per_seed(values, fmt=".3f"):
@@ -132,23 +116,15 @@ def _weight_scale(v):
     return v if isinstance(v, str) else float(v)
 
 
-def _figures(lost, group, figures):
-    """A table row's `figures`, or each replaced by the group's label if a seed diverged."""
-    return [divergence.label(lost[group])] * len(figures) if group in lost else list(figures)
-
-
-def _cells(lost, *groups):
-    """The diverged cells of `groups` (run.judge's `diverged`), False when none did."""
-    return [name for g in groups for name in lost.get(g, {})] or False
+def _epoch_time(summary):
+    return summary["train_time"] / max(summary["epochs"], 1)
 
 
 def _train_grid(cfg, run, name, cells, num_train, scale, make_model, lr, **solver):
     """Grid `name` of Solver cells (Adam, BLAS limited to cfg.threads): cell c trains
-    make_model(c) on `num_train` images (None: all) at pixel scale scale(c).
-
-    Returns ({c's first value: [(seed, summary)]}, [summary per cell], lost {that value: {cell
-    name: divergence record}} of the groups with a diverged seed, which have no mean); a
-    summary also holds num_train and the cell's wall time without the data loading."""
+    make_model(c) on `num_train` images (None: all) at pixel scale scale(c). Returns ({c's first
+    value: [(seed, summary + num_train, cell_wall_time)]}, lost {that value: {cell: record}}: the
+    groups with a diverged seed, which have no mean)."""
     kept = {}  # one copy of the data at a time (49,000 images are 600 MB in float32)
 
     def one(c):
@@ -167,13 +143,12 @@ def _train_grid(cfg, run, name, cells, num_train, scale, make_model, lr, **solve
         return {**summary, "num_train": int(len(data["X_train"])),
                 "cell_wall_time": time.perf_counter() - start}
 
-    results = grid(run, name, cells, one, objective="best_val_acc")
     by, lost = {}, {}
-    for c, r in zip(cells, results, strict=True):
+    for c, r in zip(cells, grid(run, name, cells, one, objective="best_val_acc"), strict=True):
         by.setdefault(next(iter(c.values())), []).append((c["seed"], r))
         if divergence.of(r):
             lost.setdefault(next(iter(c.values())), {})[cell_key(name, c)] = divergence.of(r)
-    return by, results, lost
+    return by, lost
 
 
 def _overfit(cfg, run):
@@ -181,20 +156,20 @@ def _overfit(cfg, run):
     cells = [{"variant": str(label), "pixel_scale": float(scale), "weight_scale": _weight_scale(ws),
               "seed": int(s)} for label, scale, ws in cfg.overfit_variants
              for s in cfg.overfit_seeds]
-    by, _, lost = _train_grid(
+    by, lost = _train_grid(
         cfg, run, "a_overfit", cells, cfg.overfit_num_train, lambda c: c["pixel_scale"],
         lambda c: ThreeLayerConvNet(weight_scale=c["weight_scale"], seed=c["seed"]), 1e-3,
         num_epochs=cfg.overfit_epochs, batch_size=cfg.overfit_batch_size,
         num_train_samples=None)
-    rows = [[label, *_figures(lost, label, [
-        *mean_std(_final(runs, "train_acc_history")), *mean_std(_final(runs, "val_acc_history")),
-        ", ".join(str(e) if e is not None else "-" for e in (
-            first_epoch_reaching(r["train_acc_history"], 1.0) for _, r in runs)),
-        ", ".join(f"{a:.2f}" for a in _final(runs, "train_acc_history"))])]
-            for label, runs in by.items()]
     run.table("a_overfit", ["variant", "final train acc (mean)", "std", "final val acc (mean)",
                             "std", "first epoch at 100% train (per seed)",
-                            "final train acc per seed"], rows,
+                            "final train acc per seed"],
+              [[label, *figures_or_label(lost, label, [
+                  *mean_std(_finals(runs, "train")), *mean_std(_finals(runs)),
+                  ", ".join(str(e) if e is not None else "-" for e in (
+                      first_epoch_reaching(r["train_acc_history"], 1.0) for _, r in runs)),
+                  ", ".join(f"{a:.2f}" for a in _finals(runs, "train"))])]
+               for label, runs in by.items()],
               title=f"(a) ThreeLayerConvNet on {cfg.overfit_num_train} training images, "
                     f"{cfg.overfit_epochs} epochs, Adam 1e-3, batch {cfg.overfit_batch_size}, "
                     f"{count(len(cfg.overfit_seeds), 'seed')}",
@@ -212,8 +187,7 @@ def _overfit(cfg, run):
              ylabel="loss", series={f"{label}, seed {s}": downsample(r["loss_history"])
                                     for label, runs in ok.items() for s, r in runs})
     main_label, main = next(iter(by.items()))
-    final, val, dead = (_final(main, "train_acc_history"), _final(main, "val_acc_history"),
-                        _cells(lost, main_label))
+    final, val, dead = _finals(main, "train"), _finals(main), lost_cells(lost, [main_label])
     run.judge(f"(a) train accuracy after {cfg.overfit_epochs} epochs on "
               f"{cfg.overfit_num_train} images ({main_label}; mean over seeds)", "figure",
               None if dead else verdict.from_seeds(final), ref.S2_4_OVERFIT_TRAIN_ACC,
@@ -228,9 +202,10 @@ def _overfit(cfg, run):
 
 
 def _deep(cfg, run):
-    """(c): table, curves and claims; returns the grid's lost."""
+    """(c): table, curves, batchnorm against the same init without it, the pick; returns the
+    grid's lost."""
     variants = {str(v[0]): (bool(v[1]), _weight_scale(v[2])) for v in cfg.deep_variants}
-    by, _, lost = _train_grid(
+    by, lost = _train_grid(
         cfg, run, "c_deep", [{"variant": name, "seed": int(s)} for name in variants
                              for s in cfg.deep_seeds], cfg.deep_num_train,
         lambda c: cfg.deep_pixel_scale, lambda c: DeepConvNet(
@@ -240,9 +215,8 @@ def _deep(cfg, run):
         batch_size=cfg.deep_batch_size, num_train_samples=1000)
     run.table("c_deep", ["variant", "final train acc", "std", "final val acc", "std",
                          "mean training loss (area under curve)", "std", "train time (s)"],
-              [[name, *_figures(lost, name, [
-                  *mean_std(_final(runs, "train_acc_history")),
-                  *mean_std(_final(runs, "val_acc_history")),
+              [[name, *figures_or_label(lost, name, [
+                  *mean_std(_finals(runs, "train")), *mean_std(_finals(runs)),
                   *mean_std([loss_auc(r["loss_history"]) for _, r in runs]),
                   float(np.mean([r["train_time"] for _, r in runs]))])]
                for name, runs in by.items()],
@@ -260,15 +234,8 @@ def _deep(cfg, run):
              xlabel="epoch", panels=accuracy_panels(ok, pad=False))
     run.plot("c_deep_loss", "curves", title="(c) Training loss (mean over seeds)",
              xlabel="iteration", ylabel="loss", series=loss_series(ok))
-    _deep_claims(run, by, variants, lost)
-    return lost
-
-
-def _deep_claims(run, by, variants, lost):
-    """(c): batchnorm against the same init without it, the best variant against the
-    runner-up; a variant with a diverged seed (lost) is out of the pick, its pairs not judged."""
     for c in batchnorm_comparisons(by, variants):
-        dead = _cells(lost, c["with"], c["without"])
+        dead = lost_cells(lost, [c["with"], c["without"]])
         run.judge(f"(c) final val accuracy gain from batchnorm ({c['with']} minus "
                   f"{c['without']})", "measured",
                   None if dead else verdict.from_seeds(c["val_gain"]), diverged=dead,
@@ -281,14 +248,20 @@ def _deep_claims(run, by, variants, lost):
                   note=f"paired by seed; {sum(c['faster'])} of {len(c['faster'])} seeds lower "
                   "with batchnorm; " + "; ".join(f"seed {seed}: {a:.3f} vs {b:.3f}"
                                                  for seed, a, b in c["auc"]))
-    finals = {n: _final(runs, "val_acc_history") for n, runs in by.items() if n not in lost}
+    _pick(run, by, lost)
+    return lost
+
+
+def _pick(run, by, lost):
+    """(c): the best variant against the runner-up; a variant with a diverged seed is out."""
+    finals = {n: _finals(runs) for n, runs in by.items() if n not in lost}
     ranked = sorted(finals, key=lambda n: -np.mean(finals[n]))
     out = "; left out, diverged: " + ", ".join(lost) if lost else ""
-    if len(ranked) < 2 and lost:
-        run.judge("(c) the best variant by final val accuracy beats the runner-up", "comparison",
-                  None, diverged=_cells(lost, *lost), source=SOURCE,
-                  note="fewer than two variants finished: no pick" + out)
     if len(ranked) < 2:
+        if lost:
+            run.judge("(c) the best variant by final val accuracy beats the runner-up",
+                      "comparison", None, diverged=lost_cells(lost, lost), source=SOURCE,
+                      note="fewer than two variants finished: no pick" + out)
         return
     best, second = ranked[:2]
     top = verdict.from_seeds(finals[best])
@@ -301,26 +274,25 @@ def _deep_claims(run, by, variants, lost):
 
 
 def _one_epoch(cfg, run):
-    """(b): table, loss curves and claims; returns the grid's lost."""
-    cells = [{"pixel_scale": float(p), "seed": int(s)} for p in cfg.epoch_pixel_scales
-             for s in cfg.epoch_seeds]
-    by, results, lost = _train_grid(
-        cfg, run, "b_one_epoch", cells, cfg.epoch_num_train, lambda c: c["pixel_scale"],
-        lambda c: ThreeLayerConvNet(
+    """(b): table, loss curves; val and train accuracy against the course's 40% and the wall
+    time per epoch, of the pixel scales without a diverged seed; returns the grid's lost."""
+    by, lost = _train_grid(
+        cfg, run, "b_one_epoch", [{"pixel_scale": float(p), "seed": int(s)}
+                                  for p in cfg.epoch_pixel_scales for s in cfg.epoch_seeds],
+        cfg.epoch_num_train, lambda c: c["pixel_scale"], lambda c: ThreeLayerConvNet(
             num_filters=cfg.epoch_filters, filter_size=cfg.epoch_filter_size,
             hidden_dim=cfg.epoch_hidden, weight_scale=cfg.epoch_weight_scale,
             reg=cfg.epoch_reg, seed=c["seed"]), cfg.epoch_lr, num_epochs=cfg.epoch_epochs,
         batch_size=cfg.epoch_batch_size, num_train_samples=1000)
-    n, epochs = results[0]["num_train"], count(cfg.epoch_epochs, "epoch")
-    per_epoch = [r["train_time"] / max(r["epochs"], 1) for r in results]
+    runs = [(_pixels(scale), s, r) for scale, group in by.items() for s, r in group]
+    n, epochs = runs[0][2]["num_train"], count(cfg.epoch_epochs, "epoch")
     run.table("b_one_epoch", ["pixels", "seed", "iterations", "final train acc (1,000 sampled)",
                               "final val acc", "mean loss, last 100 iterations",
                               "train time per epoch (s)", "cell wall time (s)"],
-              [[_pixels(c["pixel_scale"]), c["seed"], len(r["loss_history"]),
-                *(divergence.value_or_label(r, x) for x in (
-                    r["train_acc_history"][-1], r["val_acc_history"][-1],
-                    float(np.mean(r["loss_history"][-100:])))), t, r["cell_wall_time"]]
-               for c, r, t in zip(cells, results, per_epoch, strict=True)],
+              [[pixels, s, len(r["loss_history"]), *(divergence.value_or_label(r, x) for x in (
+                  r["train_acc_history"][-1], r["val_acc_history"][-1],
+                  float(np.mean(r["loss_history"][-100:])))), _epoch_time(r),
+                r["cell_wall_time"]] for pixels, s, r in runs],
               title=f"(b) ThreeLayerConvNet, {epochs} on {n:,} training images, {cfg.val:,} "
                     "validation",
               note=f"{cfg.epoch_filters} filters {cfg.epoch_filter_size}x"
@@ -329,25 +301,16 @@ def _one_epoch(cfg, run):
                    f"batch {cfg.epoch_batch_size}. Train accuracy on 1,000 sampled training "
                    "images (the Solver's default, as in the course); train time includes the "
                    f"epoch-end accuracy checks; BLAS limited to {count(cfg.threads, 'thread')}.")
-    tags = [f"{_pixels(c['pixel_scale'])}, seed {c['seed']}" for c in cells]
     run.plot("b_loss", "curves", title="(b) Training loss", xlabel="iteration", panels=[
         {"title": title, "ylabel": "loss", "series": {
-            tag: curve(r["loss_history"]) for tag, r in zip(tags, results, strict=True)
+            f"{pixels}, seed {s}": curve(r["loss_history"]) for pixels, s, r in runs
             if not divergence.of(r)}}
         for title, curve in (("per iteration", lambda h: [list(range(1, len(h) + 1)), h]),
                              ("mean of the last 50 iterations", lambda h: moving_average(h, 50)))])
-    _one_epoch_claims(cfg, run, by, n, epochs, lost)
-    return lost
-
-
-def _one_epoch_claims(cfg, run, by, n, epochs, lost):
-    """(b): val and train accuracy against the course's 40%, and the wall time per epoch (of
-    the cells that finished); a pixel scale with a diverged seed (lost) is not judged."""
     quoted = f"'> {ref.S2_4_ONE_EPOCH_VAL_ACC:.0%} accuracy on the training set'"
     goal = f"layerlab's goal: the course's target > {ref.S2_4_ONE_EPOCH_VAL_ACC:.0%}"
     for scale, runs in by.items():
-        val, train, dead = (_final(runs, "val_acc_history"), _final(runs, "train_acc_history"),
-                            _cells(lost, scale))
+        val, train, dead = _finals(runs), _finals(runs, "train"), lost_cells(lost, [scale])
         run.judge(f"(b) val accuracy after {epochs} on {n:,} images, {_pixels(scale)} (mean "
                   f"over {count(len(runs), 'seed')})", "goal",
                   None if dead else verdict.from_seeds_and_images(val, cfg.val),
@@ -360,14 +323,15 @@ def _one_epoch_claims(cfg, run, by, n, epochs, lost):
                   None if dead else verdict.from_seeds_and_images(train, 1000),
                   ref.S2_4_ONE_EPOCH_VAL_ACC, diverged=dead,
                   source=f"{goal} (course notebook: {quoted})", note=_per_seed(train))
-    times = [r["train_time"] / max(r["epochs"], 1) for runs in by.values() for _, r in runs
-             if not divergence.of(r)]
+    times = [_epoch_time(r) for runs in by.values() for _, r in runs if not divergence.of(r)]
     run.judge("(b) wall time per epoch (training and the epoch-end accuracy checks)",
               "measured", verdict.from_seeds(times) if times else None, unit="s",
-              diverged=not times and _cells(lost, *lost), note=f"over {count(len(times), 'run')} "
-              f"that finished, range {min(times, default=0):.0f}-{max(times, default=0):.0f} s; "
+              diverged=not times and lost_cells(lost, lost),
+              note=f"over {count(len(times), 'run')} that finished, range "
+              f"{min(times, default=0):.0f}-{max(times, default=0):.0f} s; "
               f"{n // cfg.epoch_batch_size} iterations per epoch; BLAS limited to "
               f"{count(cfg.threads, 'thread')} on a shared machine")
+    return lost
 
 
 @experiment("conv-nets", study="S2.4",

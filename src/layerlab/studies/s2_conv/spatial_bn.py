@@ -1,7 +1,7 @@
 """spatial-batchnorm (S2.3): per-channel statistics over N, H, W. Train mode: output means
-equal beta and stds gamma (up to eps); test mode after warm-up passes: close to them (within
-the sampling noise computed here); `SpatialBatchNorm` equals `BatchNorm` on the (N*H*W, C)
-pixel matrix and PyTorch's `F.batch_norm`; a numerical check of both backward passes."""
+equal beta and stds gamma (up to eps); test mode after warm-up passes: close to them;
+`SpatialBatchNorm` equals `BatchNorm` on the (N*H*W, C) pixel matrix and PyTorch's
+`F.batch_norm`; a numerical check of both backward passes."""
 
 from __future__ import annotations
 
@@ -27,9 +27,8 @@ ROUND_OFF = 1e-9  # float64 round-off allowed where two numbers are equal in exa
 
 @dataclass
 class SpatialBatchnormConfig:
-    """The course's checks (train mode, test mode after 50 warm-up passes, gradient check);
-    test mode here with non-trivial gamma and beta, so that 'means close to beta, stds close to
-    gamma' is tested, not only 0 and 1; the comparisons on a larger map."""
+    """The course's checks (train mode, test mode after warm-up passes, gradient check); test
+    mode with gamma and beta other than 1 and 0, so that 'close to gamma and beta' is tested."""
 
     train_shape: tuple = (2, 3, 4, 5)
     train_loc: float = 10.0
@@ -56,36 +55,33 @@ def channel_stats(out):
 
 
 def _train_stats(cfg):
-    rng = np.random.default_rng(cfg.seed)
-    x = cfg.train_scale * rng.standard_normal(cfg.train_shape) + cfg.train_loc
+    x = cfg.train_scale * np.random.default_rng(cfg.seed).standard_normal(cfg.train_shape)
+    x += cfg.train_loc
     gamma, beta = np.asarray(cfg.gamma, float), np.asarray(cfg.beta, float)
     out, _ = SpatialBatchNorm.forward(x, gamma, beta, {"mode": "train"})
     (in_mean, in_std), (mean, std) = channel_stats(x), channel_stats(out)
     eps = 1e-5  # BatchNorm's default: the std falls short of gamma by this factor
     predicted = gamma * np.sqrt(in_std ** 2 / (in_std ** 2 + eps))
-    return {"in_mean": in_mean.tolist(), "in_std": in_std.tolist(), "mean": mean.tolist(),
-            "std": std.tolist(), "predicted_std": predicted.tolist()}
+    return {k: v.tolist() for k, v in zip(("in_mean", "in_std", "mean", "std", "predicted_std"),
+                                          (in_mean, in_std, mean, std, predicted), strict=True)}
 
 
 def _test_stats(cfg, seed):
     rng = np.random.default_rng(seed + 1)
     gamma, beta = np.asarray(cfg.test_gamma, float), np.asarray(cfg.test_beta, float)
-    bn_param = {"mode": "train", "momentum": cfg.momentum}
-    mean_err, std_err = [], []
+    bn_param, errors = {"mode": "train", "momentum": cfg.momentum}, []
     for _ in range(cfg.warmup_passes):
         x = cfg.test_scale * rng.standard_normal(cfg.test_shape) + cfg.test_loc
         SpatialBatchNorm.forward(x, gamma, beta, bn_param)
-        mean_err.append(float(np.max(np.abs(bn_param["running_mean"] - cfg.test_loc))
-                              / cfg.test_scale))
-        std_err.append(float(np.max(np.abs(np.sqrt(bn_param["running_var"]) - cfg.test_scale))
-                             / cfg.test_scale))
+        errors.append([np.max(np.abs(bn_param["running_mean"] - cfg.test_loc)),
+                       np.max(np.abs(np.sqrt(bn_param["running_var"]) - cfg.test_scale))])
     bn_param["mode"] = "test"
     x = cfg.test_scale * rng.standard_normal(cfg.test_shape) + cfg.test_loc
     mean, std = channel_stats(SpatialBatchNorm.forward(x, gamma, beta, bn_param)[0])
+    mean_err, std_err = (np.reshape(errors, (-1, 2)) / cfg.test_scale).T.tolist()
     return {"mean": mean.tolist(), "std": std.tolist(), "running_mean_error": mean_err,
-            "running_std_error": std_err,
-            "running_mean": np.asarray(bn_param["running_mean"]).tolist(),
-            "running_var": np.asarray(bn_param["running_var"]).tolist()}
+            "running_std_error": std_err, **{k: np.asarray(bn_param[k]).tolist()
+                                             for k in ("running_mean", "running_var")}}
 
 
 def expected_test_deviation(cfg):
@@ -98,7 +94,7 @@ def expected_test_deviation(cfg):
 
 
 def _random_inputs(seed, shape, scale, loc):
-    """x = scale * randn + loc of `shape` (N, C, H, W), gamma and beta (C,), dout like x."""
+    """x of `shape` (N, C, H, W), gamma and beta (C,), dout like x."""
     rng = np.random.default_rng(seed)
     x = scale * rng.standard_normal(shape) + loc
     gamma, beta = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
@@ -111,16 +107,14 @@ def _compare(cfg):
     x, gamma, beta, dout = _random_inputs(cfg.seed + 2, cfg.compare_shape, 3, 5)
     p_sp, p_bn = {"mode": "train"}, {"mode": "train"}
     out, cache = SpatialBatchNorm.forward(x, gamma, beta, p_sp)
-    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)  # one row per pixel, by hand
-    out_bn, cache_bn = BatchNorm.forward(rows, gamma, beta, p_bn)
+    rows = lambda a: a.transpose(0, 2, 3, 1).reshape(-1, C)  # noqa: E731 (a row per pixel)
     back = lambda a: a.reshape(N, H, W, C).transpose(0, 3, 1, 2)  # noqa: E731
-    drows = dout.transpose(0, 2, 3, 1).reshape(-1, C)
+    out_bn, cache_bn = BatchNorm.forward(rows(x), gamma, beta, p_bn)
     result = {"forward": max_abs_diff(out, back(out_bn)),
               **{k: max_abs_diff(p_sp[k], p_bn[k]) for k in ("running_mean", "running_var")}}
     for name, sp, bn in BACKWARDS:
-        ours, theirs = sp(dout, cache), bn(drows, cache_bn)
-        result[name] = {k: max_abs_diff(a, back(b) if k == "dx" else b)
-                        for k, a, b in zip(GRADS, ours, theirs, strict=True)}
+        result[name] = {k: max_abs_diff(a, back(b) if k == "dx" else b) for k, a, b in
+                        zip(GRADS, sp(dout, cache), bn(rows(dout), cache_bn), strict=True)}
     # statistics are per channel over N, H, W: not per (c, h, w) position
     return {**result, "torch": _torch_compare(x, gamma, beta, dout, out, cache),
             "per_position_mean_spread": float(np.max(np.abs(
@@ -146,9 +140,8 @@ def _gradcheck(cfg):
     f = lambda: SpatialBatchNorm.forward(x, gamma, beta, {"mode": "train"})[0]  # noqa: E731
     numeric = [numerical_gradient_array(f, a, dout) for a in (x, gamma, beta)]
     cache = SpatialBatchNorm.forward(x, gamma, beta, {"mode": "train"})[1]
-    return {name: {k: rel_error(n, g) for k, n, g in zip(GRADS, numeric, fn(dout, cache),
-                                                        strict=True)}
-            for name, fn, _ in BACKWARDS}
+    return {name: {k: rel_error(n, g) for k, n, g in
+                   zip(GRADS, numeric, fn(dout, cache), strict=True)} for name, fn, _ in BACKWARDS}
 
 
 def _channel_table(run, name, columns, **text):
@@ -158,54 +151,46 @@ def _channel_table(run, name, columns, **text):
 
 
 def _train_report(cfg, run, train):
-    gamma, beta, std = np.asarray(cfg.gamma), np.asarray(cfg.beta), np.asarray(train["std"])
+    gamma, beta = np.asarray(cfg.gamma), np.asarray(cfg.beta)
+    mean, std, predicted = (np.asarray(train[k]) for k in ("mean", "std", "predicted_std"))
     _channel_table(run, "train_mode", {
-        "input mean": train["in_mean"], "input std": train["in_std"],
-        "output mean": train["mean"], "beta": beta, "output std": std, "gamma": gamma,
-        "gamma * sqrt(var / (var + eps))": train["predicted_std"]},
+        "input mean": train["in_mean"], "input std": train["in_std"], "output mean": mean,
+        "beta": beta, "output std": std, "gamma": gamma,
+        "gamma * sqrt(var / (var + eps))": predicted},
         title=f"Train mode, x = {cfg.train_scale:g} randn + {cfg.train_loc:g} of shape "
               f"{tuple(cfg.train_shape)}: statistics per channel over N, H, W",
         note="eps = 1e-5 makes the output std fall short of gamma by sqrt(var / (var + eps)).")
-    run.judge("train mode: per-channel output means equal beta (max |mean - beta|)", "figure",
-              verdict.exact(float(np.max(np.abs(np.asarray(train["mean"]) - beta))), ROUND_OFF),
-              0.0, better="equal", source=SOURCE, note=f"the course printed means "
-              f"{list(cfg.beta)} for beta {tuple(cfg.beta)}; +-{ROUND_OFF:g}: float64 round-off")
-    predicted = np.asarray(train["predicted_std"])
-    run.judge("train mode: per-channel output stds equal gamma * sqrt(var / (var + eps)) (max "
-              "|std - that| / gamma)", "figure",
-              verdict.exact(float(np.max(np.abs(std - predicted) / gamma)), ROUND_OFF), 0.0,
-              better="equal", note=f"+-{ROUND_OFF:g}: float64 round-off",
-              source=f"{SOURCE}: stds {', '.join(map(str, ref.S2_3_TRAIN_STDS_PRINTED))} for "
-                     f"gamma {tuple(cfg.gamma)}, short of gamma by eps")
+    for what, value, source in (
+            ("means equal beta (max |mean - beta|)", np.abs(mean - beta),
+             f"{SOURCE}: means {list(cfg.beta)} for beta {tuple(cfg.beta)}"),
+            ("stds equal gamma * sqrt(var / (var + eps)) (max |std - that| / gamma)",
+             np.abs(std - predicted) / gamma, f"{SOURCE}: stds "
+             f"{', '.join(map(str, ref.S2_3_TRAIN_STDS_PRINTED))} for gamma {tuple(cfg.gamma)},"
+             " short of gamma by eps")):
+        run.judge(f"train mode: per-channel output {what}", "figure",
+                  verdict.exact(float(np.max(value)), ROUND_OFF), 0.0, better="equal",
+                  source=source, note=f"+-{ROUND_OFF:g}: float64 round-off")
     run.judge("train mode: shortfall of the output stds (max |std / gamma - 1|)", "measured",
               verdict.exact(float(np.max(np.abs(std / gamma - 1)))),
               note=f"the course's {ref.S2_3_TRAIN_STD_SHORTFALL:g} came from other random data: "
                    "the shortfall is eps / (2 var), so it follows the sample's variance")
 
 
-def _deviations(cfg, test):
-    """(|mean - beta| / gamma, |std / gamma - 1|) per channel of one test-mode cell."""
-    gamma, beta = np.asarray(cfg.test_gamma), np.asarray(cfg.test_beta)
-    return (np.abs(np.asarray(test["mean"]) - beta) / gamma,
-            np.abs(np.asarray(test["std"]) / gamma - 1))
-
-
 def _test_report(cfg, run, tests):
-    test = tests[0]
     gamma, beta = np.asarray(cfg.test_gamma), np.asarray(cfg.test_beta)
-    mean_dev, std_dev = _deviations(cfg, test)
-    worst = np.array([[float(d.max()) for d in _deviations(cfg, t)] for t in tests])
+    deviations = [(np.abs(np.asarray(t["mean"]) - beta) / gamma,
+                   np.abs(np.asarray(t["std"]) / gamma - 1)) for t in tests]
+    worst = np.array([[float(d.max()) for d in devs] for devs in deviations])
+    test = tests[0]
     _channel_table(run, "test_mode", {
-        "output mean": test["mean"], "beta": beta, "abs(mean - beta) / gamma": mean_dev,
-        "output std": test["std"], "gamma": gamma, "abs(std / gamma - 1)": std_dev,
+        "output mean": test["mean"], "beta": beta, "abs(mean - beta) / gamma": deviations[0][0],
+        "output std": test["std"], "gamma": gamma, "abs(std / gamma - 1)": deviations[0][1],
         "running mean": test["running_mean"],
         "running std": [float(np.sqrt(v)) for v in test["running_var"]]},
         title=f"Test mode after {cfg.warmup_passes} train-mode passes (momentum "
               f"{cfg.momentum:g}), x = {cfg.test_scale:g} randn + {cfg.test_loc:g} of shape "
               f"{tuple(cfg.test_shape)}, seed {cfg.test_seeds[0]}",
-        note="Deviations in units of gamma, comparable with the course's run (gamma 1, beta 0), "
-             f"whose largest were {ref.S2_3_TEST_MEAN_DEVIATION:.3f} (mean) and "
-             f"{ref.S2_3_TEST_STD_DEVIATION:.3f} (std).")
+        note="Deviations in units of gamma, comparable with the course's run (gamma 1, beta 0).")
     for k, (what, printed) in enumerate((
             ("means close to beta (max |mean - beta| / gamma)", ref.S2_3_TEST_MEAN_DEVIATION),
             ("stds close to gamma (max |std / gamma - 1|)", ref.S2_3_TEST_STD_DEVIATION))):
@@ -260,9 +245,8 @@ def _gradcheck_report(cfg, run, gc):
                     f"{tuple(cfg.gradcheck_shape)}, float64, random upstream gradient",
               note="The course printed " + ", ".join(
                   f"{k} {v:.1e}" for k, v in ref.S2_3_GRADCHECK_PRINTED.items()) + ".")
-    worst = max(max(r[1:]) for r in rows)
     run.judge("gradient check of both backward passes: largest relative error", "goal",
-              verdict.exact(worst), high, better="lower",
+              verdict.exact(max(max(r[1:]) for r in rows)), high, better="lower",
               source=f"layerlab's goal: the course's bound {high:g} ({SOURCE}: 'errors of "
               f"magnitudes between {low:g} and {high:g}')")
 

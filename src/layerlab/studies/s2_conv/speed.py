@@ -1,7 +1,6 @@
 """conv-speed (S2.1, S2.2): naive (a Python loop per output pixel) vs fast (im2col and one
-matrix product; pooling by reshapes) convolution and max pooling, forward and backward. Every
-timing is a grid cell (kept on resume, shown again by a rebuild); the naive cells also measure
-the largest naive-vs-fast difference of the output and every gradient, in float64."""
+matrix product; pooling by reshapes) convolution and max pooling, forward and backward, and
+how far the two agree; one grid cell per timing, float64."""
 
 from __future__ import annotations
 
@@ -53,7 +52,7 @@ class ConvSpeedConfig:
 
 def timed(fn, repeats, warmup):
     """`measure(fn, keep_result=True)` (each result alive until the next call returns, as in
-    training) and fn's last result, which the naive cells compare with the fast one."""
+    training) and fn's last result."""
     last = [None]
 
     def call():
@@ -86,19 +85,16 @@ def max_abs_diff(a, b):
 
 
 def _case(case):
-    """A config case with its shapes as tuples of ints (a config read back from JSON has
-    lists, and the shapes are written into claim names)."""
+    """A case with its shapes as tuples of ints (JSON gives lists; claim names show them)."""
     return tuple(tuple(int(v) for v in f) if isinstance(f, (list, tuple)) else f for f in case)
 
 
 def conv_inputs(x_shape, w_shape, stride, pad, seed):
-    """((x (N, C, H, W), w (F, C, HH, WW), b (F,), conv_param), upstream gradient of the
-    output's shape (N, F, H_out, W_out)), random float64."""
+    """((x, w, b, conv_param), upstream gradient of the output's shape), random float64."""
     rng = np.random.default_rng(seed)
     x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[0]))
-    H_out = (x_shape[2] + 2 * pad - w_shape[2]) // stride + 1
-    W_out = (x_shape[3] + 2 * pad - w_shape[3]) // stride + 1
-    dout = rng.standard_normal((x_shape[0], w_shape[0], H_out, W_out))
+    out = [(x_shape[i] + 2 * pad - w_shape[i]) // stride + 1 for i in (2, 3)]
+    dout = rng.standard_normal((x_shape[0], w_shape[0], *out))
     return (x, w, b, {"stride": stride, "pad": pad}), dout
 
 
@@ -142,13 +138,20 @@ def _ms(result, p):
     return sum(_ms(result, q) for q in PASSES) if p == BOTH else result[p]["median"] * 1e3
 
 
-def _ratio_note(naive, fast, p):
-    """The medians behind a speed-up and their spreads (the cells keep no per-call times, so
-    the ratio is judged as an exact measured figure)."""
-    return (f"ratio of medians: naive {_ms(naive, p):.1f} ms (spread {naive[p]['spread']:.0%} "
-            f"over {naive[p]['n']} calls), fast {_ms(fast, p):.3f} ms (spread "
-            f"{fast[p]['spread']:.0%} over {fast[p]['n']} calls; spread = IQR / median); from "
-            f"the fastest calls: {naive[p]['min'] / fast[p]['min']:.0f}x")
+def _fast_ms(fast, p):
+    """'0.123 (5%)': a fast median and its spread (BOTH: the median alone)."""
+    return f"{_ms(fast, p):.3f}" + ("" if p == BOTH else f" ({fast[p]['spread']:.0%})")
+
+
+def _speedup_claim(run, name, kind, naive, fast, p, reference=None, note="", **claim):
+    """A speed-up claim: the ratio of the medians, an exact figure (cells keep no per-call
+    times); its note gives both medians, their spreads and the ratio of the fastest calls."""
+    run.judge(name, kind, verdict.exact(_ms(naive, p) / _ms(fast, p)), reference, unit="x",
+              note=f"ratio of medians: naive {_ms(naive, p):.1f} ms (spread "
+              f"{naive[p]['spread']:.0%} over {naive[p]['n']} calls), fast {_ms(fast, p):.3f} "
+              f"ms (spread {fast[p]['spread']:.0%} over {fast[p]['n']} calls; spread = IQR / "
+              f"median); from the fastest calls: {naive[p]['min'] / fast[p]['min']:.0f}x{note}",
+              **claim)
 
 
 def _describe(case):
@@ -164,8 +167,7 @@ def _conv_speed(cfg, run, results, threads):
         naive, fasts = results[(label, "naive", 1)], [results[(label, "fast", t)] for t in threads]
         heat.append([_ms(naive, p) / _ms(f, p) for f in fasts for p in (*PASSES, BOTH)])
         rows += [[label if p == "forward" else "", p, _ms(naive, p) / 1e3, *(
-            v for f in fasts for v in (f"{_ms(f, p):.3f}" + (
-                "" if p == BOTH else f" ({f[p]['spread']:.0%})"), _ms(naive, p) / _ms(f, p)))]
+            v for f in fasts for v in (_fast_ms(f, p), _ms(naive, p) / _ms(f, p)))]
             for p in (*PASSES, BOTH)]
     header = ["case", "pass", "naive s"]
     for t in threads:
@@ -183,16 +185,15 @@ def _conv_speed(cfg, run, results, threads):
              values=heat, row_labels=labels, xlabel="pass and BLAS threads of the fast conv",
              col_labels=[f"{p}\n{t} thread{'s' if t > 1 else ''}" for t in threads
                          for p in ("forward", "backward", "fwd+bwd")], ylabel="case")
-    naive = results[(labels[0], "naive", 1)]
     for t, p in ((t, p) for t in threads for p in PASSES):
         fast = results[(labels[0], "fast", t)]
-        run.judge(f"conv {p} speed-up, fast vs naive, {_describe(cfg.conv_cases[0])}, "
-                  f"{count(t, 'BLAS thread')}", "figure",
-                  verdict.exact(_ms(naive, p) / _ms(fast, p)), S2_1_CONV_SPEEDUP, unit="x",
-                  key=(t, p) == (threads[0], "forward"), source=SOURCE,
-                  note=_ratio_note(naive, fast, p) + f"; BLAS reported "
-                  f"{count(fast['threads'], 'thread')}; the study's 'approximately "
-                  f"{S2_1_CONV_SPEEDUP:.0f}x' is an order of magnitude, not a measurement")
+        _speedup_claim(
+            run, f"conv {p} speed-up, fast vs naive, {_describe(cfg.conv_cases[0])}, "
+            f"{count(t, 'BLAS thread')}", "figure", results[(labels[0], "naive", 1)], fast, p,
+            reference=S2_1_CONV_SPEEDUP, key=(t, p) == (threads[0], "forward"),
+            source=SOURCE, note=f"; BLAS reported {count(fast['threads'], 'thread')}; the "
+            f"study's 'approximately {S2_1_CONV_SPEEDUP:.0f}x' is an order of magnitude, not "
+            "a measurement")
 
 
 def _pool_speed(cfg, run, results):
@@ -200,13 +201,10 @@ def _pool_speed(cfg, run, results):
     for label, x_shape, *_ in map(_case, cfg.pool_cases):
         naive, fast = results[(label, "naive", None)], results[(label, "fast", None)]
         for p in PASSES:
-            ratio = _ms(naive, p) / _ms(fast, p)
             rows.append([f"{label}, x {x_shape}" if p == "forward" else "", p, _ms(naive, p),
-                         f"{_ms(fast, p):.3f} ({fast[p]['spread']:.0%})", ratio])
-            run.judge(f"max pool {label} {p} speed-up, fast vs naive, x {x_shape}", "measured",
-                      verdict.exact(ratio), unit="x",
-                      source="S2.2 (no figure quoted)",
-                      note=_ratio_note(naive, fast, p))
+                         _fast_ms(fast, p), _ms(naive, p) / _ms(fast, p)])
+            _speedup_claim(run, f"max pool {label} {p} speed-up, fast vs naive, x {x_shape}",
+                           "measured", naive, fast, p, source="S2.2 (no figure quoted)")
     run.table("pool_speed", ["case", "pass", "naive ms", "fast ms (spread)", "speed-up"], rows,
               title="Max pooling, float64: naive vs fast (median wall time per call)",
               note="Repeats as for the convolution. Pooling is element-wise NumPy code (no "
@@ -218,10 +216,9 @@ def _agreement(cfg, run, name, what, naive_cells, keys, **text):
     rows = [[r["case"], *(r["max_abs_diff"][k] for k in keys)] for r in naive_cells]
     run.table(f"{name}_agreement", ["case", *keys], rows, **text,
               title=f"Naive vs fast {what}: largest absolute difference (float64)")
-    worst = max(max(r[1:]) for r in rows)
     run.judge(f"naive vs fast {what}: largest absolute difference"
-              + (" (float64)" if name == "conv" else ""), "goal", verdict.exact(worst),
-              cfg.agree_tolerance, better="lower",
+              + (" (float64)" if name == "conv" else ""), "goal",
+              verdict.exact(max(max(r[1:]) for r in rows)), cfg.agree_tolerance, better="lower",
               source=f"layerlab's goal: round-off only (<= {cfg.agree_tolerance:g}); the "
               "definition: fast must compute the naive numbers",
               note="largest difference over every case, output and gradient")

@@ -12,10 +12,20 @@ from layerlab.scratch.losses import square_loss
 from layerlab.studies.s7_playground.measure import playground_net
 
 
-def test_the_playground_init_draws_the_s7_studies_random_weights():
-    ours = net.PlaygroundNet(2, [4, 2], 2, "relu", "playground", False, 0.0, 0.0, 0.0, seed=7)
-    study = playground_net([4, 2], "relu", "random", seed=7)
-    assert set(ours.params) == set(study.params)
+def test_the_playground_init_draws_uniform_weights_and_biases_of_one_tenth():
+    """The TensorFlow Playground's (and S7's) init: weights uniform in [-0.5, 0.5], biases 0.1,
+    a new draw per seed; the S7 studies' random net is this net."""
+    ours = net.PlaygroundNet(2, [200, 100], 2, "relu", "playground", False, 0.0, 0.0, 0.0,
+                             seed=7)
+    weights = np.concatenate([ours.params[f"W{i}"].ravel() for i in (1, 2, 3)])
+    assert weights.min() >= -0.5 and weights.max() <= 0.5
+    assert abs(weights.mean()) < 0.01 and abs(weights.var() - 1 / 12) < 0.005  # U(-0.5, 0.5)
+    for i in (1, 2, 3):
+        np.testing.assert_array_equal(ours.params[f"b{i}"], 0.1)
+    other = net.PlaygroundNet(2, [200, 100], 2, "relu", "playground", False, 0.0, 0.0, 0.0,
+                              seed=8)
+    assert not np.array_equal(ours.params["W1"], other.params["W1"])
+    study = playground_net([200, 100], "relu", "random", seed=7)
     for name, value in study.params.items():
         np.testing.assert_array_equal(ours.params[name], value)
 

@@ -6,7 +6,7 @@ import pytest
 
 from layerlab.analysis import first_epoch_reaching
 from layerlab.data import load
-from layerlab.studies.s7_playground import (
+from layerlab.studies.s7_playground.measure import (
     best_line_error,
     chance_error,
     dead_units,

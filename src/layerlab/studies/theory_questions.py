@@ -9,32 +9,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from layerlab import references as ref
 from layerlab.analysis import verdict
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell
-from layerlab.references import (
-    S4_BN_FORMULA_ERROR,
-    S4_CONV_LAYER_PARAMS,
-    S4_CONV_TOTAL_PARAMS,
-    S4_MLP_SHAPES,
-    S8_CONV_OUTPUT_HWC,
-    S8_CONV_PARAMS,
-    S8_POOL_MATRICES,
-    THEORY_TORCH_CASES,
-)
 from layerlab.theory.batchnorm import compare
 from layerlab.theory.pooling import engine_pool, format_matrix, pool_by_hand
 from layerlab.theory.shapes import hwc, shape_text, summarize
 from layerlab.theory.spec import STUDY_MODELS, parse_layers, parse_shape
 
-SOURCE_S4 = "S4 (theory)"
-SOURCE_S8 = "S8 (theory)"
+S4, S8 = "S4 (theory)", "S8 (theory)"
+
+
+def _exact(run, name, ours, reference, source, **more):
+    """A claim that our exact figure equals the study's."""
+    run.judge(name, "figure", verdict.exact(ours), reference, better="equal", source=source,
+              **more)
 
 
 def _same(run, name, ours, study, source):
     """An exact claim that our answer is the study's: mismatches (0 or 1) against 0."""
-    run.judge(name, "figure", verdict.exact(int(ours != study)), 0, better="equal",
-              unit="mismatches", source=source, note=f"ours {ours}, the study's {study}")
+    _exact(run, name, int(ours != study), 0, source, unit="mismatches",
+           note=f"ours {ours}, the study's {study}")
 
 
 @dataclass
@@ -107,15 +103,13 @@ def theory(cfg, run):
     _mlp_shapes(run)
     _conv_counts(run)
     try:
-        torch_rows = cell(run, "torch", _torch_table)
+        _torch_report(run, cell(run, "torch", _torch_table))
     except ImportError:
         run.note("pytorch", "PyTorch is not installed: the comparison table was skipped "
                  "(pip install -e '.[torch]').")
-    else:
-        _torch_report(run, torch_rows)
     _pooling_report(run, cell(run, "pooling", lambda: [
         {kind: {"hand": pool_by_hand(m, kind).tolist(), "engine": engine_pool(m, kind).tolist()}
-         for kind in ("max", "avg")} for m in np.array(S8_POOL_MATRICES, dtype=float)]))
+         for kind in ("max", "avg")} for m in np.array(ref.S8_POOL_MATRICES, dtype=float)]))
     _batchnorm_report(run, cell(run, "batchnorm", lambda: [
         compare(m, D, cfg.seed + k) for k, (m, D) in enumerate(cfg.bn_shapes)]))
 
@@ -123,17 +117,17 @@ def theory(cfg, run):
 def _mlp_shapes(run):
     mlp = _summary(*STUDY_MODELS["s4-mlp"][:2])
     study = {k: shape_text(v[1:], v[0]) if isinstance(v[0], str) else shape_text(v)
-             for k, v in S4_MLP_SHAPES.items()}  # a leading "m" is the batch
+             for k, v in ref.S4_MLP_SHAPES.items()}  # a leading "m" is the batch
     params = {"W_h": (0, "W"), "b_h": (0, "b"), "W_o": (2, "W"), "b_o": (2, "b")}
     ours = {"X": mlp.input, **{k: mlp.rows[i].params[p] for k, (i, p) in params.items()},
             "Y": mlp.output}
     for key in params:
-        _same(run, f"S4 MLP: shape of {key}", str(ours[key]), str(S4_MLP_SHAPES[key]), SOURCE_S4)
+        _same(run, f"S4 MLP: shape of {key}", str(ours[key]), str(ref.S4_MLP_SHAPES[key]), S4)
     batch = {k: shape_text(ours[k], "m") for k in "XY"}  # the shapes with the batch m
     _same(run, "S4 MLP: shapes of X and Y (batch m)", f"{batch['X']} -> {batch['Y']}",
-          " -> ".join(study[k] for k in "XY"), SOURCE_S4)
-    rows = [[k, batch.get(k) or shape_text(v), study[k]] for k, v in ours.items()]
-    run.table("mlp", ["array", "ours", "study"], rows,
+          " -> ".join(study[k] for k in "XY"), S4)
+    run.table("mlp", ["array", "ours", "study"],
+              [[k, batch.get(k) or shape_text(v), study[k]] for k, v in ours.items()],
               title="S4: the MLP with input 10, hidden 50, output 3, batch m",
               note="Weights as (in, out), the study's convention (x @ W); PyTorch's nn.Linear "
               f"stores the transpose. {mlp.total} parameters in all.")
@@ -141,16 +135,15 @@ def _mlp_shapes(run):
 
 def _conv_counts(run):
     conv, s8 = (_summary(*STUDY_MODELS[k][:2]) for k in ("s4-conv", "s8-conv"))
-    counts = [(f"S4 convs: parameters of layer {k}", row.count, ref, SOURCE_S4) for k, (row, ref)
-              in enumerate(zip(conv.rows, S4_CONV_LAYER_PARAMS, strict=True), 1)]
-    for name, ours, ref, source in counts + [
-            ("S4 convs: parameters in all", conv.total, S4_CONV_TOTAL_PARAMS, SOURCE_S4),
-            ("S8 conv 5x5x3, 8 filters, on 32x32x3: parameters", s8.total, S8_CONV_PARAMS,
-             SOURCE_S8)]:
-        run.judge(name, "figure", verdict.exact(ours), ref, better="equal", unit="parameters",
-                  source=source)
-    _same(run, "S8 conv: output (H×W×C)", hwc(s8.output), "×".join(map(str, S8_CONV_OUTPUT_HWC)),
-          SOURCE_S8)
+    for k, (row, reference) in enumerate(zip(conv.rows, ref.S4_CONV_LAYER_PARAMS, strict=True), 1):
+        _exact(run, f"S4 convs: parameters of layer {k}", row.count, reference, S4,
+               unit="parameters")
+    _exact(run, "S4 convs: parameters in all", conv.total, ref.S4_CONV_TOTAL_PARAMS, S4,
+           unit="parameters")
+    _exact(run, "S8 conv 5x5x3, 8 filters, on 32x32x3: parameters", s8.total,
+           ref.S8_CONV_PARAMS, S8, unit="parameters")
+    _same(run, "S8 conv: output (H×W×C)", hwc(s8.output),
+          "×".join(map(str, ref.S8_CONV_OUTPUT_HWC)), S8)
     for key, summary in (("s4-conv", conv), ("s8-conv", s8)):
         run.table(key, ["layer", "output (batch m)", "H×W×C", "parameters",
                         "parameter shapes", "note"],
@@ -172,11 +165,11 @@ def _torch_report(run, rows):
               note="PyTorch output: the shape of a forward pass of zeros.")
     run.judge("layer configurations whose count or output shape differs from PyTorch's", "goal",
               verdict.exact(len(rows) - agree), 0, better="lower", unit="configurations",
-              key=True,
-              source="layerlab's goal: none", note=f"{agree} of {len(rows)} configurations agree")
+              key=True, source="layerlab's goal: none",
+              note=f"{agree} of {len(rows)} configurations agree")
     run.judge("layer configurations checked against PyTorch", "goal", verdict.exact(len(rows)),
-              THEORY_TORCH_CASES, unit="configurations",
-              source=f"layerlab's goal: a table of at least {THEORY_TORCH_CASES} configurations")
+              ref.THEORY_TORCH_CASES, unit="configurations", source="layerlab's goal: a table "
+              f"of at least {ref.THEORY_TORCH_CASES} configurations")
 
 
 def _pooling_report(run, pools):
@@ -185,15 +178,14 @@ def _pooling_report(run, pools):
 
     run.table("pooling", ["matrix", "rows", "2x2 max, stride 2", "2x2 average, stride 2"],
               [[k, text(m), text(p["max"]["hand"]), text(p["avg"]["hand"])]
-               for k, (m, p) in enumerate(zip(S8_POOL_MATRICES, pools, strict=True), 1)],
+               for k, (m, p) in enumerate(zip(ref.S8_POOL_MATRICES, pools, strict=True), 1)],
               title="S8: pooling of the four matrices (`layerlab pool`), rows separated by /",
               note="Max pooling maps all four matrices to ones: each has a 1 in every window; "
               "average pooling keeps where the block of ones sits.")
     differ = sum(p[kind]["hand"] != p[kind]["engine"] for p in pools for kind in ("max", "avg"))
-    run.judge("S8 pooling by hand against the engine's MaxPool and AvgPool: results that differ",
-              "figure", verdict.exact(differ), 0, better="equal", unit="pooled matrices",
-              source=SOURCE_S8, note=f"{2 * len(pools) - differ} of {2 * len(pools)} (matrix, "
-              "pooling) results equal, entry for entry")
+    _exact(run, "S8 pooling by hand against the engine's MaxPool and AvgPool: results that "
+           "differ", differ, 0, S8, unit="pooled matrices", note=f"{2 * len(pools) - differ} "
+           f"of {2 * len(pools)} (matrix, pooling) results equal, entry for entry")
 
 
 def _batchnorm_report(run, checks):
@@ -205,7 +197,7 @@ def _batchnorm_report(run, checks):
               "autograd through the same graph; dx, dgamma, dbeta also with the engine's "
               "step-by-step `backward` and closed-form `backward_alt`.")
     run.judge("S4 batchnorm formulas: largest relative error against engine and autograd",
-              "goal", verdict.exact(max([0.0] + [r[3] for r in rows])), S4_BN_FORMULA_ERROR,
+              "goal", verdict.exact(max([0.0] + [r[3] for r in rows])), ref.S4_BN_FORMULA_ERROR,
               better="lower", source=f"layerlab's goal: float64 agreement (S1.1's "
-              f"{S4_BN_FORMULA_ERROR:g}); the study: 'checked numerically against the "
+              f"{ref.S4_BN_FORMULA_ERROR:g}); the study: 'checked numerically against the "
               "implementation', no figure")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layerlab.analysis import count, mean_curve, mean_std, paired_difference, pm, verdict
+from layerlab.analysis import count, group_by, mean_curve, mean_std, paired_difference, pm, verdict
 from layerlab.data import load
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell, cell_key, grid
@@ -51,12 +51,7 @@ def _toy(cfg, sort=False):
                 test_fraction=0.0, order_by_label=sort)
 
 
-def _data_cell(cfg):
-    data = _toy(cfg)
-    return {**pg.points(data), "negatives": int(np.sum(data.y == 0))}
-
-
-def _dying_cell(cfg, rate, order, seed, run=None):
+def _dying_cell(cfg, run, rate, order, seed):
     data = _toy(cfg, sort=order == "sorted")
     model = pg.playground_net(cfg.hidden, "relu", "random", seed)
     key = cell_key("dying", {"rate": rate, "order": order, "seed": seed})  # the grid's name
@@ -64,11 +59,10 @@ def _dying_cell(cfg, rate, order, seed, run=None):
                        batch_size=cfg.batch_size, order="fixed" if order == "sorted" else
                        "shuffled", seed=seed, record_every=cfg.record_every,
                        probe=lambda m: {"dead": pg.dead_units(m, data.X)},
-                       layer_probe=scratch_probe.for_run(run, key, model) if run else None)
-    dead = [sum(d) for d in history["dead"]]
-    final = history["dead"][-1]
-    negatives_done = int(np.sum(data.y == 0)) // cfg.batch_size  # sorted: end of the negatives
-    at = min(range(len(history["step"])), key=lambda k: abs(history["step"][k] - negatives_done))
+                       layer_probe=scratch_probe.for_run(run, key, model))
+    dead, final = [sum(d) for d in history["dead"]], history["dead"][-1]
+    # the count nearest the step where the sorted order has just finished the negatives
+    at = np.argmin(np.abs(np.array(history["step"]) - np.sum(data.y == 0) // cfg.batch_size))
     result = {"rate": rate, "order": order, "seed": seed, "step": history["step"],
               "dead": dead, "final_dead": int(sum(final)), "final_dead_layers": final,
               "max_dead": int(max(dead)), "dead_after_negatives": int(dead[at]),
@@ -76,8 +70,8 @@ def _dying_cell(cfg, rate, order, seed, run=None):
     if seed == cfg.seeds[0] and rate == cfg.boundary_rate:
         result["grid"] = pg.decision_grid(model, steps=cfg.grid_steps)
     # probes on: the hidden layers' dead fraction per probed batch, kept small for cells.json
-    if run and (view := views.summary(run, key, stats=("dead",),
-                                      layers=lambda row: row["activation"] == "relu")):
+    if view := views.summary(run, key, stats=("dead",),
+                             layers=lambda row: row["activation"] == "relu"):
         result["probe_view"] = view
     return result
 
@@ -88,83 +82,92 @@ def _dying_cell(cfg, rate, order, seed, run=None):
                    "grid_steps": 21})
 def dying_relu(cfg, run):
     """Dead ReLU units after sorted vs shuffled SGD, over seeds and learning rates."""
-    run.dataset(_toy(cfg))
-    data = cell(run, "data", lambda: _data_cell(cfg))
+    toy = _toy(cfg)
+    run.dataset(toy)
+    data = cell(run, "data", lambda: {**pg.points(toy), "negatives": int(np.sum(toy.y == 0))})
     cells = [{"rate": float(r), "order": o, "seed": int(s)} for r in cfg.learning_rates
              for o in ORDERS for s in cfg.seeds]
-    results = grid(run, "dying", cells, lambda c: _dying_cell(cfg, **c, run=run))
-    by = {(r["rate"], r["order"], r["seed"]): r for r in results}
-    units, rates = sum(cfg.hidden), list(map(float, cfg.learning_rates))
-    final = {(rate, o): [by[(rate, o, s)]["final_dead"] for s in cfg.seeds]
-             for rate in rates for o in ORDERS}
-    rows, panels, shown = [], [], []
-    for rate in rates:
-        runs = {o: [by[(rate, o, s)] for s in cfg.seeds] for o in ORDERS}
-        diff = verdict.from_pairs(final[(rate, "sorted")], final[(rate, "shuffled")])
-        shown += [rate] if verdict.comparison(diff)["verdict"] == "holds" else []
-        for o, rs in runs.items():
-            rows.append([rate, o, " ".join(map(str, final[(rate, o)]))]
-                        + [mean_std([r[k] for r in rs])[0] for k in
-                           ("final_dead", "dead_after_negatives", "max_dead", "train_error")]
-                        + [pm(*paired_difference(final[(rate, "sorted")],
-                                                 final[(rate, "shuffled")]), digits=2,
-                              sign=True) if o == "sorted" else ""])
-        panels.append({"series": {o: [[s / -(-cfg.n // cfg.batch_size) for s in rs[0]["step"]],
-                                      mean_curve([r["dead"] for r in rs], pad=False)]
-                                  for o, rs in runs.items()},
-                       "ylabel": f"dead units (of {units})", "title": f"learning rate {rate:g}"})
+    groups = group_by(grid(run, "dying", cells, lambda c: _dying_cell(cfg, run, **c)),
+                      "rate", "order")
+    final = {k: [r["final_dead"] for r in rs] for k, rs in groups.items()}
+    rows = []
+    for (rate, o), rs in groups.items():
+        rows.append([rate, o, " ".join(map(str, final[(rate, o)]))]
+                    + [mean_std([r[k] for r in rs])[0] for k in
+                       ("final_dead", "dead_after_negatives", "max_dead", "train_error")]
+                    + [pm(*paired_difference(final[(rate, o)], final[(rate, "shuffled")]),
+                          digits=2, sign=True) if o == "sorted" else ""])
     run.table("dead_units", ["learning rate", "order", "dead units at the end, per seed",
                              "mean", f"mean after the first {data['negatives']} points",
                              "mean of the most at any count", "final train error (mean)",
                              "sorted - shuffled (paired mean ± s.e.)"], rows,
-              title=f"Dead ReLU units of {units} after {cfg.epochs} epochs",
+              title=f"Dead ReLU units of {sum(cfg.hidden)} after {cfg.epochs} epochs",
               note=f"Hidden layers {'/'.join(map(str, cfg.hidden))}; "
                    f"{count(len(cfg.seeds), 'seed')}, paired by initial weights. A unit is dead "
-                   "when it outputs 0 on "
-                   "every training point: it gets no gradient from them. 'After the first "
-                   f"{data['negatives']} points': the count when the sorted order has just "
-                   "finished the negatives.")
-    _claims(cfg, run, by, final, shown)
-    _plots(cfg, run, by, data, panels)
+                   "when it outputs 0 on every training point: it gets no gradient from them. "
+                   f"'After the first {data['negatives']} points': the count when the sorted "
+                   "order has just finished the negatives.")
+    _claims(cfg, run, final)
+    _plots(cfg, run, groups, data)
 
 
-def _claims(cfg, run, by, final, shown):
+def _claims(cfg, run, final):
     """The pooled comparison (each seed's mean over the rates) and one per learning rate."""
-    quiet = [r for r in map(float, cfg.learning_rates) if r not in shown]
-    most = max((d for (r, _), ds in final.items() if r in quiet for d in ds), default=0)
+    rates = list(map(float, cfg.learning_rates))
+    diffs = {r: verdict.from_pairs(final[(r, "sorted")], final[(r, "shuffled")]) for r in rates}
+    shown = [r for r in rates if verdict.comparison(diffs[r])["verdict"] == "holds"]
+    quiet = [r for r in rates if r not in shown]
+    most = max((d for r in quiet for o in ORDERS for d in final[(r, o)]), default=0)
     run.note("what the runs show", "Sorted SGD leaves more dead units (the comparison over "
              "seeds holds) at learning rates " + (", ".join(f"{r:g}" for r in shown) or "none")
              + "; at " + (", ".join(f"{r:g}" for r in quiet) or "no other rate") + " it is "
              f"not shown (no run there ends with more than {count(most, 'dead unit')}), and "
              "sorting costs accuracy instead (the final train error column).")
-    per_seed = {o: [float(np.mean([by[(float(r), o, s)]["final_dead"]
-                                   for r in cfg.learning_rates])) for s in cfg.seeds]
-                for o in ORDERS}
-    every = {o: sum(d for (_, oo), ds in final.items() if oo == o for d in ds) for o in ORDERS}
+    per_seed = {o: np.mean([final[(r, o)] for r in rates], axis=0).tolist() for o in ORDERS}
+    every = {o: sum(sum(final[(r, o)]) for r in rates) for o in ORDERS}
     run.judge("sorted SGD leaves more dead units than shuffled (each seed's mean over the "
               "learning rates, paired by seed)", "comparison",
               verdict.from_pairs(per_seed["sorted"], per_seed["shuffled"]), key=True,
-              source=pg.SOURCE,
-              note=f"{S7_DYING_CLAIM}; dead units at the end summed over every run: sorted "
-              f"{every['sorted']}, shuffled {every['shuffled']}")
-    for rate in map(float, cfg.learning_rates):
-        s_dead, h_dead = final[(rate, "sorted")], final[(rate, "shuffled")]
+              source=pg.SOURCE, note=f"{S7_DYING_CLAIM}; dead units at the end summed over "
+              f"every run: sorted {every['sorted']}, shuffled {every['shuffled']}")
+    for rate in rates:
         run.judge(f"learning rate {rate:g}: sorted SGD leaves more dead units than shuffled",
-                  "comparison", verdict.from_pairs(s_dead, h_dead), source=pg.SOURCE,
-                  note=f"paired by seed; mean sorted {np.mean(s_dead):.2f}, shuffled "
-                  f"{np.mean(h_dead):.2f} of {sum(cfg.hidden)}")
+                  "comparison", diffs[rate], source=pg.SOURCE, note="paired by seed; mean "
+                  f"sorted {np.mean(final[(rate, 'sorted')]):.2f}, shuffled "
+                  f"{np.mean(final[(rate, 'shuffled')]):.2f} of {sum(cfg.hidden)}")
 
 
-def _plots(cfg, run, by, data, panels):
-    """Mean dead units over training per learning rate; the boundaries of one pair of runs."""
-    negatives = data["negatives"]
-    run.plot("dead_units", "curves", title="Dead units over training", panels=panels,
-             xlabel="epoch", ncols=min(2, len(panels)),
-             note=f"Means over {count(len(cfg.seeds), 'seed')}. Sorted: every epoch visits the "
-             f"{negatives} negatives, then the {cfg.n - negatives} positives.")
-    _dead_fraction_plot(cfg, run, by)
-    drawn = [by[key] for key in ((float(cfg.boundary_rate), o, cfg.seeds[0]) for o in ORDERS)
-             if key in by]
+def _plots(cfg, run, groups, data):
+    """Dead units (and with probes, each layer's dead fraction) over training per learning
+    rate, mean over seeds; the boundaries of one pair of runs."""
+    def panels(series, ylabel):  # series(runs, order) -> {label: [steps, means]}
+        per_epoch = -(-cfg.n // cfg.batch_size)
+        return [{"series": {label: [[s / per_epoch for s in steps], means] for o in ORDERS
+                            for label, (steps, means) in series(groups[(rate, o)], o).items()},
+                 "ylabel": ylabel, "title": f"learning rate {rate:g}"}
+                for rate in map(float, cfg.learning_rates)]
+
+    seeds, negatives = count(len(cfg.seeds), "seed"), data["negatives"]
+    run.plot("dead_units", "curves", title="Dead units over training", xlabel="epoch",
+             panels=panels(lambda rs, o: {o: [rs[0]["step"], mean_curve(
+                 [r["dead"] for r in rs], pad=False)]}, f"dead units (of {sum(cfg.hidden)})"),
+             ncols=min(2, len(cfg.learning_rates)),
+             note=f"Means over {seeds}. Sorted: every epoch visits the {negatives} negatives, "
+             f"then the {cfg.n - negatives} positives.")
+    if view := views.of(run, [r for rs in groups.values() for r in rs]):
+        run.plot("dead_fraction", "curves", title="Dead fraction per layer over training "
+                 "(probes)", xlabel="epoch", ncols=min(2, len(cfg.learning_rates)),
+                 panels=panels(lambda rs, o: views.mean_series(
+                     [r["probe_view"] for r in rs], "dead", f"{o}, "),
+                     "dead fraction of the layer's units (per batch)"),
+                 note=f"{views.window_text(view[0])}: the share of a hidden layer's units that "
+                 f"output 0 on every point of that step's batch of {cfg.batch_size}, mean over "
+                 f"{seeds}; a unit dead on the whole training set is dead on every batch too, "
+                 "so at the same weights a layer's share here is at least its whole-set share "
+                 "above (the claims' source); a line that climbs and stays up is units that "
+                 "stopped learning (dying ReLU).")
+    drawn = [rs[0] for (rate, _), rs in groups.items()
+             if rate == cfg.boundary_rate and rs[0]["seed"] == cfg.seeds[0]]
     if drawn:
         run.plot("dying_boundaries", "boundary", title=f"Decision boundaries, learning rate "
                  f"{cfg.boundary_rate:g}", note=f"Seed {cfg.seeds[0]}.",
@@ -174,28 +177,3 @@ def _plots(cfg, run, by, data, panels):
              "(weights uniform in [-0.5, 0.5], biases 0.1), minibatch SGD; every point is for "
              "training. Sorted: every negative before any positive, in the same order every "
              "epoch; shuffled: a new order every epoch. " + WHY_SORTED_KILLS)
-
-
-def _dead_fraction_plot(cfg, run, by):
-    """With probes on: each hidden layer's dead fraction per batch over training, from the
-    cells' probe summaries, mean over seeds (the whole-set counts stay the claims' source)."""
-    if not views.of(run, list(by.values())):
-        return
-    per_epoch, panels = -(-cfg.n // cfg.batch_size), []
-    for rate in map(float, cfg.learning_rates):
-        series = {}
-        for o in ORDERS:
-            cells = [by[(rate, o, s)]["probe_view"] for s in cfg.seeds]
-            for label, (steps, means) in views.mean_series(cells, "dead", f"{o}, ").items():
-                series[label] = [[s / per_epoch for s in steps], means]
-        panels.append({"series": series, "title": f"learning rate {rate:g}",
-                       "ylabel": "dead fraction of the layer's units (per batch)"})
-    view = next(iter(by.values()))["probe_view"]
-    run.plot("dead_fraction", "curves", title="Dead fraction per layer over training (probes)",
-             panels=panels, xlabel="epoch", ncols=min(2, len(panels)),
-             note=f"{views.window_text(view)}: the share of a hidden layer's units "
-             f"that output 0 on every point of that step's batch of {cfg.batch_size}, mean over "
-             f"{count(len(cfg.seeds), 'seed')}; a unit dead on the whole training set is dead "
-             "on every batch too, so at the same weights a layer's share here is at least its "
-             "share of the whole-set dead units above (which stay the claims' source); a line "
-             "that climbs and stays up is units that stopped learning (dying ReLU).")

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from layerlab import references as ref
 from layerlab.analysis import count, first_epoch_reaching, group_by, mean_curve, mean_std, verdict
 from layerlab.data import load
 from layerlab.lab.config import words
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell, cell_key, grid
 from layerlab.probing import scratch as scratch_probe
-from layerlab.references import (
-    S7_RELU_ITERATIONS,
-    S7_RELU_RANDOM_ERROR,
-    S7_SIGMOID_ITERATIONS,
-    S7_ZERO_INIT_CLAIM,
-)
 from layerlab.studies.s7_playground import measure as pg
 
 ACTIVATIONS = ("relu", "sigmoid")
@@ -44,8 +39,8 @@ class InitConfig:
     hidden: tuple = (4, 2)
     learning_rate: float = 0.03
     batch_size: int = 10
-    relu_iterations: int = S7_RELU_ITERATIONS
-    sigmoid_iterations: int = S7_SIGMOID_ITERATIONS
+    relu_iterations: int = ref.S7_RELU_ITERATIONS
+    sigmoid_iterations: int = ref.S7_SIGMOID_ITERATIONS
     inits: tuple = ("zero", "random")
     seeds: tuple = (0, 1, 2, 3, 4)
     records: int = 125
@@ -59,14 +54,7 @@ def _toy(cfg, split):
                 test_fraction=cfg.test_fraction)
 
 
-def _data_cell(cfg):
-    """The training points, the chance error and the best straight line's error."""
-    data = _toy(cfg, "train")
-    return {**pg.points(data), "chance": pg.chance_error(data.y),
-            "best_line": pg.best_line_error(data.X, data.y)}
-
-
-def _init_cell(cfg, activation, init, seed, run=None):
+def _init_cell(cfg, run, activation, init, seed):
     train_set, test_set = _toy(cfg, "train"), _toy(cfg, "test")
     epochs = cfg.relu_iterations if activation == "relu" else cfg.sigmoid_iterations
     steps = epochs * -(-len(train_set) // cfg.batch_size)
@@ -77,14 +65,13 @@ def _init_cell(cfg, activation, init, seed, run=None):
                        order="shuffled", seed=seed, record_every=max(1, steps // cfg.records),
                        probe=lambda m: {"spread": pg.unit_spread(m),
                                         "test_error": pg.error(m, test_set.X, test_set.y)},
-                       layer_probe=scratch_probe.for_run(run, key, model) if run else None)
+                       layer_probe=scratch_probe.for_run(run, key, model))
     result = {"activation": activation, "init": init, "seed": seed, "iterations": epochs,
               "history": history, "train_error": history["train_error"][-1],
               "test_error": history["test_error"][-1],
-              "max_spread": [max(s[k] for s in history["spread"])
-                             for k in range(len(cfg.hidden))],
+              "max_spread": [max(layer) for layer in zip(*history["spread"], strict=True)],
               "distinct_units": pg.distinct_units(model),
-              "below_1pct": _first_below(history, S7_RELU_RANDOM_ERROR)}
+              "below_1pct": _first_below(history, ref.S7_RELU_RANDOM_ERROR)}
     if seed == cfg.seeds[0]:
         result["grid"] = pg.decision_grid(model, steps=cfg.grid_steps)
     return result
@@ -105,11 +92,13 @@ def _never(x):
                    "records": 15, "grid_steps": 21})
 def playground_init(cfg, run):
     """Zero vs random initial weights: curves, final error, symmetry, decision boundaries."""
-    run.dataset(_toy(cfg, "train"))
-    data = cell(run, "data", lambda: _data_cell(cfg))
+    toy = _toy(cfg, "train")
+    run.dataset(toy)
+    data = cell(run, "data", lambda: {**pg.points(toy), "chance": pg.chance_error(toy.y),
+                                      "best_line": pg.best_line_error(toy.X, toy.y)})
     cells = [{"activation": a, "init": i, "seed": int(s)} for a in ACTIVATIONS
              for i in cfg.inits for s in cfg.seeds]
-    by = group_by(grid(run, "init", cells, lambda c: _init_cell(cfg, **c, run=run)),
+    by = group_by(grid(run, "init", cells, lambda c: _init_cell(cfg, run, **c)),
                   "activation", "init")
     run.table("init", ["activation", "init", "iterations", "final train error (mean)",
                        "std", "worst seed", "final test error (mean)",
@@ -133,14 +122,16 @@ def playground_init(cfg, run):
 
 
 def _claims(cfg, run, by, data):
-    """Random ReLU reaches < 1%; zero init stays at chance; sigmoid is slower than ReLU."""
+    """Random ReLU reaches < 1%; zero init stays at chance; sigmoid is slower than ReLU (paired
+    by seed: a sigmoid run that never gets there counts its length, a lower bound; a ReLU run
+    that never gets there leaves nothing to judge)."""
     relu_random, sig_random = by.get(("relu", "random"), []), by.get(("sigmoid", "random"), [])
     n_train = len(data["labels"])
     if relu_random:
         errors = [r["train_error"] for r in relu_random]
         run.judge(f"ReLU, random init: training error after {cfg.relu_iterations} iterations "
                   "(mean over seeds)", "goal", verdict.from_seeds_and_images(errors, n_train),
-                  S7_RELU_RANDOM_ERROR, better="lower", key=True, source="layerlab's goal: "
+                  ref.S7_RELU_RANDOM_ERROR, better="lower", key=True, source="layerlab's goal: "
                   f"the study's 'random reaches under 1%' ({pg.SOURCE})",
                   note=f"per seed {', '.join(f'{e:.3f}' for e in errors)}, each on the same "
                        f"{n_train} points")
@@ -148,7 +139,15 @@ def _claims(cfg, run, by, data):
         if by.get((act, "zero")):
             _zero_claims(cfg, run, act, by[(act, "zero")], data)
     if relu_random and sig_random:
-        _slower_claim(run, relu_random, sig_random)
+        relu = [r["below_1pct"] for r in relu_random]
+        sig = [r["below_1pct"] if r["below_1pct"] is not None else r["iterations"]
+               for r in sig_random]
+        run.judge("sigmoid, random init, learns more slowly than ReLU (iterations to < 1% "
+                  "training error, sigmoid minus ReLU)", "comparison",
+                  None if None in relu else verdict.from_pairs(sig, relu), unit="iterations",
+                  source=pg.SOURCE, note="paired by seed; ReLU " + ", ".join(map(_never, relu))
+                  + "; sigmoid " + ", ".join(_never(r["below_1pct"]) for r in sig_random)
+                  + f" (never: counted as the run's {sig_random[0]['iterations']})")
 
 
 def _zero_claims(cfg, run, act, zero, data):
@@ -157,7 +156,7 @@ def _zero_claims(cfg, run, act, zero, data):
     errors, iterations = [r["train_error"] for r in zero], zero[0]["iterations"]
     run.judge(f"{act}, zero init: training error after {iterations} iterations equals the "
               "chance error", "no-effect", verdict.from_pairs(errors, [chance] * len(zero)),
-              margin=tol, source=pg.SOURCE, note=f"{S7_ZERO_INIT_CLAIM}; chance error "
+              margin=tol, source=pg.SOURCE, note=f"{ref.S7_ZERO_INIT_CLAIM}; chance error "
               f"{chance:.3f}; per seed " + ", ".join(f"{e:.3f}" for e in errors)
               + f"; margin ±{tol:g}: a few of the {len(data['labels'])} points")
     lowest = [min(r["history"]["train_error"]) for r in zero]
@@ -166,7 +165,7 @@ def _zero_claims(cfg, run, act, zero, data):
               verdict.exact(sum(e < best_line for e in lowest)), 0, better="equal",
               unit="runs", source=pg.SOURCE, note=f"lowest training error of any zero-init "
               f"run at any record {min(lowest):.3f}; best straight line {best_line:.3f}; chance "
-              f"{chance:.3f}. With identical units the decision is a line at best")
+              f"{chance:.3f}")
     left = [_first_below(r["history"], chance - tol) for r in zero]
     run.judge(f"{act}, zero init: seeds whose error leaves chance (of {len(zero)})",
               "measured", verdict.exact(sum(e is not None for e in left)), unit="seeds",
@@ -178,48 +177,32 @@ def _zero_claims(cfg, run, act, zero, data):
               "identical'; ±1e-9: float64 round-off")
 
 
-def _slower_claim(run, relu_random, sig_random):
-    """Sigmoid needs more iterations than ReLU to < 1% training error, paired by seed. A
-    sigmoid run that never got there counts its length (a lower bound); a ReLU run that never
-    got there leaves nothing to judge."""
-    relu = [r["below_1pct"] for r in relu_random]
-    sig = [r["below_1pct"] if r["below_1pct"] is not None else r["iterations"]
-           for r in sig_random]
-    run.judge("sigmoid, random init, learns more slowly than ReLU (iterations to < 1% training "
-              "error, sigmoid minus ReLU)", "comparison",
-              None if None in relu else verdict.from_pairs(sig, relu), unit="iterations",
-              source=pg.SOURCE, note="paired by seed; ReLU " + ", ".join(map(_never, relu))
-              + "; sigmoid " + ", ".join(_never(r["below_1pct"]) for r in sig_random)
-              + f" (never: counted as the run's {sig_random[0]['iterations']})")
-
-
 def _plots(cfg, run, by, data):
     """Mean loss, error and unit spread over training per activation; the seed-0 boundaries."""
-    def mean_series(rs, values):  # [iterations, mean over seeds] of one group's runs
-        return [rs[0]["history"]["epoch"], mean_curve([values(r) for r in rs], pad=False)]
+    def mean_series(act, init, values):  # [iterations, mean over seeds] of one group's runs
+        rs = by[(act, init)]
+        return [rs[0]["history"]["epoch"], mean_curve([values(r["history"]) for r in rs],
+                                                       pad=False)]
 
     means = f"Means over {count(len(cfg.seeds), 'seed')}."
     for name, key, ylabel in (("loss", "loss", "training loss"),
                               ("error", "train_error", "training error")):
         panels = []
         for act in ACTIVATIONS:
-            series = {f"{init} init": mean_series(by[(act, init)],
-                                                  lambda r, key=key: r["history"][key])
+            series = {f"{init} init": mean_series(act, init, lambda h, key=key: h[key])
                       for init in cfg.inits}
-            if key == "train_error":
-                last = series[f"{cfg.inits[-1]} init"][0][-1]
-                series["chance"] = [[0, last], [data["chance"]] * 2]
+            if key == "train_error":  # chance, over the whole run
+                series["chance"] = [[0, series[f"{cfg.inits[-1]} init"][0][-1]],
+                                    [data["chance"]] * 2]
             panels.append({"series": series, "ylabel": ylabel, "title": act, "xlabel": ITERATION})
         run.plot(f"init_{name}", "curves", title=ylabel.capitalize(), panels=panels,
                  xlabel=ITERATION, note=means)
     run.plot("init_symmetry", "curves", title="How different the units of a layer are",
              panels=[{"series": {f"{init} init, layer {k + 1}": mean_series(
-                 by[(act, init)], lambda r, k=k: [s[k] for s in r["history"]["spread"]])
+                 act, init, lambda h, k=k: [s[k] for s in h["spread"]])
                  for init in cfg.inits for k in range(len(cfg.hidden))},
                  "ylabel": "unit spread (0: all units identical)", "title": act}
-                 for act in ACTIVATIONS], xlabel=ITERATION,
-             note=f"{means} Zero initialisation: the spread stays 0, every unit of a layer "
-             "computes the same function.")
+                 for act in ACTIVATIONS], xlabel=ITERATION, note=means)
     run.plot("init_boundaries", "boundary", ncols=len(cfg.inits),
              title="Decision boundaries after training",
              panels=[pg.panel(f"{r['activation']}, {r['init']} init, {r['iterations']} it.: "

@@ -5,29 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from layerlab.scratch.models import FullyConnectedNet
+from layerlab.playground.measure import probabilities
+from layerlab.playground.net import PlaygroundNet
 from layerlab.scratch.optim import sgd
 
 SOURCE = "S7 (playground studies)"
 EXTENT = (-6.0, 6.0, -6.0, 6.0)  # the playground's canvas
+INITS = {"zero": "zeros", "random": "playground"}  # the playground's names for them
 
 
 def playground_net(hidden, activation, init, seed):
-    """A FullyConnectedNet 2 -> hidden -> 2 classes in float64.
-
-    init: 'zero' (every weight and bias 0) or 'random' (the playground's: weights uniform in
-    [-0.5, 0.5], biases 0.1), drawn from `seed`.
-    """
-    model = FullyConnectedNet(list(hidden), input_dim=2, num_classes=2, activation=activation,
-                              init="zeros", dtype=np.float64, seed=seed)
-    if init == "random":
-        rng = np.random.default_rng(seed)
-        for name, value in model.params.items():
-            model.params[name] = rng.uniform(-0.5, 0.5, value.shape) if name.startswith("W") \
-                else np.full(value.shape, 0.1)
-    elif init != "zero":
+    """The playground's net 2 -> hidden -> 2 classes in float64. init: 'zero' (every weight and
+    bias 0) or 'random' (weights uniform in [-0.5, 0.5], biases 0.1), drawn from `seed`."""
+    if init not in INITS:
         raise ValueError(f"init must be 'zero' or 'random', got {init!r}")
-    return model
+    return PlaygroundNet(2, hidden, 2, activation, INITS[init], batchnorm=False, dropout=0.0,
+                         l2=0.0, l1=0.0, seed=seed)
 
 
 def dead_units(model, X):
@@ -62,8 +55,7 @@ def distinct_units(model, tolerance=1e-9):
     more than `tolerance` times the layer's largest parameter)."""
     counts = []
     for units in _units(model):
-        scale = max(float(np.max(np.abs(units))), 1e-300)
-        kept = []
+        scale, kept = max(float(np.max(np.abs(units))), 1e-300), []
         for u in units:
             if not any(np.max(np.abs(u - k)) <= tolerance * scale for k in kept):
                 kept.append(u)
@@ -84,7 +76,7 @@ def chance_error(y):
 
 def best_line_error(X, y, directions=3600):
     """The smallest error on (X (N, 2), y (N,) in {0, 1}) of a straight line over `directions`
-    normal directions (each with its best threshold and side): the best a net whose units in
+    normal directions, each with its best threshold and side: the best a net whose units in
     each layer are identical can do (it decides by a threshold on one w.x)."""
     angles = np.linspace(0, np.pi, directions, endpoint=False)
     proj = X @ np.stack([np.cos(angles), np.sin(angles)])  # (N, directions)
@@ -92,8 +84,7 @@ def best_line_error(X, y, directions=3600):
     N, positives = len(y), int(np.sum(y))
     # answering 1 above the k-th sorted point: errors = positives below + negatives above
     pos_below = np.vstack([np.zeros((1, directions)), np.cumsum(labels, axis=0)])
-    below = np.arange(N + 1)[:, None]
-    errors = pos_below + (N - below) - (positives - pos_below)
+    errors = pos_below + (N - np.arange(N + 1)[:, None]) - (positives - pos_below)
     errors = np.minimum(errors, N - errors)  # or answering 1 below
     return float(errors.min() / N)
 
@@ -113,10 +104,7 @@ def as_map(values, steps):
 
 def decision_grid(model, extent=EXTENT, steps=61):
     """P(+1) - P(-1) of the model over the plane: (steps, steps), see `as_map`."""
-    scores = model.loss(plane(extent, steps))
-    scores = scores - scores.max(axis=1, keepdims=True)
-    p = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
-    return as_map(2 * p[:, 1] - 1, steps)
+    return as_map(2 * probabilities(model.loss(plane(extent, steps)))[:, 1] - 1, steps)
 
 
 def points(data):
@@ -148,35 +136,31 @@ def train(model, X, y, *, epochs, learning_rate, batch_size, order, seed, record
     if order not in ("shuffled", "fixed"):
         raise ValueError(f"order must be 'shuffled' or 'fixed', got {order!r}")
     rng = np.random.default_rng(seed + 1_000_003)  # the order's own stream, apart from init
-    N = len(y)
-    history = {"step": [], "epoch": [], "loss": [], "train_error": []}
+    N, history, losses, step = len(y), {}, [], 0
 
-    def record(step, losses):
-        history["step"].append(step)
-        history["epoch"].append(step / -(-N // batch_size))
-        history["loss"].append(float(np.mean(losses)) if losses else model.loss(X, y)[0])
-        history["train_error"].append(error(model, X, y))
-        for key, value in (probe(model) if probe else {}).items():
+    def record():  # at `step`, then a new stretch of minibatch losses
+        for key, value in {"step": step, "epoch": step / -(-N // batch_size),
+                           "loss": float(np.mean(losses)) if losses else model.loss(X, y)[0],
+                           "train_error": error(model, X, y),
+                           **(probe(model) if probe else {})}.items():
             history.setdefault(key, []).append(value)
+        losses.clear()
 
-    record(0, [])
-    step, losses = 0, []
+    record()
     for epoch in range(1, epochs + 1):
         idx = rng.permutation(N) if order == "shuffled" else np.arange(N)
         for start in range(0, N, batch_size):
-            batch = idx[start:start + batch_size]
-            probed = layer_probe is not None and layer_probe.begin(model, step + 1)
+            batch, step = idx[start:start + batch_size], step + 1
+            probed = layer_probe is not None and layer_probe.begin(model, step)
             loss, grads = model.loss(X[batch], y[batch])
             for name, g in grads.items():
                 model.params[name], _ = sgd(model.params[name], g,
                                             {"learning_rate": learning_rate})
             if probed:  # read-only: the probe puts the model back as it was
-                layer_probe.after_step(model, grads, step + 1, epoch)
+                layer_probe.after_step(model, grads, step, epoch)
             losses.append(loss)
-            step += 1
             if step % record_every == 0:
-                record(step, losses)
-                losses = []
+                record()
     if history["step"][-1] != step:
-        record(step, losses)
+        record()
     return history

@@ -1,6 +1,6 @@
-"""or-xor: OR and XOR with ReLU units set by hand and checked on the four inputs; exact proofs
-(Fourier-Motzkin, layerlab.theory.logic) that no network without a hidden layer computes XOR,
-or outputs OR exactly; nets trained on the four XOR points over seeds and hidden widths."""
+"""or-xor: OR and XOR with ReLU units set by hand; exact proofs (Fourier-Motzkin,
+layerlab.theory.logic) that no net without a hidden layer computes XOR or outputs OR exactly;
+nets trained on the four XOR points over seeds and hidden widths."""
 
 from __future__ import annotations
 
@@ -33,34 +33,23 @@ class LogicConfig:
     seed: int = 0
 
 
-def hand_grid(net, extent, steps):
-    """2 * clip(output, 0, 1) - 1 of a hand-set network over the plane, (steps, steps)."""
-    return pg.as_map(2 * np.clip(logic.evaluate(net, pg.plane(extent, steps)), 0, 1) - 1,
-                     steps)
-
-
 def _separable_system(y):
     """The rows (A, b) of `logic.separable`'s system for labels y (4,), rebuilt to check it."""
-    A, b = [], []
-    for (x1, x2), label in zip(logic.INPUTS, y, strict=True):
-        A.append([-x1, -x2, -1.0] if label else [x1, x2, 1.0])
-        b.append(-1 if label else 0)
-    return A, b
+    A = [[-x1, -x2, -1.0] if label else [x1, x2, 1.0]
+         for (x1, x2), label in zip(logic.INPUTS, y, strict=True)]
+    return A, [-1 if label else 0 for label in y]
 
 
 def _hand_checks():
     """The hand-set nets on the four inputs, and the exact feasibility questions."""
-    def outputs(net):
-        return [float(v) for v in logic.evaluate(net, logic.INPUTS)]
-
     def answer(result):
         values = result.point if result.feasible else result.certificate
         return {"feasible": result.feasible, "evidence": ", ".join(str(v) for v in values)}
 
+    nets = {"or_no_hidden": logic.OR_NO_HIDDEN, "or_one_hidden": logic.OR_ONE_HIDDEN,
+            "xor_two_layers": logic.XOR_TWO_LAYERS}
     sep = {op: logic.separable(logic.INPUTS, y) for op, y in OPS.items()}
-    return {"or_no_hidden": outputs(logic.OR_NO_HIDDEN),
-            "or_one_hidden": outputs(logic.OR_ONE_HIDDEN),
-            "xor_two_layers": outputs(logic.XOR_TWO_LAYERS),
+    return {**{k: [float(v) for v in logic.evaluate(net, logic.INPUTS)] for k, net in nets.items()},
             "or_hidden_units": [logic.hidden_units(logic.OR_NO_HIDDEN),
                                 logic.hidden_units(logic.OR_ONE_HIDDEN)],
             "xor_layers": len(logic.XOR_TWO_LAYERS),
@@ -85,8 +74,7 @@ def _xor_cell(cfg, hidden, seed):
             quick={"hidden": (2, 4), "seeds": (0, 1), "iterations": 300, "grid_steps": 21})
 def or_xor(cfg, run):
     """Hand-set OR/XOR nets, exact infeasibility of XOR without a hidden layer, trained nets."""
-    hand = cell(run, "hand", _hand_checks)
-    _hand_report(run, hand)
+    _hand_report(run, cell(run, "hand", _hand_checks))
     cells = [{"hidden": int(h), "seed": int(s)} for h in cfg.hidden for s in cfg.seeds]
     trained = grid(run, "xor", cells, lambda c: _xor_cell(cfg, **c))
     rows = []
@@ -110,21 +98,29 @@ def or_xor(cfg, run):
     run.judge("a trained net finds an XOR solution (seeds solving it, all widths)", "measured",
               verdict.exact(sum(r["solved"] for r in trained)), unit="runs", source=pg.SOURCE,
               note=f"of {len(trained)} runs; the study: 'a trained net confirms'")
-    xor, inputs = {"labels": logic.XOR.tolist()}, logic.INPUTS.tolist()
-    xor["points"] = inputs
-    panels = [pg.panel("hand-set XOR (2 layers)",
-                       hand_grid(logic.XOR_TWO_LAYERS, EXTENT, cfg.grid_steps), xor, EXTENT),
-              pg.panel("hand-set exact OR (1 hidden unit)",
-                       hand_grid(logic.OR_ONE_HIDDEN, EXTENT, cfg.grid_steps),
-                       {"points": inputs, "labels": logic.OR.tolist()}, EXTENT)]
+    _boundaries(cfg, run, trained)
+
+
+def _boundaries(cfg, run, trained):
+    """The hand-set XOR and exact OR nets over the plane, then a solved and a failed narrowest
+    net and one of the widest."""
+    def data(labels):
+        return {"points": logic.INPUTS.tolist(), "labels": labels.tolist()}
+
+    plane = pg.plane(EXTENT, cfg.grid_steps)
+    panels = [pg.panel(title, pg.as_map(2 * np.clip(logic.evaluate(net, plane), 0, 1) - 1,
+                                        cfg.grid_steps), data(labels), EXTENT)
+              for title, net, labels in (
+                  ("hand-set XOR (2 layers)", logic.XOR_TWO_LAYERS, logic.XOR),
+                  ("hand-set exact OR (1 hidden unit)", logic.OR_ONE_HIDDEN, logic.OR))]
     narrow = [r for r in trained if r["hidden"] == min(cfg.hidden)]
     for r in (next((r for r in narrow if r["solved"]), None),
               next((r for r in narrow if not r["solved"]), None),
               next((r for r in trained if r["hidden"] == max(cfg.hidden)), None)):
         if r is not None:
             panels.append(pg.panel(f"trained, {r['hidden']} hidden, seed {r['seed']}: "
-                                   f"{'solved' if r['solved'] else 'failed'}", r["grid"], xor,
-                                   EXTENT))
+                                   f"{'solved' if r['solved'] else 'failed'}", r["grid"],
+                                   data(logic.XOR), EXTENT))
     run.plot("xor_boundaries", "boundary", title="OR and XOR over the plane", panels=panels,
              ncols=min(3, len(panels)), note="Points: the four inputs, blue = 1.")
 
@@ -140,32 +136,32 @@ def _hand_report(run, hand):
               title="The hand-set networks on all four inputs",
               note="relu(x1 + x2) is OR as a classifier (output > 0 means true); exact 0/1 "
               "outputs need one hidden unit (proof below).")
-    for name, right, note in (
-            ("OR as a classifier with no hidden unit", [(v > 0) == bool(t) for v, t in zip(
-                hand["or_no_hidden"], logic.OR, strict=True)], "relu(x1 + x2) > 0"),
-            ("OR with exact 0/1 outputs and one hidden ReLU unit", np.equal(
-                hand["or_one_hidden"], logic.OR), ""),
-            ("XOR with two layers (hand-set)", np.equal(hand["xor_two_layers"], logic.XOR), "")):
-        run.judge(f"{name}: inputs right (of 4)", "figure", verdict.exact(int(sum(right))), 4,
-                  better="equal", source=pg.SOURCE, note=note)
-    exact_or = hand["or_exact_without_hidden"]
-    run.judge(f"exact OR without a hidden layer: feasible systems (of {len(exact_or)}: ReLU or "
-              "linear output)", "figure", verdict.exact(sum(r["feasible"] for r in
-                                                            exact_or.values())), 0,
-              better="equal", source=pg.SOURCE, note="0: infeasible, proved; so one hidden unit "
-              "is the fewest for exact outputs; Farkas certificates in the table below")
-    xor_separable = hand["separable"]["XOR"]["feasible"]
-    run.judge("fewest layers of weights that compute XOR", "figure",
-              verdict.exact(1 if xor_separable else hand["xor_layers"]), S7_XOR_LAYERS,
-              better="equal", unit="layers", source=pg.SOURCE, key=True,
-              note="one layer is ruled out by the infeasibility proof below; two suffice")
-    run.judge("XOR is linearly separable (1 yes, 0 no; so a net without a hidden layer could "
-              "compute it)", "figure", verdict.exact(int(xor_separable)), 0, better="equal",
-              source=pg.SOURCE, note="exact Fourier-Motzkin elimination; its certificate "
-              "checked independently: " + str(hand["certificates_check"]))
+    exact_or, xor_separable = hand["or_exact_without_hidden"], hand["separable"]["XOR"]["feasible"]
+    right = "{}: inputs right (of 4)".format
+    for name, value, reference, more in (
+            (right("OR as a classifier with no hidden unit"), sum(
+                (v > 0) == bool(t) for v, t in zip(hand["or_no_hidden"], logic.OR, strict=True)),
+             4, {"note": "relu(x1 + x2) > 0"}),
+            (right("OR with exact 0/1 outputs and one hidden ReLU unit"),
+             sum(np.equal(hand["or_one_hidden"], logic.OR)), 4, {}),
+            (right("XOR with two layers (hand-set)"),
+             sum(np.equal(hand["xor_two_layers"], logic.XOR)), 4, {}),
+            (f"exact OR without a hidden layer: feasible systems (of {len(exact_or)}: ReLU or "
+             "linear output)", sum(r["feasible"] for r in exact_or.values()), 0,
+             {"note": "0: infeasible, proved; so one hidden unit is the fewest for exact "
+              "outputs; Farkas certificates in the table below"}),
+            ("fewest layers of weights that compute XOR",
+             1 if xor_separable else hand["xor_layers"], S7_XOR_LAYERS,
+             {"unit": "layers", "key": True, "note": "one layer is ruled out by the "
+              "infeasibility proof below; two suffice"}),
+            ("XOR is linearly separable (1 yes, 0 no; so a net without a hidden layer could "
+             "compute it)", int(xor_separable), 0,
+             {"note": "exact Fourier-Motzkin elimination; its certificate checked "
+              f"independently: {hand['certificates_check']}"})):
+        run.judge(name, "figure", verdict.exact(int(value)), reference, better="equal",
+                  source=pg.SOURCE, **more)
     questions = [(f"{op} linearly separable", r) for op, r in hand["separable"].items()]
-    questions += [(f"exact OR by {out}(w.x + b)", r)
-                  for out, r in hand["or_exact_without_hidden"].items()]
+    questions += [(f"exact OR by {out}(w.x + b)", r) for out, r in exact_or.items()]
     run.table("feasibility", ["question", "feasible", "evidence"],
               [[q, r["feasible"], ("(w1, w2, b) = " if r["feasible"] else
                                    "Farkas multipliers: ") + r["evidence"]]

@@ -26,9 +26,8 @@ MEDIANS = ("rel_error", "norm_error", "max_abs_diff", "worst_entry", "floored_re
 
 
 def dropout_statistics(x, p, inverted, seed):
-    """Train- and test-time statistics of Dropout on x (any shape) for drop probability p: a
-    dict of train_mean, test_mean, train_zero_fraction, test_zero_fraction, train_scale (median
-    out / x over kept units at train time) and test_scale (median out / x at test time)."""
+    """Mean and fraction zero of Dropout(p) on x at train and at test time, and its scale (the
+    median out / x: over the kept units at train time, over every unit at test time)."""
     param = {"p": p, "inverted": inverted, "seed": seed}
     train, _ = Dropout.forward(x, {**param, "mode": "train"})
     test, _ = Dropout.forward(x, {**param, "mode": "test"})
@@ -41,37 +40,35 @@ def dropout_statistics(x, p, inverted, seed):
 
 
 def _statistics(cfg, run):
-    """(a) and (c): dropout on randn + stats_mean, a fresh input and mask per seed: table, the
-    course's figures, the scaling."""
+    """(a) and (c): dropout on randn + stats_mean, a fresh input and mask per seed."""
     seeds, ps = range(cfg.seed, cfg.seed + cfg.stats_seeds), cfg.stats_ps
     xs = [np.random.default_rng(s).standard_normal(tuple(cfg.stats_shape)) + cfg.stats_mean
           for s in seeds]
     per = {(inv, p): [dropout_statistics(x, p, inv, s) for x, s in zip(xs, seeds, strict=True)]
            for inv in (True, False) for p in ps}
-    stats = {k: {key: float(np.mean([r[key] for r in rs])) for key in rs[0]}
-             for k, rs in per.items()}
-    run.table("a_statistics", ["variant", "p (drop)", "train mean", "test mean",
-                               "fraction zero (train)", "fraction zero (test)",
-                               "train: kept unit x", "test: unit x"],
-              [["inverted" if inv else "vanilla", p, *s.values()]
-               for (inv, p), s in stats.items()],
-              title=f"(a, c) Dropout on {cfg.stats_shape[0]}x{cfg.stats_shape[1]} of randn + "
-                    f"{cfg.stats_mean:g} (mean over {count(len(seeds), 'seed')})",
-              note="The last two columns are where the scaling happens (a kept unit at train "
-                   "time, every unit at test time): inverted dropout scales by 1/(1-p) while "
-                   "training, vanilla by (1-p) at test time; either way the train-time mean "
-                   "over masks equals the test-time output.")
+    n = count(len(seeds), "seed")
 
     def col(inv, p, key):
         return [r[key] for r in per[(inv, p)]]
 
+    run.table("a_statistics", ["variant", "p (drop)", "train mean", "test mean",
+                               "fraction zero (train)", "fraction zero (test)",
+                               "train: kept unit x", "test: unit x"],
+              [["inverted" if inv else "vanilla", p, *(float(np.mean(col(inv, p, k)))
+                                                       for k in rs[0])]
+               for (inv, p), rs in per.items()],
+              title=f"(a, c) Dropout on {cfg.stats_shape[0]}x{cfg.stats_shape[1]} of randn + "
+                    f"{cfg.stats_mean:g} (mean over {n})",
+              note="The last two columns are where the scaling happens: inverted dropout "
+                   "scales kept units by 1/(1-p) while training, vanilla every unit by (1-p) at "
+                   "test time; either way the train-time mean equals the test-time output.")
     for p in ps:  # the course's figures are inverted dropout, on its own 250,000 units
         run.judge(f"(a) fraction zeroed at train time, p={p:g}", "figure",
                   verdict.from_seeds(col(True, p, "train_zero_fraction")),
                   ref.S1_8_DROPOUT_ZERO_FRACTION.get(p, p), better="equal",
                   figure_n=ref.S1_8_STATS_UNITS, source=SOURCE,
-                  note=f"over {count(len(seeds), 'seed')} of {xs[0].size} units; the course's "
-                       f"one draw of {ref.S1_8_STATS_UNITS} units adds its binomial noise")
+                  note=f"over {n} of {xs[0].size} units; the course's one draw of "
+                       f"{ref.S1_8_STATS_UNITS} units adds its binomial noise")
     run.judge("(a) fraction zeroed at test time (largest over p)", "figure", verdict.exact(
         max(max(col(True, p, "test_zero_fraction")) for p in ps)),
         ref.S1_8_TEST_ZERO_FRACTION, better="equal", source=SOURCE)
@@ -80,7 +77,7 @@ def _statistics(cfg, run):
         p = max(ps, key=lambda q: abs(est[q].value - ref.S1_8_MEAN))
         run.judge(f"(a) {when}-time mean, farthest from {ref.S1_8_MEAN:g} over p", "figure",
                   est[p], ref.S1_8_MEAN, better="equal", source=SOURCE,
-                  note=f"at p={p:g}, over {count(len(seeds), 'seed')}; per p: " + ", ".join(
+                  note=f"at p={p:g}, over {n}; per p: " + ", ".join(
                       f"{q:g}: {e.value:.4f}" for q, e in est.items()))
     margin = cfg.stats_mean / 100
     for inv in (True, False):  # (c) the same expected activation at train and test time
@@ -89,30 +86,24 @@ def _statistics(cfg, run):
         p = max(ps, key=lambda q: max(abs(gaps[q].low), abs(gaps[q].high)))
         run.judge(f"(c) {'inverted' if inv else 'vanilla'}: train-time mean minus test-time "
                   "mean (largest over p)", "no-effect", gaps[p], margin=margin, source=SOURCE,
-                  note=f"at p={p:g} (the widest interval), paired by seed; equivalence margin "
-                       f"±{margin:g}, 1% of the mean: the course reads the means as '≈ "
-                       f"{cfg.stats_mean:g}', a precision at which 1% is invisible. Per p: "
-                       + ", ".join(f"{q:g}: {g.value:+.4f}" for q, g in gaps.items()))
+                  note=f"at p={p:g} (the widest interval), paired by seed; margin ±{margin:g}, "
+                       f"1% of the mean, invisible in the course's '≈ {cfg.stats_mean:g}'. "
+                       "Per p: " + ", ".join(f"{q:g}: {g.value:+.4f}" for q, g in gaps.items()))
     run.judge("(c) inverted scales kept units by 1/(1-p) at train time, vanilla scales by (1-p) "
               "at test time", "figure", verdict.exact(max(
                   max(abs(r["train_scale"] - (1 / (1 - p) if inv else 1)),
                       abs(r["test_scale"] - (1 if inv else 1 - p)))
                   for (inv, p), rs in per.items() for r in rs), 1e-6), 0.0, better="equal",
-              source=SOURCE, note="largest deviation of a scale read off the outputs (last two "
-                                  "columns of the statistics table) from the formula, every p, "
-                                  "variant and seed; exact up to rounding (±1e-6)")
+              source=SOURCE, note="largest deviation of the table's scales from the formula, "
+                                  "every p, variant and seed; exact up to rounding (±1e-6)")
 
 
 def gradient_check(p, seed, dims=(2, 15, 20, 30, 10), weight_scale=5e-2, h=1e-5, floor=1e-3):
-    """Check a FullyConnectedNet with dropout p in float64 (the mask fixed by `seed`).
-
-    dims: (N, D, H1, H2, C). Returns a dict: loss (initial); rel_error (the course's figure,
-    the largest element-wise relative error, largest over the parameters), rel_errors (per
-    parameter), norm_error (largest over parameters); over all entries a = analytic, n =
-    numerical: max_abs_diff (max |a - n|), worst_entry (|a| where the relative error peaks),
-    largest_entry (max |a|), floored_rel_error (relative error over entries with |a| >= floor
-    x max |a|), nonzero (entries where a or n is non-zero), entries (all).
-    """
+    """Gradient check of a float64 FullyConnectedNet (dims: N, D, H1, H2, C) with dropout p, its
+    mask frozen by `seed`: the initial loss, rel_error (the course's figure, the largest of
+    rel_errors), norm_error, and over all entries (a analytic, n numerical) max_abs_diff,
+    worst_entry (|a| where the relative error peaks), largest_entry, floored_rel_error (over
+    |a| >= floor x max |a|), nonzero (a or n non-zero) and entries."""
     N, D, H1, H2, C = dims
     rng = np.random.default_rng(seed)
     X, y = rng.standard_normal((N, D)), rng.integers(C, size=N)
@@ -160,11 +151,10 @@ def _gradient_checks(cfg, run):
                 f"{med[p]['nonzero']:.0f} of {by[(p, seeds[0])]['entries']}"] for p in ps],
               title=f"(b) Gradient check of a three-layer net with dropout, "
                     f"{count(len(seeds), 'seed')} per p (float64, h = 1e-5)",
-              note=f"Each seed draws the data (N={cfg.check_dims[0]}), the initial weights "
-                   f"(scale {cfg.check_weight_scale:g}) and the mask. Compare the largest "
-                   "absolute difference with the rounding floor of a centred difference, eps x "
-                   f"loss / h ~ {eps_floor:.1e}, and abs(gradient) at the worst entry with the "
-                   "largest entry (median over every check: "
+              note="Each seed draws the data, the initial weights and the mask. Compare the "
+                   "largest absolute difference with the rounding floor of a centred "
+                   f"difference, eps x loss / h ~ {eps_floor:.1e}, and abs(gradient) at the "
+                   "worst entry with the largest entry (median over every check: "
                    f"{np.median([r['largest_entry'] for r in results]):.2f}).")
     run.plot("b_gradcheck", "curves", title="(b) Gradient-check errors by seed and dropout",
              xlabel="seed", panels=[{"ylabel": label, "logy": True, "series": {
@@ -176,16 +166,15 @@ def _gradient_checks(cfg, run):
                   verdict.from_seeds(col(p, "loss")), ref.S1_8_INITIAL_LOSS, better="equal",
                   source=SOURCE, note="about ln 10 = 2.3026 for small weights; the course's "
                   "figure is one draw (its N=2 images), printed as 2.30")
-    goal = np.log10(ref.S1_8_GRADCHECK_ERROR)
     for p in ps:
         errs = col(p, "rel_error")
         run.judge(f"(b) course error (largest element-wise relative error), p={p:g}, log10 "
-                  "over seeds", "goal", verdict.from_seeds(np.log10(errs)), float(goal),
-                  better="lower", unit="log10", source="layerlab's goal: the course's bound "
-                  "'around 1e-7 or below'", note=f"median {med[p]['rel_error']:.1e}, range "
-                  f"{min(errs):.1e} to {max(errs):.1e}; {sum(e <= 1e-7 for e in errs)} of "
-                  f"{count(len(errs), 'seed')} at or below 1e-7; normwise error (median) "
-                  f"{med[p]['norm_error']:.1e}")
+                  "over seeds", "goal", verdict.from_seeds(np.log10(errs)),
+                  float(np.log10(ref.S1_8_GRADCHECK_ERROR)), better="lower", unit="log10",
+                  source="layerlab's goal: the course's bound 'around 1e-7 or below'",
+                  note=f"median {med[p]['rel_error']:.1e}, range {min(errs):.1e} to "
+                       f"{max(errs):.1e}; {sum(e <= 1e-7 for e in errs)} of "
+                       f"{count(len(errs), 'seed')} at or below 1e-7")
     run.judge("(b) normwise error, largest over every p and seed", "goal",
               verdict.exact(max(r["norm_error"] for r in results)), ref.S1_8_GRADCHECK_ERROR,
               better="lower", source="layerlab's goal: the bound of its own model checks",
@@ -205,26 +194,24 @@ def _why_the_error_falls(run, col, med, eps_floor, lo, hi):
     # entries that matter too, and so would the absolute difference.
     both = {k: fall(k) for k in ("max_abs_diff", "floored_rel_error")}
     weak = min(both, key=lambda k: both[k].low)
-    other, m0, m1 = next(k for k in both if k != weak), med[lo], med[hi]
+    other = next(k for k in both if k != weak)
     run.judge("(b) the error falls because dropout makes the check more precise "
               "('because dropout regularises')", "comparison", both[weak], unit="decades",
-              source=SOURCE, note="a gradient check compares two derivatives of one fixed "
-              "function (the mask is frozen): generalisation does not enter it. Holds when the "
-              "absolute difference AND the relative error over entries >= 1e-3 x the largest "
-              f"both fall (log10, paired by seed); judged on the weaker, {weak}; {other}: "
-              f"{both[other].text(3)}. Medians, p={lo:g} -> "
-              f"p={hi:g}: " + "; ".join(f"{label} {m0[k]:{f}} -> {m1[k]:{f}}" for label, k, f in (
-                  ("largest absolute difference", "max_abs_diff", ".1e"),
-                  ("relative error over those entries", "floored_rel_error", ".1e"),
-                  ("abs(gradient) where the relative error peaks", "worst_entry", ".1e"),
-                  ("non-zero gradient entries", "nonzero", ".0f")))
-              + f". The rounding floor eps x loss / h is ~ {eps_floor:.1e}; dropped units zero "
-                "whole rows and columns of the gradient, removing candidates for the maximum")
+              source=SOURCE, note="the mask is frozen: a gradient check compares two "
+              "derivatives of one function, and generalisation does not enter it. Holds when "
+              "the absolute difference AND the relative error over entries >= 1e-3 x the "
+              f"largest both fall (log10, paired by seed); judged on the weaker, {weak}; "
+              f"{other}: {both[other].text(3)}. Medians, p={lo:g} -> p={hi:g}: " + "; ".join(
+                  f"{k} {med[lo][k]:{f}} -> {med[hi][k]:{f}}" for k, f in (
+                      ("max_abs_diff", ".1e"), ("floored_rel_error", ".1e"),
+                      ("worst_entry", ".1e"), ("nonzero", ".0f")))
+              + f". Rounding floor eps x loss / h ~ {eps_floor:.1e}; dropped units zero whole "
+                "rows and columns of the gradient, removing candidates for the maximum")
 
 
 def _regularisation(cfg, run):
     """(d) two-layer net with and without dropout over seeds, then the hidden x p grid."""
-    seeds = range(cfg.seed, cfg.seed + cfg.seeds)
+    seeds, k, n = range(cfg.seed, cfg.seed + cfg.seeds), cfg.tail_epochs, count(cfg.seeds, "seed")
     main = [{"hidden": cfg.hidden, "p": p, "seed": s} for p in cfg.ps for s in seeds]
     heat = [{"hidden": h, "p": p, "seed": s} for h in cfg.grid_hidden for p in cfg.grid_ps
             for s in seeds[:cfg.grid_seeds]]
@@ -245,10 +232,10 @@ def _regularisation(cfg, run):
 
     results = grid(run, "d_regularisation", cells, one, objective="best_val_acc")
     by = {(c["hidden"], c["p"], c["seed"]): r for c, r in zip(cells, results, strict=True)}
-    k = cfg.tail_epochs
 
-    def tails(h, p, ss, key):  # per seed: the mean accuracy of the last k epochs
-        return [tail_mean(by[(h, p, s)][f"{key}_acc_history"], k) for s in ss]
+    def acc(h, p, w, ss=seeds):  # per seed: 'train' or 'val' over the last k epochs, or 'best'
+        return [by[(h, p, s)]["best_val_acc"] if w == "best" else
+                tail_mean(by[(h, p, s)][f"{w}_acc_history"], k) for s in ss]
 
     run.plot("d_curves", "curves", title=f"(d) Two-layer net, hidden {cfg.hidden}, "
              f"{cfg.num_train} training images", xlabel="epoch", panels=accuracy_panels(
@@ -256,27 +243,24 @@ def _regularisation(cfg, run):
                  pad=False))
     run.table("d_seeds", ["p (drop)", "seed", f"train acc (last {k} epochs)",
                           f"val acc (last {k} epochs)", "best val acc"],
-              [[p, s, *(tails(cfg.hidden, p, [s], w)[0] for w in ("train", "val")),
-                by[(cfg.hidden, p, s)]["best_val_acc"]] for p in cfg.ps for s in seeds],
+              [[p, s, *(acc(cfg.hidden, p, w, [s])[0] for w in ("train", "val", "best"))]
+               for p in cfg.ps for s in seeds],
               title=f"(d) Dropout p={' vs '.join(f'{p:g}' for p in cfg.ps)} per seed")
     p0, p1 = min(cfg.ps), max(cfg.ps)
-    tr0, tr1, va0, va1 = (tails(cfg.hidden, p, seeds, w) for w in ("train", "val")
-                          for p in (p0, p1))
-    best0, best1 = ([by[(cfg.hidden, p, s)]["best_val_acc"] for s in seeds] for p in (p0, p1))
+    tr0 = acc(cfg.hidden, p0, "train")
     run.judge(f"(d) train accuracy without dropout (last {k} epochs) reaches layerlab's goal "
               "0.95 ('near 1.0')", "goal", verdict.from_seeds(tr0),
               ref.S1_8_TRAIN_ACC_NO_DROPOUT - 0.05, source="layerlab's goal: the course's "
               "'near 1.0' read as 0.95 or more", note=f"on all {cfg.num_train} training images,"
               f" per seed {[round(t, 3) for t in tr0]}")
-    for what, a, b, ref_text in (
-            ("train accuracy is lower with dropout", tr0, tr1, "lower train accuracy"),
-            ("val accuracy is higher with dropout", va1, va0, "higher val accuracy"),
-            ("best val accuracy is higher with dropout", best1, best0, "higher val accuracy")):
-        run.judge(f"(d) {what} (p={p1:g} vs p={p0:g})", "comparison",
-                  verdict.from_pairs(a, b), source=SOURCE,
-                  note=f"course: with dropout, {ref_text}. Paired by seed "
-                       f"({count(len(seeds), 'seed')})")
-    _hidden_by_dropout(cfg, run, lambda h, p, w: tails(h, p, seeds[:cfg.grid_seeds], w))
+    for what, w, sign in (("train accuracy is lower", "train", -1),
+                          ("val accuracy is higher", "val", 1),
+                          ("best val accuracy is higher", "best", 1)):
+        pair = (acc(cfg.hidden, p1, w), acc(cfg.hidden, p0, w))[::sign]
+        run.judge(f"(d) {what} with dropout (p={p1:g} vs p={p0:g})", "comparison",
+                  verdict.from_pairs(*pair), source=SOURCE, note="course: with dropout, "
+                  f"{'lower train' if sign < 0 else 'higher val'} accuracy. Paired by seed ({n})")
+    _hidden_by_dropout(cfg, run, lambda h, p, w: acc(h, p, w, seeds[:cfg.grid_seeds]))
 
 
 def _hidden_by_dropout(cfg, run, acc):
@@ -287,7 +271,7 @@ def _hidden_by_dropout(cfg, run, acc):
     train, val = ([[float(np.mean(per[h, p][w])) for p in cfg.grid_ps] for h in cfg.grid_hidden]
                   for w in ("train", "val"))
     gap = (np.asarray(train) - np.asarray(val)).tolist()
-    k, n = cfg.tail_epochs, cfg.grid_seeds
+    k, n = cfg.tail_epochs, count(cfg.grid_seeds, "seed")
     for name, values, what in (("d_gap", gap, "Train - val accuracy gap"),
                                ("d_val", val, "Val accuracy")):
         run.plot(name, "heatmap", values=values, row_labels=list(cfg.grid_hidden),
@@ -296,7 +280,7 @@ def _hidden_by_dropout(cfg, run, acc):
     run.table("d_grid", ["hidden", "p (drop)", "train acc", "val acc", "gap"],
               [[h, p, train[i][j], val[i][j], gap[i][j]]
                for i, h in enumerate(cfg.grid_hidden) for j, p in enumerate(cfg.grid_ps)],
-              title=f"(d) Hidden size x dropout (last {k} epochs, mean over {count(n, 'seed')})")
+              title=f"(d) Hidden size x dropout (last {k} epochs, mean over {n})")
     rhos = [spearman(cfg.grid_ps, row) for row in gap]
     p0, p1 = cfg.grid_ps[0], cfg.grid_ps[-1]
 
@@ -307,22 +291,19 @@ def _hidden_by_dropout(cfg, run, acc):
     weak = min(shrink, key=lambda h: shrink[h].low)
     run.judge("(d) the train-val gap shrinks as dropout grows, at every hidden size",
               "comparison", shrink[weak], source=SOURCE, key=True,
-              note=f"gap at p={p0:g} minus gap at p={p1:g}, paired by seed ({count(n, 'seed')}), "
-                   f"judged at the hidden size whose interval reaches lowest ({weak}): it holds "
-                   "at every size when it holds there. Per hidden size: " + ", ".join(
-                       f"{h}: {e.text(3)}" for h, e in shrink.items())
+              note=f"gap at p={p0:g} minus gap at p={p1:g}, paired by seed ({n}), judged at "
+                   f"the hidden size whose interval reaches lowest ({weak}). Per hidden size: "
+                   + ", ".join(f"{h}: {e.text(3)}" for h, e in shrink.items())
               + "; Spearman correlation of the mean gap with p: " + ", ".join(
                   f"{h}: {r:+.2f}" for h, r in zip(cfg.grid_hidden, rhos, strict=True)))
     val_change = {h: diff(h, lambda r: r["val"]) for h in cfg.grid_hidden}
     h = max(val_change, key=lambda q: abs(val_change[q].value))
     run.judge(f"(d) how the gap shrinks from p={p0:g} to p={p1:g}: change of val accuracy, "
               "largest over hidden sizes", "measured", val_change[h], source=SOURCE,
-              note=f"at hidden {h}; val change per hidden size: " + ", ".join(
+              note=f"at hidden {h}; per hidden size: " + ", ".join(
                   f"{q}: {e.value:+.3f}" for q, e in val_change.items())
-              + "; train accuracy falls by " + ", ".join(f"{row[0] - row[-1]:.3f}"
-                                                         for row in train)
-              + f"; range of val accuracy over the whole grid {np.min(val):.3f}-"
-                f"{np.max(val):.3f}")
+              + "; train accuracy falls by " + ", ".join(f"{r[0] - r[-1]:.3f}" for r in train)
+              + f"; val accuracy over the whole grid {np.min(val):.3f}-{np.max(val):.3f}")
 
 
 @dataclass
@@ -330,18 +311,15 @@ class DropoutConfig:
     """S1.8. Defaults: the study's settings, and the course notebook's where it is silent."""
 
     seed: int = 0
-    # (a), (c)
-    stats_shape: tuple = (500, 500)
+    stats_shape: tuple = (500, 500)  # (a), (c)
     stats_mean: float = 10.0
     stats_ps: tuple = (0.25, 0.4, 0.7)
     stats_seeds: int = 5
-    # (b)
-    check_ps: tuple = (0.0, 0.25, 0.5)
+    check_ps: tuple = (0.0, 0.25, 0.5)  # (b)
     check_seeds: int = 10
     check_dims: tuple = (2, 15, 20, 30, 10)  # N, D, H1, H2, C
     check_weight_scale: float = 5e-2
-    # (d): the course's setting (keep ratio 1.0 vs 0.25 = drop p 0 vs 0.75)
-    dataset: str = "cifar10"
+    dataset: str = "cifar10"  # (d): the course's setting, keep ratio 1.0 vs 0.25 = p 0 vs 0.75
     val: int = 1000
     num_train: int = 500
     hidden: int = 500
@@ -372,14 +350,7 @@ def dropout(cfg, run):
         "- p is the probability of DROPPING a unit (PyTorch's convention): the course's keep "
         "ratios 1.0, 0.75, 0.5, 0.25 are p = 0, 0.25, 0.5, 0.75. Dropout is inverted unless "
         "the table says vanilla.",
-        f"- (b): FullyConnectedNet hidden {list(cfg.check_dims[2:4])}, N={cfg.check_dims[0]}, "
-        f"D={cfg.check_dims[1]}, C={cfg.check_dims[4]}, float64, centred differences with "
-        f"h=1e-5, {count(cfg.check_seeds, 'seed')} per p.",
-        f"- (d), the course notebook's settings: one hidden layer of {cfg.hidden}, "
-        f"{cfg.num_train} CIFAR-10 training images (a fixed seeded draw; a lossy JPEG copy, see "
-        f"Data), {cfg.val} validation images, mean image subtracted, Adam lr "
-        f"{cfg.learning_rate:g}, batch {cfg.batch_size}, {cfg.epochs} epochs, weight scale "
-        f"{cfg.weight_scale:g}, {count(cfg.seeds, 'seed')} (weights, minibatch order, masks); "
-        f"accuracies are the mean over the last {cfg.tail_epochs} epochs. Grid: hidden "
-        f"{list(cfg.grid_hidden)} x p {list(cfg.grid_ps)}, {count(cfg.grid_seeds, 'seed')} per "
-        "cell."]))
+        "- (b): FullyConnectedNet in float64, centred differences with h=1e-5.",
+        "- (d), the course notebook's settings: CIFAR-10 training images a fixed seeded draw (a "
+        "lossy JPEG copy, see Data), mean image subtracted, Adam; the seeds change the weights, "
+        "the minibatch order and the masks."]))

@@ -25,8 +25,8 @@ SOURCE = common.SOURCE["batchnorm"]
 
 
 def _convergence(cfg, run):
-    """(a) baseline vs batchnorm over seeds: per-seed table, loss-area and epochs claims (not
-    judged when a cell diverged); returns the grid's lost (see common.train)."""
+    """(a) baseline vs batchnorm over seeds: per-seed table, plots, and the claims on the loss
+    area and the epochs to reach the baseline's final train accuracy; returns the lost."""
     seeds, norms = range(cfg.seed, cfg.seed + cfg.seeds), ("none", "batchnorm")
     by, lost = common.train(cfg, run, "a_convergence", [{"norm": n, "seed": s} for n in norms
                                                         for s in seeds],
@@ -49,7 +49,7 @@ def _convergence(cfg, run):
                                 "epochs to reach the baseline's final train acc"], rows,
               title=f"(a) Convergence per seed, {len(cfg.hidden_dims) + 1}-layer net",
               note="Target of the last column: the baseline's train accuracy after the last "
-                   "epoch, same seed (the baseline's own entry: when it first got there).")
+                   "epoch, same seed.")
     runs = {common.LABELS[n]: [by[(n, s)] for s in seeds] for n in norms if (n,) not in lost}
     run.plot("a_loss", "curves", title="(a) Training loss (mean over seeds)",
              xlabel="iteration", ylabel="loss", series=loss_series(runs))
@@ -57,29 +57,20 @@ def _convergence(cfg, run):
              xlabel="epoch", panels=accuracy_panels(runs))
     common.activation_plot(run, "a_activations", f"(a) Activations per layer, with and without "
                            f"batchnorm (probes, seed {cfg.seed})",
-                           {common.LABELS[n]: by[(n, cfg.seed)] for n in norms},
-                           common.ACTIVATION_NOTE)
-    _convergence_claims(cfg, run, area, reach, common.behind(lost))
-    return lost
-
-
-def _convergence_claims(cfg, run, area, reach, dead):
-    """(a) the claims on each seed's loss area and epochs to reach the baseline's final train
-    accuracy ({net: per seed}); none is judged when cells diverged (dead: their names)."""
+                           {common.LABELS[n]: by[(n, cfg.seed)] for n in norms})
+    dead = common.behind(lost)  # no claim is judged when a cell diverged
     never = cfg.epochs + 1  # "never reached" counts as one epoch past the last
     epochs = {n: [never if e is None else e for e in reach[n]] for n in reach}
-    ratio = [b / n for b, n in zip(area["batchnorm"], area["none"], strict=True)]
     for what, values in (("a smaller area under the training-loss curve", area),
                          ("fewer epochs to reach the baseline's final train accuracy", epochs)):
         run.judge(f"(a) batchnorm converges faster than the baseline: {what}", "comparison",
                   None if dead else verdict.from_pairs(values["batchnorm"], values["none"]),
                   better="lower", key=values is area, source=SOURCE, diverged=dead,
-                  note=f"{S1_6_CLAIMS['a']}. Batchnorm minus baseline, paired by seed "
-                       f"({count(len(ratio), 'seed')}); per seed {values['batchnorm']} vs "
-                       f"{values['none']}" + (f" ({never} = never reached)" if values is epochs
-                                              else ""))
+                  note=f"{S1_6_CLAIMS['a']}. Batchnorm minus baseline, paired by seed; per "
+                       f"seed {values['batchnorm']} vs {values['none']}")
     run.judge("(a) area under the training-loss curve, batchnorm / baseline", "measured",
-              None if dead else verdict.from_seeds(ratio), diverged=dead, source=SOURCE,
+              None if dead else verdict.from_seeds([b / n for b, n in zip(
+                  area["batchnorm"], area["none"], strict=True)]), diverged=dead, source=SOURCE,
               note=f"baseline {pm(*mean_std(area['none']))}, batchnorm "
                    f"{pm(*mean_std(area['batchnorm']))} (mean ± std over seeds)")
     run.judge("(a) epochs batchnorm needs to reach the baseline's final train accuracy",
@@ -87,10 +78,12 @@ def _convergence_claims(cfg, run, area, reach, dead):
               diverged=dead, unit=f"of {cfg.epochs}", source=SOURCE,
               note=f"per seed {epochs['batchnorm']} (baseline: {epochs['none']}; {never} = "
                    "never reached)")
+    return lost
 
 
 def _backward_speed(cfg):
-    """Gradient agreement and timing of BatchNorm.backward vs backward_alt on cfg.bn_shapes."""
+    """Gradient agreement and interleaved timing of BatchNorm.backward and backward_alt for
+    each dtype and shape of cfg.bn_shapes."""
     rng, rows = np.random.default_rng(cfg.seed), []
     for dtype in (np.float64, np.float32):
         for N, D in cfg.bn_shapes:
@@ -111,8 +104,7 @@ def _backward_speed(cfg):
                 "norm_error_dx": norm_error(graph[0], closed[0]),
                 "graph_ms": t_graph["median"] * 1e3, "closed_ms": t_closed["median"] * 1e3,
                 "speedup": t_graph["median"] / t_closed["median"], "speedup_q1": q[0],
-                "speedup_q3": q[2], "speedup_median_round": statistics.median(ratios),
-                "closed_faster_rounds": float(np.mean(np.asarray(ratios) > 1)),
+                "speedup_q3": q[2], "closed_faster_rounds": float(np.mean(np.asarray(ratios) > 1)),
                 "log_ratios": [float(np.log(r)) for r in ratios],
                 "spread": max(t_graph["spread"], t_closed["spread"])})
     return {"rows": rows}
@@ -121,17 +113,15 @@ def _backward_speed(cfg):
 def _backward_passes(cfg, run):
     """(d) agreement and speed of the two backward passes."""
     speed = cell(run, "d_backward_speed", lambda: _backward_speed(cfg))["rows"]
-
-    def shape(r):
-        return f"{r['shape'][0]}x{r['shape'][1]}"
-
+    shapes = [f"{r['shape'][0]}x{r['shape'][1]}" for r in speed]
     run.table("d_backward", ["shape (N, D)", "dtype", "max abs diff dx", "max abs diff dgamma",
                              "max abs diff dbeta", "normwise error dx", "backward ms",
                              "backward_alt ms", "closed-form speed-up", "per-round ratio IQR",
                              "rounds closed form faster", "timing spread"],
-              [[shape(r), r["dtype"], *r["max_abs_diff"], r["norm_error_dx"], r["graph_ms"],
+              [[shape, r["dtype"], *r["max_abs_diff"], r["norm_error_dx"], r["graph_ms"],
                 r["closed_ms"], r["speedup"], f"{r['speedup_q1']:.2f}-{r['speedup_q3']:.2f}",
-                f"{r['closed_faster_rounds']:.0%}", f"{r['spread']:.0%}"] for r in speed],
+                f"{r['closed_faster_rounds']:.0%}", f"{r['spread']:.0%}"]
+               for shape, r in zip(shapes, speed, strict=True)],
               title="(d) BatchNorm.backward (step by step) vs backward_alt (closed form)",
               note=f"Timed in this run, interleaved round by round (at least {cfg.timing_repeats} "
                    f"calls each and {cfg.timing_min_time:g} s after a warm-up); speed-up: ratio "
@@ -143,16 +133,16 @@ def _backward_passes(cfg, run):
                   logs.value, logs.low, logs.high)), "seeds", logs.n), unit="x", source=SOURCE,
               note="the interval is over the shapes (n counts shapes x dtypes, not seeds): "
                    "their spread, not timing noise; per shape " + ", ".join(
-                       f"{shape(r)} {r['dtype']}: {r['speedup']:.2f}x" for r in speed))
+                       f"{shape} {r['dtype']}: {r['speedup']:.2f}x"
+                       for shape, r in zip(shapes, speed, strict=True)))
     per_round = [verdict.from_seeds(r["log_ratios"]) for r in speed]
     weakest = min(range(len(speed)), key=lambda i: per_round[i].low)
     run.judge("(d) the closed form is faster on every shape (log time ratio per timing round, "
               "weakest shape)", "comparison", per_round[weakest], better="higher",
               source=SOURCE, note=f"{S1_6_CLAIMS['d']}. Judged on the shape whose interval "
-              f"reaches lowest ({shape(speed[weakest])} {speed[weakest]['dtype']}): it holds on "
-              "every shape when it holds there. log(step-by-step time / closed-form time) per "
-              "interleaved round; n counts timing rounds, not seeds, and rounds on a shared "
-              "machine are not fully independent. Share of rounds the closed form was faster: "
+              f"reaches lowest ({shapes[weakest]} {speed[weakest]['dtype']}). log(step-by-step "
+              "time / closed-form time) per interleaved round; n counts timing rounds, which on "
+              "a shared machine are not fully independent. Rounds the closed form was faster: "
               + ", ".join(f"{r['closed_faster_rounds']:.0%}" for r in speed))
     worst = {t: max(max(r["max_abs_diff"]) for r in speed if r["dtype"] == t)
              for t in ("float64", "float32")}
@@ -163,8 +153,8 @@ def _backward_passes(cfg, run):
 
 
 def _backward_training(cfg, run):
-    """(d) the net of (a) trained with either backward: same seed, data and everything else
-    (not judged when either diverged); returns the grid's lost (see common.train)."""
+    """(d) the net of (a) trained with either backward, all else the same (not judged when
+    either diverged); returns the grid's lost."""
     cells = [{"norm": "batchnorm", "backward": b, "seed": cfg.seed} for b in ("graph", "closed")]
     by, lost = common.train(cfg, run, "d_training", cells, cfg.hidden_dims, cfg.learning_rate,
                             weight_scale=cfg.weight_scale, batch_size=cfg.batch_size)
@@ -186,8 +176,7 @@ def _backward_training(cfg, run):
                      for k in graph["params"])
     run.judge(claim, "figure", verdict.exact(acc_diff), 0.0, better="equal", source=SOURCE,
               note=f"largest parameter difference after training {param_diff:.2e} (first "
-                   "2,000 entries of every parameter): the backward choice changes rounding "
-                   "only, so it cannot change what the net learns")
+                   "2,000 entries of every parameter): the backward changes rounding only")
     return lost
 
 
@@ -224,13 +213,9 @@ def batchnorm(cfg, run):
     _backward_passes(cfg, run)
     common.note_diverged(run, lost_a, lost_b, lost_c, _backward_training(cfg, run))
     common.settings_note(
-        cfg, run, f"- (a), (c), (d): {len(cfg.hidden_dims) + 1}-layer net, hidden "
-        f"{list(cfg.hidden_dims)}, weight scale {cfg.weight_scale:g}, {cfg.epochs} epochs; "
-        f"learning rate {cfg.learning_rate:g} and batch {cfg.batch_size} in (a) and (d), "
-        f"{cfg.batch_learning_rate:.3g} (the course's 10^-3.5) and batches "
-        f"{list(cfg.batch_sizes)} in (c), the baseline trained at every batch size too (the "
-        "course trained it at one).",
-        "- (d): both backward passes compute the same gradient (differences at rounding "
-        "level), so their speed cannot change accuracy; two training runs that differ only in "
-        "the backward used are compared directly. Timings are the one part of a run that a "
-        "repeat does not reproduce exactly.")
+        cfg, run, f"- (a), (c), (d): the {len(cfg.hidden_dims) + 1}-layer net; (c) at the "
+        "course's learning rate 10^-3.5, the baseline at every batch size too (the course "
+        "trained it at one).",
+        "- (d): both backward passes compute the same gradient, so their speed cannot change "
+        "accuracy; two training runs that differ only in the backward are compared directly. "
+        "Timings are the one part of a run that a repeat does not reproduce exactly.")

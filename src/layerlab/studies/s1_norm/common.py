@@ -25,12 +25,11 @@ LABELS = {"none": "baseline", "batchnorm": "batchnorm", "layernorm": "layernorm"
 ACCS = (("final_train_acc", "final train acc"), ("best_val_acc", "best val acc"))
 CHANCE = 0.1  # ten classes
 ACTIVATION_NOTE = (
-    "From the probes: each panel is one hidden layer at one step (the end of the first epoch, "
-    "then the last step), each line the share of that layer's ReLU outputs (after the "
-    "normalisation, in a net that has one) on the step's training batch in each bin 0.1 "
-    "wide (the outer bins also hold what lies beyond ±4), on a log scale; outputs piled up "
-    "in the bin at 0 pass little signal on, and a spread that keeps its shape from layer to "
-    "layer is what normalisation is for.")
+    "From the probes: one panel per hidden layer and step (the end of the first epoch, then "
+    "the last step), each line the share of the layer's ReLU outputs (after the normalisation, "
+    "in a net that has one) on the step's batch in each bin 0.1 wide (the outer bins also hold "
+    "what lies beyond ±4), on a log scale. Outputs piled up at 0 pass little signal on; a "
+    "spread that keeps its shape from layer to layer is what normalisation is for.")
 
 
 def count_within(values, tolerance):
@@ -64,18 +63,15 @@ def split(cfg):
 
 
 def train(cfg, run, grid_name, cells, hidden_dims, learning_rate, view=None, **fixed):
-    """Train a FullyConnectedNet with Adam per cell of `grid_name`. A cell holds 'norm' ('none',
-    'batchnorm', 'layernorm') first, 'seed' last, and between them whichever of 'weight_scale'
-    and 'batch_size' `fixed` does not; with 'backward' ('graph' or 'closed') it trains in
-    float64 and keeps the first 2,000 entries of every parameter. view(cell) true: with probes
-    on, the cell keeps its activation histograms (`activation_view`) as 'probe_view'.
-
-    Returns (by, lost): by {tuple of the cell's values: summary}; lost {that tuple without the
-    seed: {cell name: divergence record}} of the groups over seeds with a diverged cell, which
-    have no mean (tables show `gone`, claims pass `behind`, plots leave them out)."""
+    """Train a FullyConnectedNet with Adam per cell: 'norm' first, 'seed' last, and whichever
+    of 'weight_scale' and 'batch_size' `fixed` lacks. 'backward' ('graph' or 'closed'): float64,
+    keeping the first 2,000 entries of every parameter. view(cell) true: with probes on, the
+    activation histograms at the end of the first epoch and the last step, as 'probe_view'.
+    Returns (by {cell values: summary}, lost {cell values but the seed: {cell name: divergence
+    record}} of the groups with a diverged cell, which have no mean over seeds)."""
 
     def one(c):
-        s, data = {**fixed, **c}, cifar_data(cfg.dataset, **split(cfg))
+        s, data, key = {**fixed, **c}, cifar_data(cfg.dataset, **split(cfg)), cell_key(grid_name, c)
         model = FullyConnectedNet(
             list(hidden_dims), input_dim=data["X_train"][0].size, num_classes=10,
             weight_scale=s["weight_scale"], seed=s["seed"],
@@ -84,63 +80,54 @@ def train(cfg, run, grid_name, cells, hidden_dims, learning_rate, view=None, **f
         if s.get("backward") == "closed":
             use_closed_form_backward(model)
         summary, solver = train_solver(
-            run, cell_key(grid_name, c), model, data, update_rule="adam",
+            run, key, model, data, update_rule="adam",
             optim_config={"learning_rate": learning_rate}, num_epochs=cfg.epochs,
             batch_size=s["batch_size"], num_train_samples=None, print_every=0, verbose=False,
             seed=s["seed"])
-        train_acc = summary["train_acc_history"]
-        summary.update(final_loss=final_loss(summary["loss_history"], solver.iterations_per_epoch),
-                       best_train_acc=max(train_acc), final_train_acc=train_acc[-1])
+        acc, per_epoch = summary["train_acc_history"], solver.iterations_per_epoch
+        summary.update(final_loss=final_loss(summary["loss_history"], per_epoch),
+                       best_train_acc=max(acc), final_train_acc=acc[-1])
         if "backward" in s:
             summary["params"] = {k: v.ravel()[:2000].tolist() for k, v in model.params.items()}
-        if view is not None and view(c) and (probed := activation_view(
-                run, cell_key(grid_name, c), solver.iterations_per_epoch,
-                len(summary["loss_history"]))):
+        if view and view(c) and (probed := views.summary(
+                run, key, histograms=("act",), at_steps=(per_epoch, len(summary["loss_history"])),
+                layers=lambda row: row["activation"] != "linear")):
             summary["probe_view"] = probed
         return summary
 
     results = grid(run, grid_name, cells, one, objective="best_val_acc")
-    by, lost = {}, {}
+    by = {tuple(c.values()): r for c, r in zip(cells, results, strict=True)}
+    lost = {}
     for c, r in zip(cells, results, strict=True):
-        by[tuple(c.values())] = r
         if divergence.of(r):
             lost.setdefault(tuple(c.values())[:-1], {})[cell_key(grid_name, c)] = divergence.of(r)
     return by, lost
 
 
-def activation_view(run, cell, per_epoch, steps):
-    """With probes on, the activation histograms of a cell's hidden layers at the end of its
-    first epoch and at its last step (the probed steps at or before them), else None."""
-    return views.summary(run, cell, histograms=("act",), at_steps=(per_epoch, steps),
-                         layers=lambda row: row["activation"] != "linear")
-
-
-def activation_plot(run, name, title, cells, note):
-    """With probes on, plot `name`: one panel per hidden layer and kept step, one line per
-    net ({label: a cell's result with 'probe_view'}); nothing when a cell has no view."""
-    if not (found := views.of(run, list(cells.values()))):
-        return
-    panels = views.histogram_panels(dict(zip(cells, found, strict=True)),
-                                    ylabel="share of the layer's outputs")
-    steps = found[0]["hist"]["act"]["steps"]
-    run.plot(name, "curves", title=title, panels=panels, ncols=len(steps),
-             xlabel="activation (bin centre, bins 0.1 wide)", note=note)
+def activation_plot(run, name, title, cells):
+    """With probes on, plot `name`: a panel per hidden layer and kept step, a line per net
+    ({label: a cell's result with 'probe_view'}); nothing when a cell has no view."""
+    if found := views.of(run, list(cells.values())):
+        run.plot(name, "curves", title=title, ncols=len(found[0]["hist"]["act"]["steps"]),
+                 panels=views.histogram_panels(dict(zip(cells, found, strict=True)),
+                                               ylabel="share of the layer's outputs"),
+                 xlabel="activation (bin centre, bins 0.1 wide)", note=ACTIVATION_NOTE)
 
 
 def gone(lost, *groups):
-    """'diverged (step N)' of the first of `groups` (keys of `lost`, see `train`) with a
-    diverged cell, or None when all of them finished: a table's cell in place of a figure."""
+    """'diverged (step N)' of the first of `groups` (keys of `lost`) with a diverged cell, or
+    None when all of them finished: a table's cell in place of a figure."""
     return next((divergence.label(lost[g]) for g in groups if g in lost), None)
 
 
 def behind(lost, norms=tuple(LABELS)):
-    """The diverged cells of the nets `norms` in `lost` (see `train`): run.judge's `diverged`
-    for a claim on those nets (False when none, so it is judged)."""
+    """The diverged cells of the nets `norms` in `lost`: run.judge's `diverged` for a claim on
+    those nets (False when none, so it is judged)."""
     return [name for g, cells in lost.items() if g[0] in norms for name in cells] or False
 
 
 def note_diverged(run, *losts):
-    """The report's 'Diverged cells' note of every grid's `lost` (see `train`)."""
+    """The report's 'Diverged cells' note of every grid's `lost`."""
     divergence.note(run, {n: r for lost in losts for cells in lost.values()
                           for n, r in cells.items()},
                     "a net with one has no mean over the seeds of that weight scale or batch "
@@ -148,7 +135,7 @@ def note_diverged(run, *losts):
 
 
 def weight_scale_sweep(cfg, run, norm):
-    """(b) weight scale x {baseline, norm} x seeds: table, plot, sensitivity claims, note."""
+    """(b) weight scale x {baseline, norm} x seeds: table, plot, claims, note; returns lost."""
     seeds, norms = range(cfg.seed, cfg.seed + cfg.scale_seeds), ("none", norm)
     scales = list(log_grid(cfg.scale_low, cfg.scale_high, count=cfg.num_scales))
     by, lost = train(cfg, run, "b_weight_scale", [{"norm": n, "weight_scale": w, "seed": s}
@@ -157,12 +144,8 @@ def weight_scale_sweep(cfg, run, norm):
     keys = ("best_train_acc", "best_val_acc", "final_loss")
     per = {(n, k): [[by[(n, w, s)][k] for s in seeds] for w in scales] for n in norms
            for k in keys}
-    mean = {nk: [float(np.mean(v)) for v in vs] for nk, vs in per.items()}
-
-    def series(k):  # a net with a diverged seed at a scale has no mean there: no point
-        return {LABELS[n]: [scales, [float("nan") if (n, w) in lost else v
-                                     for w, v in zip(scales, mean[(n, k)], strict=True)]]
-                for n in norms}
+    mean = {(n, k): [float("nan") if (n, w) in lost else float(np.mean(v))  # no mean: no point
+                     for w, v in zip(scales, vs, strict=True)] for (n, k), vs in per.items()}
 
     def row(i, w):
         return [w] + [x for n in norms for x in ([gone(lost, (n, w))] * 3 if (n, w) in lost else (
@@ -176,10 +159,12 @@ def weight_scale_sweep(cfg, run, norm):
               "the last epoch, mean over seeds.")
     run.plot("b_weight_scale", "curves", title=f"(b) Weight scale, with and without {norm}",
              xlabel="weight scale", logx=True, panels=[
-                 {"ylabel": "best train accuracy", "series": series("best_train_acc")},
-                 {"ylabel": "best val accuracy", "series": series("best_val_acc")},
-                 {"ylabel": "final training loss", "logy": True, "series": series(keys[2])}])
-    # per norm, per seed: best val acc over the scales
+                 {"ylabel": label, "series": {LABELS[n]: [scales, mean[(n, k)]] for n in norms},
+                  **({"logy": True} if k == "final_loss" else {})} for k, label in (
+                     ("best_train_acc", "best train accuracy"),
+                     ("best_val_acc", "best val accuracy"),
+                     ("final_loss", "final training loss"))])
+    # per net, per seed: best val acc over the scales
     cols = {n: [np.asarray(c, float) for c in zip(*per[n, "best_val_acc"], strict=True)]
             for n in norms}
     _sensitivity_claims(cfg, run, norm, cols, len(scales), lost)
@@ -199,9 +184,8 @@ def weight_scale_sweep(cfg, run, norm):
 
 
 def _sensitivity_claims(cfg, run, norm, cols, n_scales, lost):
-    """(b) claims over seeds, paired by seed: each seed's count of good scales, range over
-    scales, count of scales that learn at all. cols: {net: [per seed: (n_scales,) best val
-    acc]}; a claim on a net with a diverged cell (lost, see `train`) is not judged."""
+    """(b) claims paired by seed on each seed's count of good scales, range over scales and
+    count of scales that learn at all. cols: {net: [per seed: best val acc per scale]}."""
     tol, src, norms = cfg.scale_tolerance, SOURCE[norm], ("none", norm)
     good = {n: [count_within(v, tol) for v in cols[n]] for n in norms}
     span = {n: [float(np.nanmax(v) - np.nanmin(v)) for v in cols[n]] for n in norms}
@@ -213,36 +197,29 @@ def _sensitivity_claims(cfg, run, norm, cols, n_scales, lost):
         run.judge(f"(b) {LABELS[n]}: weight scales (of {n_scales}) whose best val acc is "
                   f"within {tol:g} of its best", "measured", None if behind(lost, (n,)) else est,
                   diverged=behind(lost, (n,)), source=src,
-                  note=f"per seed (each seed's own best): {good[n]}; about "
-                       f"{est.value * decades:.1f} decades of scale; range of best val acc "
-                       f"over scales per seed {[round(x, 3) for x in span[n]]}")
+                  note=f"per seed: {good[n]}; about {est.value * decades:.1f} decades of scale; "
+                       f"range of best val acc over scales {[round(x, 3) for x in span[n]]}")
     for criterion, est, better, measured in (
             (f"at least twice as many scales within {tol:g} of its own best as the baseline",
              verdict.from_pairs(good[norm], [2 * g for g in good["none"]]), "higher",
-             f"count minus twice the baseline's count, per seed; counts {good[norm]} vs "
-             f"{good['none']} of {n_scales} scales"),
+             f"count minus twice the baseline's count; counts {good[norm]} vs {good['none']}"),
             ("at most half the baseline's range of best val acc over scales",
              verdict.from_pairs(span[norm], [s / 2 for s in span["none"]]), "lower",
-             f"range minus half the baseline's range, per seed; ranges (best minus worst "
-             f"scale) {[round(x, 3) for x in span[norm]]} vs "
-             f"{[round(x, 3) for x in span['none']]}. The baseline's range is bounded by "
-             f"chance ({CHANCE:g}) below")):
+             "range minus half the baseline's range (bounded below by chance, "
+             f"{CHANCE:g})")):
         run.judge(f"(b) {norm} is much less sensitive: {criterion}", "comparison",
                   None if dead else est, better=better, source=src, key=better == "higher",
-                  diverged=dead,
-                  note=f"{CLAIMS[norm]['b']}. Paired by seed: {measured}")
+                  diverged=dead, note=f"{CLAIMS[norm]['b']}. Paired by seed: {measured}")
     run.judge(f"(b) scales (of {n_scales}) where the net learns at all (best val acc >= "
               f"{CHANCE + tol:g}), {norm} minus baseline", "measured",
               None if dead else verdict.from_pairs(learns[norm], learns["none"]),
-              diverged=dead, source=src,
-              note=f"per seed {learns[norm]} vs baseline {learns['none']}")
+              diverged=dead, source=src, note=f"per seed {learns[norm]} vs {learns['none']}")
 
 
 def batch_size_sweep(cfg, run, norms, gain_title, histograms=False):
-    """(c) batch size x norms x seeds: curves, table and the gain plot (histograms: and, with
-    probes on, every net's activations at one batch size, first seed). Returns vals(norm,
-    batch, key) -> per-seed values, gains(norm, key) -> {batch: per-seed norm - baseline} and
-    the grid's lost (see `train`); a (net, batch) with a diverged seed is shown as such."""
+    """(c) batch size x norms x seeds: curves, table, the gain plot and (histograms) with probes
+    on, each net's activations at one batch size, first seed. Returns vals(norm, batch, key) ->
+    per seed, gains(norm, key) -> {batch: per seed norm - baseline}, and the grid's lost."""
     seeds, sizes = range(cfg.seed, cfg.seed + cfg.seeds), cfg.batch_sizes
     shown = cfg.batch_size if cfg.batch_size in sizes else max(sizes)  # histograms' batch
     by, lost = train(cfg, run, "c_batch_size", [{"norm": n, "batch_size": b, "seed": s}
@@ -285,7 +262,7 @@ def batch_size_sweep(cfg, run, norms, gain_title, histograms=False):
     if histograms:
         activation_plot(run, "c_activations", f"(c) Activations per layer of each net at batch "
                         f"{shown} (probes, seed {cfg.seed})",
-                        {LABELS[n]: by[(n, shown, cfg.seed)] for n in norms}, ACTIVATION_NOTE)
+                        {LABELS[n]: by[(n, shown, cfg.seed)] for n in norms})
     return vals, gains, lost
 
 
@@ -306,8 +283,7 @@ class NormStudyConfig:
     epochs: int = 10
     batch_size: int = 50
     learning_rate: float = 1e-3
-    # (a), (c), (d): the six-layer net
-    hidden_dims: tuple = (100, 100, 100, 100, 100)
+    hidden_dims: tuple = (100, 100, 100, 100, 100)  # (a), (c), (d): the six-layer net
     weight_scale: float = 2e-2
     # (b): the course's eight-layer net, 20 scales from 1e-4 to 1
     scale_hidden_dims: tuple = (50, 50, 50, 50, 50, 50, 50)
@@ -316,8 +292,7 @@ class NormStudyConfig:
     num_scales: int = 20
     scale_seeds: int = 5
     scale_tolerance: float = 0.05  # "within this of the best" counts as a good scale
-    # (c)
-    batch_sizes: tuple = (5, 10, 50)
+    batch_sizes: tuple = (5, 10, 50)  # (c)
     batch_learning_rate: float = 10 ** -3.5
 
 
@@ -329,12 +304,8 @@ QUICK = {"dataset": "builtin", "val": 100, "num_train": 100, "seeds": 2, "epochs
 def settings_note(cfg, run, *parts):
     """The report's 'Settings and choices': data, (b), then `parts` (markdown list items)."""
     run.note("Settings and choices", "\n".join([
-        f"- Data: {cfg.num_train} CIFAR-10 training images (a seeded random draw; the "
-        f"CIFAR-10 here is a lossy JPEG copy, see Data) and {cfg.val} validation images, mean "
-        "image subtracted. Adam throughout. The training images are fixed by seed "
-        f"{cfg.seed}; the seed repeats change the initial weights and the minibatch order.",
-        f"- (b): the course's {len(cfg.scale_hidden_dims) + 1}-layer net (hidden "
-        f"{list(cfg.scale_hidden_dims)}; the study names no net), {cfg.num_scales} scales "
-        f"from {cfg.scale_low:g} to {cfg.scale_high:g}, learning rate {cfg.learning_rate:g}, "
-        f"batch {cfg.batch_size}, {cfg.epochs} epochs, {count(cfg.scale_seeds, 'seed')}. Best "
-        f"accuracies are the best over epochs 0..{cfg.epochs}.", *parts]))
+        "- Data: CIFAR-10 training images, a random draw fixed by the seed (a lossy JPEG copy, "
+        "see Data), mean image subtracted; Adam throughout. The seed repeats change the "
+        "initial weights and the minibatch order.",
+        f"- (b): the course's {len(cfg.scale_hidden_dims) + 1}-layer net (the study names "
+        f"none); best accuracies are the best over epochs 0..{cfg.epochs}.", *parts]))

@@ -18,11 +18,8 @@ FORWARD_BATCHES = (5, 10, 50)
 
 
 def batch_dependence(layer, x, batch_sizes):
-    """Largest change of any sample's train-mode output when the same samples are normalised
-    in batches of each size instead of all at once.
-
-    x: (N, D) with N divisible by every batch size. Returns {batch size: max abs difference}.
-    """
+    """{batch size: largest change of any sample's train-mode output} when x (N, D), N divisible
+    by every batch size, is normalised in batches of that size instead of all at once."""
     gamma, beta = np.ones(x.shape[1], x.dtype), np.zeros(x.shape[1], x.dtype)
     whole, _ = layer.forward(x, gamma, beta, {"mode": "train"})
     return {b: float(np.max(np.abs(np.concatenate(
@@ -31,8 +28,7 @@ def batch_dependence(layer, x, batch_sizes):
 
 
 def _batch_claims(cfg, run, vals, gains, lost):
-    """(c) the gain over the baseline per batch size, and the batch-free forward pass; a net
-    with a diverged cell (lost, see common.train) has neither range nor change."""
+    """(c) the gain over the baseline per batch size, and the batch-free forward pass."""
     sizes, nets = cfg.batch_sizes, tuple(common.LABELS)
     lo, hi, rows = min(sizes), max(sizes), []
     gone = {n: common.gone(lost, *((n, b) for b in sizes)) for n in nets}
@@ -49,19 +45,15 @@ def _batch_claims(cfg, run, vals, gains, lost):
                   diverged=dead, source=SOURCE,
                   note=f"{S1_7_CLAIMS['c']}. Change of the gain from batch {lo} to {hi}, paired "
                        f"by seed: layernorm {change['layernorm']}, batchnorm "
-                       f"{change['batchnorm']}. Equivalence margin ±"
-                       f"{cfg.scale_tolerance:g}: the accuracy difference this study already "
-                       "treats as negligible ((b) counts a weight scale within it of the best "
-                       "as good); a non-significant change is not enough. Range over batch "
-                       "sizes: " + ", ".join(
+                       f"{change['batchnorm']}. Margin ±{cfg.scale_tolerance:g}, what (b) "
+                       "already treats as negligible. Range over batch sizes: " + ", ".join(
                            common.LABELS[n] + " " + (gone[n] or f"{spread[n]:.3f}")
                            for n in ("layernorm", "batchnorm", "none")))
     run.table("c_dependence", ["accuracy", "net", "range over batch sizes",
                                f"gain over baseline, batch {hi} minus batch {lo}"], rows,
               title="(c) Batch-size dependence",
               note="The range includes what the batch size does to any net (more updates with "
-                   "small batches); the change of the gain over the baseline removes that "
-                   "part as far as the baseline shows it.")
+                   "small batches); the change of the gain over the baseline removes it.")
     x = np.random.default_rng(cfg.seed).standard_normal((100, 64)) * 2 + 1
     dep = {n: batch_dependence(layer, x, FORWARD_BATCHES)
            for n, layer in (("layernorm", LayerNorm), ("batchnorm", BatchNorm))}
@@ -71,9 +63,8 @@ def _batch_claims(cfg, run, vals, gains, lost):
                     "normalised in batches of 5, 10 or 50 instead of all at once (float64)")
     run.judge("(c) a sample's layernorm output is the same in any batch (largest change)",
               "figure", verdict.exact(max(dep["layernorm"].values()), 1e-12), 0.0,
-              better="equal", source=SOURCE, key=True,
-              note=f"exact ±1e-12 (rounding); batchnorm: up to "
-                   f"{max(dep['batchnorm'].values()):.3f}")
+              better="equal", source=SOURCE, key=True, note="exact ±1e-12 (rounding); "
+              f"batchnorm: up to {max(dep['batchnorm'].values()):.3f}")
 
 
 @experiment("layernorm", study="S1.7", title="layer normalisation: weight scale and batch size",
@@ -88,9 +79,6 @@ def layernorm(cfg, run):
         histograms=True)
     _batch_claims(cfg, run, vals, gains, lost_c)
     common.note_diverged(run, lost, lost_c)
-    common.settings_note(
-        cfg, run, f"- (c): {len(cfg.hidden_dims) + 1}-layer net (hidden "
-        f"{list(cfg.hidden_dims)}), weight scale {cfg.weight_scale:g}, learning rate "
-        f"{cfg.batch_learning_rate:.3g}, {cfg.epochs} epochs, batches {list(cfg.batch_sizes)}, "
-        "baseline, batchnorm and layernorm at every batch size; the batchnorm weight-scale "
-        "sweep is in the batchnorm report (S1.6).")
+    common.settings_note(cfg, run, f"- (c): {len(cfg.hidden_dims) + 1}-layer net, learning "
+                         f"rate {cfg.batch_learning_rate:.3g}, baseline, batchnorm and layernorm "
+                         "at every batch size; batchnorm's (b) is in its own report (S1.6).")

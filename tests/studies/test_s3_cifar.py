@@ -4,6 +4,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from layerlab.analysis.picks import best_vs_runner_up  # noqa: E402
 from layerlab.pytorch import MODELS, OpenModel, checkpoint  # noqa: E402
 from layerlab.pytorch.api_styles import (  # noqa: E402
     STYLES,
@@ -14,7 +15,7 @@ from layerlab.pytorch.api_styles import (  # noqa: E402
     three_styles,
 )
 from layerlab.studies.s3_cifar import OpenModelConfig, tuning_cells  # noqa: E402
-from layerlab.studies.s3_picks import best_vs_runner_up, pick_claims  # noqa: E402
+from layerlab.studies.s3_picks import pick_claims  # noqa: E402
 
 
 @pytest.mark.parametrize("kind,shape", [("fc", {"hidden": 50}),

@@ -2,10 +2,13 @@
 
 - `stats`: mean_std, paired_difference, t_interval, welch, wilson, spearman, t_quantile.
 - `group`: group_by, over_seeds, mean_curve, epoch_series, per_epoch_means, tail_mean,
-  first_epoch_reaching, log_grid, downsample.
+  first_epoch_reaching, log_grid, downsample, moving_average, loss_auc.
 - `fmt`: pm, accuracy, count, number, slope (each kind of number written one way).
 - `divergence`: what counts as a diverged cell, and keeping diverged cells out of means,
-  picks, claims and tables (`split`, `groups`, `label`, `note`).
+  picks, claims and tables (`split`, `groups`, `label`, `note`, `lost_cells`,
+  `figures_or_label`).
+- `picks`: val_estimate, best_vs_runner_up, winner (a pick among candidates over seeds, the
+  best against the runner-up paired by seed, and its ties).
 - `verdict`: estimates with intervals (over seeds, images, both, pairs; exact) and the
   verdict rules against a study's figure, a goal, a comparison, or "no effect".
 

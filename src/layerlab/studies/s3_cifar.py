@@ -5,10 +5,9 @@ functional, as `nn.Module` and as `nn.Sequential` (`layerlab.pytorch.api_styles`
 weights: identical outputs, and one epoch of plain SGD with the same batches gives the same
 losses.
 
-`open-model`: `OpenModel` (two conv-BN-ReLU-pool blocks, two FC layers with dropout) with Adam.
-A tuning table varies one factor at a time around the study's model (lr, weight decay, kernel
-pairs, FC widths) on validation only; the best is trained on the full training split over
-`final_seeds` and evaluated once per seed on test.
+`open-model`: `OpenModel` (two conv-BN-ReLU-pool blocks, two FC layers with dropout) with Adam,
+tuned one factor at a time on validation (`s3_picks`); the best recipe is trained on the full
+training split over `final_seeds` and evaluated once per seed on test.
 """
 
 from __future__ import annotations
@@ -20,27 +19,22 @@ import torch
 
 from layerlab import references as refs
 from layerlab.analysis import accuracy, count, divergence, first_epoch_reaching, mean_curve
+from layerlab.analysis.picks import val_estimate, winner
 from layerlab.analysis.verdict import exact, from_images, from_seeds_and_images
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell_key, grid, record_datasets
 from layerlab.pytorch import OpenModel, api_styles
 from layerlab.pytorch.api_styles import STYLES, conv_params, fc_params, three_styles
-from layerlab.studies.s3_picks import (
-    best_vs_runner_up,
-    label,
-    tuning_cells,
-    tuning_report,
-    val_estimate,
-)
+from layerlab.studies.s3_picks import label, tuning_cells, tuning_report
 from layerlab.trainers.torch_cell import (
     Recipe,
     cell_trainer,
     data_spec,
     datasets,
+    epoch_time_summary,
     load_data,
     train_cell,
 )
-from layerlab.trainers.torch_cell import epoch_time_summary as epoch_times
 
 SOURCE = "S3 (PyTorch on CIFAR-10: three APIs and an open model)"
 NETS = ("fc", "conv")
@@ -99,20 +93,19 @@ def _train_style(train, cfg, spec, kind, style):
 def _training_report(run, cfg, res, diverged):
     """Per net: the step-loss agreement and validation claims; the training table and plot.
     A net with a diverged style is not judged; a diverged style's row and curve are left out."""
-    rows = []
+    rows, tol = [], refs.S3_STEP_LOSS_TOLERANCE
     for kind in NETS:
         names = {s: cell_key("train", {"net": kind, "style": s}) for s in STYLES}
-        lost, module = (divergence.needed(diverged, ns) for ns in (names.values(),
-                                                                  [names["module"]]))
-        ref = np.asarray(res[(kind, "functional")]["step_loss"])
+        lost = divergence.needed(diverged, names.values())
+        module = divergence.needed(diverged, [names["module"]])
+        ref = np.asarray(res[kind, "functional"]["step_loss"])
         diff = {} if lost else {s: float(np.max(np.abs(
-            np.asarray(res[(kind, s)]["step_loss"]) - ref))) for s in STYLES}
+            np.asarray(res[kind, s]["step_loss"]) - ref))) for s in STYLES}
         for s in STYLES:
-            r, d = res[(kind, s)], divergence.of(res[(kind, s)])
+            r, d = res[kind, s], divergence.of(res[kind, s])
             rows.append([kind, s, *([divergence.label(d)] * 6 if d else [
                 r["loss"][-1], r["train_acc"][-1], r["val_acc"][-1], r["test_acc"][-1],
                 diff.get(s, ""), r["time"][-1]])])
-        tol = refs.S3_STEP_LOSS_TOLERANCE
         run.judge(f"{kind} net: one epoch of training gives the same losses in all three "
                   f"styles (max step-loss difference <= {tol:g})", "goal",
                   None if lost else exact(max(diff.values())), tol, better="lower",
@@ -121,20 +114,20 @@ def _training_report(run, cfg, res, diverged):
                   note=f"{len(ref)} steps, the same batches: an exact quantity of this run")
         run.judge(f"{kind} net after {count(cfg.epochs, 'epoch')}: validation accuracy (module "
                   "style)", "measured", None if module else
-                  from_images(*res[(kind, "module")]["correct"]["val"]), diverged=module or False,
+                  from_images(*res[kind, "module"]["correct"]["val"]), diverged=module or False,
                   source=SOURCE, note=f"one seed ({cfg.seed}); Wilson on the validation images")
     run.table("training", ["net", "style", "mean train loss", "train acc (running)", "val acc",
                            "test acc", "max |step loss - functional's|", "epoch s"], rows,
               title=f"{count(cfg.epochs, 'epoch')} of SGD from the same weights",
-              note=f"{res[('fc', 'module')]['n_train']} training images (a seeded random "
-                   f"subset: compute), batch {cfg.batch_size}, plain SGD lr {cfg.lr_fc:g} (FC) "
-                   f"/ {cfg.lr_conv:g} (conv), same batch order for all styles.")
+              note=f"{res['fc', 'module']['n_train']} training images (a seeded random subset: "
+                   f"compute), batch {cfg.batch_size}, plain SGD lr {cfg.lr_fc:g} (FC) / "
+                   f"{cfg.lr_conv:g} (conv), same batch order for all styles.")
     run.plot("step_loss", "curves", title="Training loss per step, three styles",
              xlabel="step", panels=[
                  {"title": f"{kind} net", "ylabel": "loss",
-                  "series": {s: [list(range(1, len(res[(kind, s)]["step_loss"]) + 1)),
-                                 res[(kind, s)]["step_loss"]] for s in STYLES
-                             if not divergence.of(res[(kind, s)])}}
+                  "series": {s: [list(range(1, len(res[kind, s]["step_loss"]) + 1)),
+                                 res[kind, s]["step_loss"]] for s in STYLES
+                             if not divergence.of(res[kind, s])}}
                  for kind in NETS])
 
 
@@ -161,8 +154,7 @@ def pytorch_apis(cfg, run):
     tol = refs.S3_API_TOLERANCE
     run.judge(f"the three API styles give the same outputs for the same weights (max abs "
               f"difference <= {tol:g}, float32)", "goal", exact(worst32), tol, better="lower",
-              key=True,
-              source=f"layerlab's goal (identical outputs to {tol:g})",
+              key=True, source=f"layerlab's goal (identical outputs to {tol:g})",
               note="the largest |logit difference| over both nets and all "
                    f"{eq[0]['images']} images: a deterministic quantity (exact)")
 
@@ -180,7 +172,7 @@ def pytorch_apis(cfg, run):
         f"sqrt(2/fan_in)), zero biases, drawn once (seed {cfg.seed}). Data: "
         f"{trained[0]['n_train']} training images, {n['val'][1]} validation, {n['test'][1]} "
         "test, normalised per channel. Epoch wall time (training only, one torch thread): "
-        + epoch_times(trained) + "."))
+        + epoch_time_summary(trained) + "."))
 
 
 # --- the open model -------------------------------------------------------------------------
@@ -188,9 +180,9 @@ def pytorch_apis(cfg, run):
 
 @dataclass
 class OpenModelConfig:
-    """Base recipe = the study's model; the tuning factors vary one at a time around it.
-    tune_*: each tuning cell's budget (3 epochs on all images, one seed: the nine cells fit in
-    about half an hour with `layerlab sweep open-model --workers 2`). seed: the split's."""
+    """Base recipe = the study's model; tune_*: the factors varied one at a time around it, and
+    each tuning cell's budget (3 epochs on all images, one seed: the nine cells fit in about
+    half an hour with `layerlab sweep open-model --workers 2`). seed: the split's."""
 
     dataset: str = "cifar10"
     val: int = 5000
@@ -219,10 +211,9 @@ class OpenModelConfig:
 
 
 def _open_cell(run, cfg, c, spec, epochs, seed, final):
-    """Train OpenModel with recipe c and training seed on load_data(spec): train_cell's
-    summary and n_train."""
-    data = load_data(spec)
-    name = ("final/" if final else "tune/") + f"{label(c)}, seed={seed}"
+    """OpenModel trained with recipe c and training seed on load_data(spec) (final: also
+    scored on test): train_cell's summary and n_train."""
+    data, name = load_data(spec), ("final/" if final else "tune/") + f"{label(c)}, seed={seed}"
     result = train_cell(run, name, lambda: OpenModel(tuple(c["kernels"]), tuple(c["fc"]),
                                                      dropout=cfg.dropout), data, spec, Recipe(
         epochs=epochs, batch_size=cfg.batch_size, lr=c["lr"], seed=seed, optimizer="adam",
@@ -232,7 +223,7 @@ def _open_cell(run, cfg, c, spec, epochs, seed, final):
     return {**result, "n_train": len(data["y_train"])}
 
 
-def _budget_report(run, cfg, cells, tuned, ok, done, lost):
+def _budget_report(run, cfg, tuned, ok, done, lost):
     """The tuning grid's wall-time claim (not judged when a cell diverged: it stopped early)
     and the note on its budget and noise (when a final seed finished)."""
     rs = [r for rows in tuned.values() for r in rows]
@@ -245,9 +236,8 @@ def _budget_report(run, cfg, cells, tuned, ok, done, lost):
     run.judge(f"tuning grid ({len(rs)} cells, {count(cfg.tune_epochs, 'epoch')} each on "
               f"{tune_n:,} images): wall time, minutes", "goal",
               None if lost else exact(round(minutes, 2), round(minutes * slow, 2)),
-              refs.S3_GRID_MINUTES, diverged=lost or False,
-              better="lower", source="layerlab's goal (the full tuning grid on this machine "
-              "in under an hour)",
+              refs.S3_GRID_MINUTES, diverged=lost or False, better="lower",
+              source="layerlab's goal (the full tuning grid on this machine in under an hour)",
               note="one timing of one run, first cell's start to last cell's end (a resumed run "
                    "counts its pause; it depends on `--workers`); the margin is the grid as if "
                    f"every epoch ran at the slowest epoch speed seen in it (+{100 * slow:.0f}%), "
@@ -263,15 +253,13 @@ def _budget_report(run, cfg, cells, tuned, ok, done, lost):
         f"Each tuning cell trained {count(cfg.tune_epochs, 'epoch')} on {tune_n} images "
         f"({cfg.tune_epochs * tune_n:,} image-passes, the one-cycle schedule over those "
         f"epochs); the study's table has 10 epochs on {final_n:,}. At the final runs' "
-        f"{epoch_s:.0f} s per epoch, its {len(cells)} cells would take "
-        f"{len(cells) * 10 * epoch_s / 3600:.1f} h of training here (one thread), so the table "
+        f"{epoch_s:.0f} s per epoch, its {len(tuned)} cells would take "
+        f"{len(tuned) * 10 * epoch_s / 3600:.1f} h of training here (one thread), so the table "
         "ranks recipes by a shorter training, not by their 10-epoch accuracy. The 95% Wilson "
         f"intervals on {e.n} validation images are about ±{50 * (e.high - e.low):.1f} points "
-        "wide, and a seed's own noise comes on top: rows whose intervals overlap are not "
-        "separated by this data, and a pick on one seed is not judged. The final model's "
-        f"test accuracy (mean of {count(len(done), 'seed')}) first reached {goal:.0%} "
-        + (f"after epoch {reached}." if reached else f"in none of its {len(mean_test)} "
-                                                     "epochs.")))
+        "wide, and a seed's own noise comes on top. The final model's test accuracy (mean of "
+        f"{count(len(done), 'seed')}) first reached {goal:.0%} "
+        + (f"after epoch {reached}." if reached else f"in none of its {len(mean_test)} epochs.")))
 
 
 def _final_report(run, cfg, tuned, picked, finals, gone):
@@ -323,8 +311,9 @@ def _final_report(run, cfg, tuned, picked, finals, gone):
         f"and {finals[0]['correct']['val'][1]} validation images (a seeded random split), "
         f"{n_test} test images. The study gives neither batch size, dropout nor augmentation: "
         "these are ours. Epoch wall time (training only, one torch thread, channels-last "
-        f"convolutions): tuning {epoch_times([r['history'] for v in tuned.values() for r in v])}"
-        f"; final {epoch_times(hs)}."))
+        "convolutions): tuning "
+        f"{epoch_time_summary([r['history'] for v in tuned.values() for r in v])}; final "
+        f"{epoch_time_summary(hs)}."))
 
 
 @experiment("open-model", study="S3",
@@ -353,7 +342,7 @@ def open_model(cfg, run):
     lost = divergence.groups(run, [k["recipe"] for k in keys],  # a recipe with a diverged seed
                              [cell_key("tune", k) for k in keys], results)  # is left out
     ok = {lab: rs for lab, rs in tuned.items() if lab not in lost}
-    picked = by_label.get(best_vs_runner_up(ok)[0] if len(ok) > 1 else next(iter(ok), None))
+    picked = by_label.get(winner(ok))
     fkeys = [{"recipe": label(picked), "seed": s} for s in cfg.final_seeds] if picked else []
     finals = grid(run, "final", fkeys, lambda k: _open_cell(
         run, cfg, picked, final_spec, cfg.epochs, k["seed"], final=True)) if picked else []
@@ -361,8 +350,7 @@ def open_model(cfg, run):
     lost_cells = {n: d for g in lost.values() for n, d in g.items()}
     if gone:  # the note names the final cells too
         divergence.note(run, lost_cells | gone)
-    cells = list(by_label.values())
-    tuning_report(run, cfg, cells, tuned, picked, lost, SOURCE)
-    _budget_report(run, cfg, cells, tuned, ok, [f for f in finals if not divergence.of(f)],
+    tuning_report(run, cfg, list(by_label.values()), tuned, picked, lost, SOURCE)
+    _budget_report(run, cfg, tuned, ok, [f for f in finals if not divergence.of(f)],
                    list(lost_cells))
     _final_report(run, cfg, tuned, picked, finals, gone if picked else lost_cells)

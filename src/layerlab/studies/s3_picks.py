@@ -1,8 +1,7 @@
-"""S3 open model's tuning grid: its cells (one factor at a time around the study's model), the
-tuning table, and the picks judged as "the best beats the runner-up" on validation accuracy
-paired by seed, not by argmax; candidates whose interval overlaps the best's are named as tied
-(on one seed the comparison is not judged). A recipe with a diverged cell is left out of every
-pick."""
+"""S3 open model's tuning grid: its recipes (one factor at a time around the study's model), the
+tuning table, and the study's picks judged as "the best beats the runner-up" on validation
+accuracy paired by seed (`layerlab.analysis.picks`). A recipe with a diverged cell is left out
+of every pick."""
 
 from __future__ import annotations
 
@@ -10,7 +9,8 @@ import numpy as np
 
 from layerlab import references as refs
 from layerlab.analysis import count, divergence
-from layerlab.analysis.verdict import from_images, from_pairs, from_seeds_and_images
+from layerlab.analysis.picks import best_vs_runner_up, val_estimate
+from layerlab.analysis.verdict import from_pairs
 
 # each tuned factor: the config field of its values, its short name, how a value is written
 FACTORS = {"lr": ("tune_lrs", "lr", lambda v: f"{v:g}"),
@@ -30,8 +30,7 @@ def tuning_cells(cfg) -> list[dict]:
     cells = [base]
     for key, (field, _, _) in FACTORS.items():
         for v in getattr(cfg, field):
-            c = {**base, key: _value(key, v)}
-            if c not in cells:
+            if (c := {**base, key: _value(key, v)}) not in cells:
                 cells.append(c)
     return cells
 
@@ -41,42 +40,19 @@ def label(c):
     return ", ".join(f"{short} {fmt(c[key])}" for key, (_, short, fmt) in FACTORS.items())
 
 
-def val_estimate(rs):
-    """Validation accuracy of one recipe from its cells (one per seed): Wilson on the images
-    for one seed (the seed's noise unmeasured), seeds and images for more."""
-    if len(rs) == 1:
-        return from_images(*rs[0]["correct"]["val"])
-    return from_seeds_and_images([r["final"]["val"] for r in rs], rs[0]["correct"]["val"][1])
-
-
-def best_vs_runner_up(runs: dict):
-    """runs {candidate: [cell result per seed, same seeds]} (two or more) -> (best, runner-up
-    by mean validation accuracy, Estimate of best - runner-up paired by seed, the others tied
-    with the best: their validation interval overlaps the best's, scores: text)."""
-    vals = {k: [r["final"]["val"] for r in rs] for k, rs in runs.items()}
-    order = sorted(vals, key=lambda k: float(np.mean(vals[k])), reverse=True)
-    est = {k: val_estimate(runs[k]) for k in order}
-    tied = [k for k in order[1:] if est[k].low <= est[order[0]].high
-            and est[k].high >= est[order[0]].low]
-    scores = "; ".join(f"{k}: {e.text(3)}" for k, e in est.items())
-    return order[0], order[1], from_pairs(vals[order[0]], vals[order[1]]), tied, scores
-
-
 def tuning_report(run, cfg, cells, tuned, picked, lost, source):
     """The tuning table (each recipe over its seeds, scored on validation) and the picks.
     tuned {label: [result per seed]}; lost {label: {cell: divergence}}: rows that show it."""
-    rows = []
+    rows, kernels, fc = [], FACTORS["kernels"][2], FACTORS["fc"][2]
     for c in cells:
-        rs, varied = tuned[label(c)], [k for k in FACTORS if c[k] != cells[0][k]]
-        e = None if label(c) in lost else val_estimate(rs)
-        rows.append([", ".join(varied) or "base", c["lr"], c["weight_decay"],
-                     FACTORS["kernels"][2](c["kernels"]), FACTORS["fc"][2](c["fc"]),
-                     rs[0]["params"], *([divergence.label(lost[label(c)]), "", ""] if e is None
-                                        else [e.value, f"[{100 * e.low:.1f}, {100 * e.high:.1f}]",
-                                              float(np.mean([r["epoch_time"] for r in rs]))]),
+        rs, e = tuned[label(c)], None if label(c) in lost else val_estimate(tuned[label(c)])
+        rows.append([", ".join(k for k in FACTORS if c[k] != cells[0][k]) or "base", c["lr"],
+                     c["weight_decay"], kernels(c["kernels"]), fc(c["fc"]), rs[0]["params"],
+                     *([divergence.label(lost[label(c)]), "", ""] if e is None else [
+                         e.value, f"[{100 * e.low:.1f}, {100 * e.high:.1f}]",
+                         float(np.mean([r["epoch_time"] for r in rs]))]),
                      "picked" if c is picked else ""])
     first, ok = tuned[label(cells[0])][0], {k: rs for k, rs in tuned.items() if k not in lost}
-    tied = best_vs_runner_up(ok)[3] if len(ok) > 1 else []
     run.table("tuning", ["varied", "lr", "weight decay", "kernels", "FC", "params",
                          "val acc (final epoch)", "95% CI %", "epoch s", ""], rows,
               title="Tuning table (one factor at a time around the study's model)",
@@ -86,8 +62,9 @@ def tuning_report(run, cfg, cells, tuned, picked, lost, source):
                    f"{count(len(cfg.tune_seeds), 'seed')} (the interval: Wilson on the images "
                    f"for one seed, seeds and images for more), scored on the "
                    f"{first['correct']['val'][1]} validation images (test not evaluated). "
-                   f"Tied with the picked recipe (intervals overlap): {'; '.join(tied) or 'none'}.")
-    by, gone = {}, {}
+                   "Tied with the picked recipe (intervals overlap): "
+                   f"{'; '.join(best_vs_runner_up(ok)[3] if len(ok) > 1 else []) or 'none'}.")
+    by, gone = {}, {}  # per factor the study picks from: {candidate: results}, {candidate: cells}
     for key in ("lr", "fc", "kernels"):
         field, short, fmt = FACTORS[key]
         labels = {(f"lr {fmt(v)}" if key == "lr" else fmt(v)):
@@ -104,10 +81,10 @@ def pick_claims(run, by, source, lost=None):
     lost = lost or {}
     for key, name, ref in (("lr", "learning rate", f"lr {refs.S3_BEST_LR:g}"),
                            ("fc", "FC widths", refs.S3_BEST_FC)):
-        if len(by[key]) < 2:
-            continue
         out = lost.get(key, {})
         ok = {k: rs for k, rs in by[key].items() if k not in out}
+        if len(by[key]) < 2:
+            continue
         if len(ok) < 2:
             run.judge(f"best {name} (validation) beats the runner-up", "comparison", None,
                       diverged=sum(out.values(), []), source=source,
@@ -130,5 +107,4 @@ def pick_claims(run, by, source, lost=None):
                   diverged=out or False,
                   note=f"per seed, the worse of (5,3) and (3,1) minus (5,1); the study: "
                        f"{refs.S3_KERNEL_ORDER} (its tie of (5,3) and (3,1) is not tested: it "
-                       "states no margin)"
-                       + ("" if out else f"; {best_vs_runner_up(by_k)[4]}"))
+                       "states no margin)" + ("" if out else f"; {best_vs_runner_up(by_k)[4]}"))

@@ -5,7 +5,16 @@ import math
 import numpy as np
 import pytest
 
-from layerlab.analysis.fmt import accuracy, count, number, pm, slope
+from layerlab.analysis.fmt import (
+    accuracy,
+    accuracy_pm,
+    accuracy_range,
+    count,
+    number,
+    per_seed,
+    pm,
+    slope,
+)
 from layerlab.analysis.stats import mean_std
 
 
@@ -63,3 +72,10 @@ def test_slope_is_fmt_slope():
     assert slope(-0.5234) == "-0.52"
     assert slope(1.0) == "1.00"
     assert slope(None) == "n/a" and slope(math.nan) == "n/a"
+
+
+def test_per_seed_and_accuracies_over_seeds():
+    assert per_seed([1.234, None]) == "per seed 1.23, diverged"
+    assert per_seed([0.5], "{:.0%}".format, "relu ") == "relu 50%"
+    assert accuracy_pm([0.95, 0.97]) == "96.00 ± 1.41"
+    assert accuracy_range([0.9719, 0.95]) == "95.00-97.19"

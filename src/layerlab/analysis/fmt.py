@@ -8,6 +8,9 @@
 - `number(x)`: a table cell that never shows a Python value: None -> '', 24.0 -> '24',
   NaN -> 'n/a', True -> 'yes'; finite numbers as the report writes them (4 significant digits).
 - `slope(x)`: '0.52', or 'n/a' when there is none.
+- `per_seed(values)`: 'per seed 1.23, diverged' (None is a seed that diverged).
+- `accuracy_pm(values)`, `accuracy_range(values)`: accuracies over seeds as percent numbers,
+  '96.00 ± 1.41' and '95.00-97.19' (for a column whose header says %).
 
 pm and slope write NaN (and None) as 'n/a', never 'nan'.
 """
@@ -95,3 +98,22 @@ def number(x):
 def slope(x, digits=2):
     """A slope for a note: '0.52', or 'n/a' when there is none (None or NaN)."""
     return "n/a" if _missing(x) else f"{x:.{digits}f}"
+
+
+def per_seed(values, show="{:.2f}".format, prefix="per seed "):
+    """'per seed 1.23, 4.56, diverged': each seed's value written by `show`, None (a seed that
+    diverged) as 'diverged'."""
+    return prefix + ", ".join("diverged" if x is None else show(x) for x in values)
+
+
+def accuracy_pm(values, digits=2):
+    """'97.19 ± 0.42': mean ± sample std of accuracies (fractions) as percent numbers, without
+    the % sign (for a column whose header says %)."""
+    from layerlab.analysis.stats import mean_std
+
+    return pm(*(100 * x for x in mean_std(values)), digits)
+
+
+def accuracy_range(values, digits=2):
+    """'96.07-98.31': the lowest and highest of accuracies (fractions) as percent numbers."""
+    return f"{100 * min(values):.{digits}f}-{100 * max(values):.{digits}f}"

@@ -1,13 +1,10 @@
 """S5 vanishing gradients on CIFAR-10 (PyTorch): `vanishing-gradients`.
 
-The FC net 3072 -> 512-256-128-64-32-16 -> 10 with sigmoid, tanh or ReLU, in three settings:
-plain (PyTorch's default initialisation); deep (ten extra hidden layers of width 16); fixed
-(the deep net with the study's fix: He init for ReLU, Xavier for sigmoid and tanh, zero biases,
-batchnorm after every hidden Linear). Probes read every Linear layer's weight-gradient 2-norm at
-every step. Every run is repeated over `seeds` seeds: the claims are judged over seeds, the
-plots and per-run tables show the first seed. With the run's layer probes on (`--set
-probes=every:K`, layerlab.probing), the first seed's runs also show their gradient norms step
-by step and their update-to-weight ratios (`views.gradient_plots`).
+The FC net 3072 -> 512-256-128-64-32-16 -> 10 with sigmoid, tanh or ReLU: plain (PyTorch's
+default init), deep (ten extra hidden layers of width 16), fixed (the deep net with He or Xavier
+init, zero biases, batchnorm after every hidden Linear). Every Linear layer's weight-gradient
+norm is read at every step. The claims are judged over seeds; the plots and per-run tables show
+the first seed (with layer probes on, also its per-step views: `views.gradient_plots`).
 """
 
 from __future__ import annotations
@@ -19,6 +16,7 @@ import numpy as np
 
 from layerlab import references as ref
 from layerlab.analysis import accuracy, count, divergence, per_epoch_means, verdict
+from layerlab.analysis.fmt import per_seed
 from layerlab.analysis.orders import last_over_first, log10, spreads
 from layerlab.lab.config import words
 from layerlab.lab.registry import experiment
@@ -39,6 +37,7 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu")
 SETTINGS = ("plain", "deep", "fixed")
 HISTORY = ("loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "time")
 GRAD_LABEL = "||dL/dW|| (epoch mean)"
+SPREAD = "orders of magnitude"
 
 
 def build(setting, activation, widths, extra_layers, extra_width):
@@ -84,13 +83,9 @@ def cifar_spec(cfg):
 
 
 def train_run(train, cfg, activation, setting, seed, run=None):
-    """One run with one seed (a grid cell) through `train` (cell_trainer's).
-
-    Returns the per-epoch HISTORY lists, numel {layer: weights}, images {split: count},
-    params, correct, weights, diverged (train_cell's), with probes on for the first seed
-    probe_view (views.summary of grad_norm and update_ratio) and, for a run that did not
-    diverge, grad_epoch {layer: per-epoch mean norm}, grad_first_step and grad_min_step
-    {layer: norm}, fc1_first_epoch (fc1's norm at every step of epoch 1)."""
+    """One run (a grid cell) through `train` (cell_trainer's): the per-epoch HISTORY, numel,
+    images, params, correct, weights, diverged; probe_view (first seed, probes on); unless it
+    diverged, grad_epoch, grad_first_step, grad_min_step (per layer), fc1_first_epoch."""
     probed = []
 
     def probes(model):  # every Linear layer's weight-gradient norm at every step
@@ -140,14 +135,13 @@ def vanishing_gradients(cfg, run):
     divergence.note(run, divergence.split([cell_key("runs", c) for c in cells], results)[1])
     first = [r for r in results if r["seed"] == seeds[0]]  # what the plots and tables show
     res = {(r["activation"], r["setting"]): r for r in first}
-    epochs = list(range(1, cfg.epochs + 1))
     kept = [r for r in first if not divergence.of(r)]
-    _gradient_plots(run, cfg, kept, res, epochs)
+    _gradient_plots(run, cfg, kept, res)
     if found := views.of(run, kept):  # probes on: per-step views from the probe summaries
         views.gradient_plots(run, [(f"{r['activation']}, {r['setting']}", v)
                                    for r, v in zip(kept, found, strict=True)],
                              f"seed {seeds[0]}", "Linear layer")
-    _gradient_tables(run, cfg, first, res, epochs)
+    _gradient_tables(run, cfg, first, res)
     _first_epoch_note(run, res)
     keys = {(r["activation"], r["setting"], r["seed"]): r for r in results}
     measures = {key: _measures(r) for key, r in keys.items()}
@@ -157,30 +151,29 @@ def vanishing_gradients(cfg, run):
     _settings_note(run, cfg, results, seeds)
 
 
-def _gradient_plots(run, cfg, results, res, epochs):
-    """Per-layer norms of every run, the norm against depth in the first and last epoch, the
-    train/test loss; results: the runs that did not diverge (none: no plots)."""
-    if not results:
+def _gradient_plots(run, cfg, kept, res):
+    """Per-layer norms of the runs that did not diverge (`kept`), the norm against depth in
+    the first and last epoch, the train/test loss."""
+    if not kept:
         return
-    panels = [{"title": f"{r['activation']}, {r['setting']}", "layers": list(r["grad_epoch"]),
-               "x": epochs, "values": list(r["grad_epoch"].values())} for r in results]
-    seed = f"seed {results[0]['seed']}"
+    seed, epochs = f"seed {kept[0]['seed']}", list(range(1, cfg.epochs + 1))
     run.plot("grad_grid", "layers", title=f"Per-layer gradient norm ({seed})", xlabel="epoch",
-             ylabel=GRAD_LABEL, log=True, panels=panels, note="One row per Linear layer, fc1 "
-             "(the input layer) on top; each cell is the epoch's mean 2-norm of dL/dW.")
+             ylabel=GRAD_LABEL, log=True, note="One row per Linear layer, fc1 (the input layer) "
+             "on top; each cell is the epoch's mean 2-norm of dL/dW.",
+             panels=[{"title": f"{r['activation']}, {r['setting']}", "x": epochs,
+                      "layers": list(r["grad_epoch"]), "values": list(r["grad_epoch"].values())}
+                     for r in kept])
     depth_panels, loss_panels = [], []
     for a in cfg.activations:
-        series = {}
-        for s in (s for s in cfg.settings if (a, s) in res and not divergence.of(res[(a, s)])):
+        depth, loss = {}, {}
+        for s in (s for s in cfg.settings if not divergence.of(res[(a, s)])):
             g = list(res[(a, s)]["grad_epoch"].values())
             for e, tag in ((0, "first"), (len(epochs) - 1, "last")):
-                series[f"{s}, {tag} epoch"] = [list(range(1, len(g) + 1)), [v[e] for v in g]]
-        depth_panels.append({"title": a, "ylabel": GRAD_LABEL, "logy": True,
-                             "xlabel": "Linear layer (1 = input side)", "series": series})
-        loss = {}
-        for s in (s for s in cfg.settings if not divergence.of(res[(a, s)])):
+                depth[f"{s}, {tag} epoch"] = [list(range(1, len(g) + 1)), [v[e] for v in g]]
             loss[f"{s} train"] = [epochs, res[(a, s)]["loss"]]
             loss[f"{s} test"] = [epochs, res[(a, s)]["test_loss"]]
+        depth_panels.append({"title": a, "ylabel": GRAD_LABEL, "logy": True,
+                             "xlabel": "Linear layer (1 = input side)", "series": depth})
         loss_panels.append({"title": a, "ylabel": "cross-entropy", "series": loss})
     run.plot("grad_by_depth", "curves", title=f"Gradient norm against depth ({seed})",
              panels=depth_panels)
@@ -189,60 +182,55 @@ def _gradient_plots(run, cfg, results, res, epochs):
                                       "epoch, eval mode.")
 
 
-def _gradient_tables(run, cfg, results, res, epochs):
+def _gradient_tables(run, cfg, first, res):
     """Early against last layer for every run; the per-epoch spread of the deep and fixed nets."""
-    rows = []
-    for r in results:
-        study = (ref.S5_DEEP_SIGMOID_EARLY_GRAD if (r["activation"], r["setting"]) ==
-                 ("sigmoid", "deep") else None)
-        study = f"{study:.0e}" if study else "-"
+    rows, early = [], ref.S5_DEEP_SIGMOID_EARLY_GRAD
+    for r in first:
+        study = f"{early:.0e}" if (r["activation"], r["setting"]) == ("sigmoid", "deep") else "-"
         if d := divergence.of(r):
-            rows.append([r["activation"], r["setting"], len(r["numel"]),
-                         *[divergence.label(d)] * 3, study, *[divergence.label(d)] * 5])
-            continue
-        g = r["grad_epoch"]
-        first = next(iter(g))
-        spread = (log10(max(max(v) for v in g.values()))
-                  - log10(min(min(v) for v in g.values())))
-        rows.append([r["activation"], r["setting"], len(g), min(g[first]),
-                     r["grad_min_step"][first], r["grad_first_step"][first], study,
-                     last_over_first(g), spread, r["test_acc"][-1], r["val_acc"][-1],
-                     float(np.median(r["time"]))])
-    seed = f"seed {results[0]['seed']}"
+            cells = [divergence.label(d)] * 8
+        else:
+            g = r["grad_epoch"]
+            fc1 = next(iter(g))
+            cells = [min(g[fc1]), r["grad_min_step"][fc1], r["grad_first_step"][fc1],
+                     last_over_first(g), log10(max(max(v) for v in g.values()))
+                     - log10(min(min(v) for v in g.values())), r["test_acc"][-1],
+                     r["val_acc"][-1], float(np.median(r["time"]))]
+        rows.append([r["activation"], r["setting"], len(r["numel"]), *cells[:3], study,
+                     *cells[3:]])
+    seed = f"seed {first[0]['seed']}"
     run.table("gradients", ["activation", "setting", "Linear layers",
                             "smallest fc1 grad norm (epoch mean)",
                             "smallest fc1 grad norm (one step)", "fc1 grad norm, first step",
-                            "study", "orders of magnitude, last layer over fc1",
-                            "orders of magnitude across all layers and epochs",
+                            "study", f"{SPREAD}, last layer over fc1",
+                            f"{SPREAD} across all layers and epochs",
                             "final test acc", "final val acc", "median epoch s"], rows,
               title=f"Early-layer gradient norms beside the reference ({seed})",
               note="fc1 is the first layer. 'last layer over fc1': log10 of the output layer's "
                    "norm over fc1's, in the epoch where fc1's was smallest. 'across': log10 of "
                    "the largest over the smallest epoch-mean norm of any layer. The study: "
-                   f"about {ref.S5_DEEP_SIGMOID_EARLY_GRAD:.0e} in the deep sigmoid net's early "
-                   "layers.")
-    spread_rows = []
+                   f"about {early:.0e} in the deep sigmoid net's early layers.")
+    rows, most, epochs = [], ref.S5_FIXED_MAX_SPREAD, range(1, cfg.epochs + 1)
     for a, s in ((a, s) for a in cfg.activations for s in ("deep", "fixed") if (a, s) in res):
         if d := divergence.of(res[(a, s)]):
-            spread_rows.append([a, s, *[divergence.label(d)] * len(epochs), ""])
-            continue
-        sp = spreads(res[(a, s)]["grad_epoch"])
-        spread_rows.append([a, s, *sp, f"{sum(x <= ref.S5_FIXED_MAX_SPREAD for x in sp)} of "
-                                       f"{len(sp)}"])
-    if spread_rows:
-        run.table("spread", ["activation", "setting", *[f"epoch {e}" for e in epochs],
-                             f"epochs within {ref.S5_FIXED_MAX_SPREAD:g} order"], spread_rows,
+            rows.append([a, s, *[divergence.label(d)] * cfg.epochs, ""])
+        else:
+            sp = spreads(res[(a, s)]["grad_epoch"])
+            rows.append([a, s, *sp, f"{sum(x <= most for x in sp)} of {len(sp)}"])
+    if rows:
+        run.table("spread", ["activation", "setting", *(f"epoch {e}" for e in epochs),
+                             f"epochs within {most:g} order"], rows,
                   title=f"Orders of magnitude between the layers' gradient norms ({seed})",
                   note="log10 of the largest over the smallest epoch-mean norm of any Linear "
                        f"layer in each epoch: layerlab's goal for the fixed runs is at most "
-                       f"{ref.S5_FIXED_MAX_SPREAD:g} in every epoch (judged over seeds).")
+                       f"{most:g} in every epoch (judged over seeds).")
 
 
 def _first_epoch_note(run, res):
     """How large fc1's gradients of the fixed ReLU net start, step by step."""
-    if ("relu", "fixed") not in res or divergence.of(res[("relu", "fixed")]):
+    r = res.get(("relu", "fixed"))
+    if r is None or divergence.of(r):
         return
-    r = res[("relu", "fixed")]
     first, g = r["fc1_first_epoch"], r["grad_epoch"]
     step = min(50, len(first))
     run.note("The first epoch of the fixed ReLU net", (
@@ -256,10 +244,10 @@ def _first_epoch_note(run, res):
 
 
 def _measures(r):
-    """What the claims judge, of one run: fc1 (log10 of fc1's smallest epoch mean), orders,
-    spread (largest per-epoch `spreads`), spread_rms (the same per weight: norm / sqrt(weights),
-    since equal per-weight gradients of fc1 and a 16x16 layer differ by ~1.9 orders in the
-    norm), test_acc (final), n_test; a diverged run has only n_test."""
+    """What the claims judge of one run: fc1 (log10 of its smallest epoch mean), orders, spread
+    (the largest per-epoch `spreads`), spread_rms (the same of norm / sqrt(weights): equal
+    per-weight gradients of fc1 and a 16x16 layer differ by ~1.9 orders in the norm), test_acc,
+    n_test; a diverged run has only n_test."""
     if divergence.of(r):
         return {"n_test": r["images"]["test"]}
     g = r["grad_epoch"]
@@ -270,14 +258,14 @@ def _measures(r):
 
 
 def _seed_table(run, measures, lost, seeds):
-    """measures {(activation, setting, seed): _measures}; lost {the same keys: divergence} of
-    the runs that diverged."""
+    """The per-seed numbers the claims judge; lost: the diverged runs' records."""
     rows = []
     for key in ((a, s, k) for a in ACTIVATIONS for s in SETTINGS for k in seeds):
         if key in lost:
             rows.append([*key, *[divergence.label(lost[key])] * 5])
         elif m := measures.get(key):
-            rows.append([*key, m["fc1"], m["orders"], m["spread"], m["spread_rms"], m["test_acc"]])
+            rows.append([*key, *(m[k] for k in ("fc1", "orders", "spread", "spread_rms",
+                                                 "test_acc"))])
     run.table("per_seed", ["activation", "setting", "seed", "log10 smallest fc1 norm",
                            "last layer over fc1 (orders)", "largest spread in one epoch",
                            "largest per-weight spread in one epoch", "final test acc"], rows,
@@ -286,95 +274,68 @@ def _seed_table(run, measures, lost, seeds):
                    "Linear layer, the largest over the epochs (per weight: norm / sqrt(weights)).")
 
 
-def _values(xs, show="{:.2f}".format, prefix="per seed "):
-    """'per seed 1.23, diverged': each seed's value (None: the seed diverged)."""
-    return prefix + ", ".join("diverged" if x is None else show(x) for x in xs)
-
-
 def _claims(run, cfg, measures, lost, seeds):
-    """The deep sigmoid net's vanishing, the fixed nets' spread, the orderings over seeds. A
-    claim on a run with a diverged seed is not judged and names the cells."""
-    def col(a, s, what):  # per seed (None: that seed diverged); None: not in this grid
-        if not all((a, s, k) in measures for k in seeds):
-            return None
-        return [measures[(a, s, k)].get(what) for k in seeds]
+    """The deep sigmoid net's vanishing, the fixed nets' spread, the orderings and accuracies,
+    over seeds. A claim on a run with a diverged seed is not judged and names the cells."""
+    def judge(name, kind, runs, what, note, estimate=None, **kw):
+        """runs: one (a, s) judged over seeds, or two paired by seed; note(*columns)."""
+        if not all((a, s, k) in measures for a, s in runs for k in seeds):
+            return  # not in this grid
+        cols = [[measures[(a, s, k)].get(what) for k in seeds] for a, s in runs]
+        gone = [cell_key("runs", {"activation": a, "setting": s, "seed": k})
+                for a, s in runs for k in seeds if (a, s, k) in lost]
+        estimate = estimate or (verdict.from_seeds if len(runs) == 1 else verdict.from_pairs)
+        run.judge(name, kind, None if gone else estimate(*cols), diverged=gone or False,
+                  note=note(*cols), **kw)
 
-    def judge(name, kind, estimate, args, pairs, **kw):  # estimate(*args) unless a run of
-        gone = [cell_key("runs", {"activation": a, "setting": s, "seed": k})  # pairs diverged
-                for a, s in pairs for k in seeds if (a, s, k) in lost]
-        run.judge(name, kind, None if gone else estimate(*args), diverged=gone or False, **kw)
-
-    if (fc1 := col("sigmoid", "deep", "fc1")) is not None:
-        judge("deep sigmoid net: smallest early-layer (fc1) gradient norm, log10", "figure",
-              verdict.from_seeds, [fc1], [("sigmoid", "deep")],
-              reference=math.log10(ref.S5_DEEP_SIGMOID_EARLY_GRAD),
-              better="equal", unit="log10", key=True, source=f"{SOURCE} ('gradients in "
-              f"early layers fall to about {ref.S5_DEEP_SIGMOID_EARLY_GRAD:.0e}')",
-              note="fc1's smallest epoch mean, " + _values(fc1, lambda x: f"{10 ** x:.3g}")
-              + "; the study gives no spread for its 'about', so only our seeds' interval "
-              "counts")
-        orders = col("sigmoid", "deep", "orders")
-        judge(f"deep sigmoid net: fc1's gradient norm at least {ref.S5_SEVERAL_ORDERS} orders "
-              "of magnitude below the last layer's", "goal", verdict.from_seeds, [orders],
-              [("sigmoid", "deep")], reference=ref.S5_SEVERAL_ORDERS, better="higher",
-              unit="orders of magnitude",
-              source=f"{GOAL}: its reading of 'vanishing' as 'several orders of magnitude'",
-              note=f"log10 of the last layer's over fc1's norm, {_values(orders)}")
+    several, most, early = (ref.S5_SEVERAL_ORDERS, ref.S5_FIXED_MAX_SPREAD,
+                            ref.S5_DEEP_SIGMOID_EARLY_GRAD)
+    sd = [("sigmoid", "deep")]
+    judge("deep sigmoid net: smallest early-layer (fc1) gradient norm, log10", "figure", sd,
+          "fc1", lambda c: "fc1's smallest epoch mean, " + per_seed(c, lambda x: f"{10 ** x:.3g}")
+          + "; the study gives no spread for its 'about', so only our seeds' interval counts",
+          reference=math.log10(early), better="equal", unit="log10", key=True,
+          source=f"{SOURCE} ('gradients in early layers fall to about {early:.0e}')")
+    judge(f"deep sigmoid net: fc1's gradient norm at least {several} orders of magnitude below "
+          "the last layer's", "goal", sd, "orders",
+          lambda c: f"log10 of the last layer's over fc1's norm, {per_seed(c)}",
+          reference=several, better="higher", unit=SPREAD,
+          source=f"{GOAL}: its reading of 'vanishing' as 'several orders of magnitude'")
     for a in cfg.activations:
-        if (fixed := col(a, "fixed", "spread")) is None:
-            continue
-        rms = col(a, "fixed", "spread_rms")
-        judge(f"{a}, fixed: per-weight gradient size (norm / sqrt(weights)) within one "
-              "order of magnitude across layers, in every epoch", "goal", verdict.from_seeds,
-              [rms], [(a, "fixed")], reference=ref.S5_FIXED_MAX_SPREAD, better="lower",
-              unit="orders of magnitude", source=f"{GOAL}, per weight",
-              note=f"largest spread in one epoch, {_values(rms)}")
-        judge(f"{a}, fixed: every layer's gradient norm within one order of magnitude of "
-              "every other's, in every epoch", "goal", verdict.from_seeds, [fixed],
-              [(a, "fixed")], reference=ref.S5_FIXED_MAX_SPREAD, better="lower",
-              unit="orders of magnitude",
-              source=f"{GOAL}: its reading of 'the fix restores the gradients'",
-              note=f"largest spread across layers in one epoch, {_values(fixed)}")
-        if (deep := col(a, "deep", "spread")) is not None:
-            judge(f"{a}: the fix narrows the layers' gradient spread (fixed below deep)",
-                  "comparison", verdict.from_pairs, [fixed, deep], [(a, "fixed"), (a, "deep")],
-                  better="lower", unit="orders of magnitude", source=f"{SOURCE} (the fix, "
-                  "against the deep net it fixes)", note=f"fixed minus deep, largest spread in "
-                  f"one epoch; deep {_values(deep)}, fixed {_values(fixed)}")
-    relu, sigmoid = col("relu", "deep", "spread"), col("sigmoid", "deep", "spread")
-    if relu is not None and sigmoid is not None:
-        judge("deep nets: ReLU's layer-to-layer gradient spread below sigmoid's",
-              "comparison", verdict.from_pairs, [relu, sigmoid],
-              [("relu", "deep"), ("sigmoid", "deep")], better="lower",
-              unit="orders of magnitude", source="layerlab's reading of the study's "
-              "'to provoke vanishing gradients'", note=f"ReLU minus sigmoid, largest "
-              f"spread in one epoch; ReLU {_values(relu)}, sigmoid {_values(sigmoid)}")
-    _accuracy_claims(judge, cfg, col, seeds)
-
-
-def _accuracy_claims(judge, cfg, col, seeds):
-    """The plain nets' order ('ReLU best, tanh slightly better than sigmoid') paired by seed,
-    and every deep and fixed net's final test accuracy (measured)."""
-    plain = {a: col(a, "plain", "test_acc") for a in ref.S5_ORDER}
-    for i, better_one in enumerate(ref.S5_ORDER):
-        for worse in ref.S5_ORDER[i + 1:]:
-            a, b = plain[better_one], plain[worse]
-            if a is None or b is None:
-                continue
-            judge(f"plain nets: {better_one}'s final test accuracy above {worse}'s",
-                  "comparison", verdict.from_pairs, [a, b],
-                  [(better_one, "plain"), (worse, "plain")], better="higher",
-                  source=SOURCE + " ('ReLU best, tanh slightly better than sigmoid')",
-                  note=f"{better_one} minus {worse}, paired by seed; "
-                  f"{_values(a, accuracy, better_one + ' ')}; {_values(b, accuracy, worse + ' ')}")
+        judge(f"{a}, fixed: per-weight gradient size (norm / sqrt(weights)) within one order of "
+              "magnitude across layers, in every epoch", "goal", [(a, "fixed")], "spread_rms",
+              lambda c: f"largest spread in one epoch, {per_seed(c)}", reference=most,
+              better="lower", unit=SPREAD, source=f"{GOAL}, per weight")
+        judge(f"{a}, fixed: every layer's gradient norm within one order of magnitude of every "
+              "other's, in every epoch", "goal", [(a, "fixed")], "spread",
+              lambda c: f"largest spread across layers in one epoch, {per_seed(c)}",
+              reference=most, better="lower", unit=SPREAD,
+              source=f"{GOAL}: its reading of 'the fix restores the gradients'")
+        judge(f"{a}: the fix narrows the layers' gradient spread (fixed below deep)",
+              "comparison", [(a, "fixed"), (a, "deep")], "spread",
+              lambda f, d: f"fixed minus deep, largest spread in one epoch; deep {per_seed(d)}, "
+              f"fixed {per_seed(f)}", better="lower", unit=SPREAD,
+              source=f"{SOURCE} (the fix, against the deep net it fixes)")
+    judge("deep nets: ReLU's layer-to-layer gradient spread below sigmoid's", "comparison",
+          [("relu", "deep"), ("sigmoid", "deep")], "spread",
+          lambda r, s: f"ReLU minus sigmoid, largest spread in one epoch; ReLU {per_seed(r)}, "
+          f"sigmoid {per_seed(s)}", better="lower", unit=SPREAD,
+          source="layerlab's reading of the study's 'to provoke vanishing gradients'")
+    order = ref.S5_ORDER  # the study's 'ReLU best, tanh slightly better than sigmoid'
+    for i, hi in enumerate(order):
+        for lo in order[i + 1:]:
+            judge(f"plain nets: {hi}'s final test accuracy above {lo}'s", "comparison",
+                  [(hi, "plain"), (lo, "plain")], "test_acc",
+                  lambda x, y, hi=hi, lo=lo: f"{hi} minus {lo}, paired by seed; "
+                  f"{per_seed(x, accuracy, hi + ' ')}; {per_seed(y, accuracy, lo + ' ')}",
+                  better="higher", source=SOURCE + " ('ReLU best, tanh slightly better than "
+                  "sigmoid')")
+    n_test = next(iter(measures.values()))["n_test"]  # every run has the same test images
     for a, s in ((a, s) for a in cfg.activations for s in cfg.settings if s != "plain"):
-        if (accs := col(a, s, "test_acc")) is None:
-            continue
-        n_test = col(a, s, "n_test")[0]
-        judge(f"{a}, {s}: final test accuracy", "measured", verdict.from_seeds_and_images,
-              [accs, n_test], [(a, s)], source=SOURCE,
-              note=f"mean over {count(len(seeds), 'seed')} on {n_test} test images; "
-              + _values(accs, accuracy))
+        judge(f"{a}, {s}: final test accuracy", "measured", [(a, s)], "test_acc",
+              lambda c: f"mean over {count(len(seeds), 'seed')} on {n_test} test images; "
+              + per_seed(c, accuracy), lambda c: verdict.from_seeds_and_images(c, n_test),
+              source=SOURCE)
 
 
 def _settings_note(run, cfg, results, seeds):

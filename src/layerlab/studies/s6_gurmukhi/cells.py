@@ -50,9 +50,8 @@ class GurmukhiRegConfig:
 
 
 def gurmukhi_spec(cfg, fold=None):
-    """The data description: pixels in [-1, 1], X (N, 1, 32, 32), no validation split;
-    num_train > 0: a seeded random subset of the training images. fold: that one of
-    `tune_folds` stratified folds of the training images is the validation split (no test)."""
+    """Pixels in [-1, 1], X (N, 1, 32, 32), no validation split (fold: that one of
+    `tune_folds` stratified folds of the training images is, and there is no test)."""
     return data_spec(cfg.dataset, val=None, split_seed=0, num_train=cfg.num_train or None,
                      pixels="signed",
                      folds=None if fold is None else (cfg.tune_folds, fold, 0))
@@ -67,8 +66,8 @@ def total_grad_norms(probes):
 
 def build_model(cfg, in_features=1024, dropout=None):
     """FC in_features -> hidden_sizes -> 10, dropout p (cfg.dropout) after each hidden ReLU."""
-    p = cfg.dropout if dropout is None else dropout
-    return BudgetMLP(list(cfg.hidden_sizes), dropout=p, in_features=in_features)
+    return BudgetMLP(list(cfg.hidden_sizes), in_features=in_features,
+                     dropout=cfg.dropout if dropout is None else dropout)
 
 
 def recipe(cfg, epochs, seed, **kw):
@@ -79,11 +78,9 @@ def recipe(cfg, epochs, seed, **kw):
 
 def train_setting(train, cfg, setting, seed, name=None, dropout=None, penalties=None,
                   epochs=None, elastic=0.0):
-    """One cell of `train` (cell_trainer on gurmukhi_spec): one setting, one seed. dropout,
-    penalties, epochs override the setting's; elastic: alpha in pixels. Returns the per-epoch
-    lists loss, penalty, train_acc, test_acc, test_loss, time, grad_norm (of the epochs that
-    finished: a diverged cell's lists stop before its last epoch), and test_correct, n_test,
-    n_train, test_ci, weights, diverged (None, or where: layerlab.analysis.divergence)."""
+    """One cell of `train` (dropout, penalties, epochs override the setting's; elastic: alpha
+    in pixels): the per-epoch lists of the epochs that finished, test_correct, n_test,
+    n_train, test_ci, weights, diverged."""
     data = load_data(gurmukhi_spec(cfg))  # cached: the tensors `train` trains on
     if penalties is None:
         penalties = {k: getattr(cfg, k) for k in PENALTIES[setting]}
@@ -105,9 +102,8 @@ def train_setting(train, cfg, setting, seed, name=None, dropout=None, penalties=
 
 
 def cv_score(run, cfg, epochs, elastic, fold):
-    """One cross-validation cell: dropout only, trained outside `fold`, scored inside it.
-    Returns {'val_acc' (final, on the fold; None when it diverged), 'n_val', 'time' (per
-    epoch), 'weights', 'diverged'}."""
+    """One cross-validation cell: dropout only, trained outside `fold`, scored inside it:
+    val_acc (final; None when it diverged), n_val, time (per epoch), weights, diverged."""
     spec = gurmukhi_spec(cfg, fold)
     split = load_data(spec)
     r = train_cell(run, f"tune/epochs={epochs},elastic={elastic},fold={fold}",
@@ -119,9 +115,9 @@ def cv_score(run, cfg, epochs, elastic, fold):
 
 
 def gradient_checks(cfg):
-    """Relative errors of autograd vs centred differences (float64) per check and tensor,
-    on `gradcheck_images` seeded training images, dropout off (eval mode: a numerical
-    derivative needs the same function at both points); the closed forms' largest error."""
+    """Autograd against centred differences (float64) per check and tensor on
+    `gradcheck_images` seeded training images, dropout off (a numerical derivative needs the
+    same function at both points); and the penalties' closed forms' largest error."""
     data = load_data(gurmukhi_spec(cfg))
     in_features = data["X_train"][0].numel()
     set_seed(0)
@@ -133,25 +129,23 @@ def gradient_checks(cfg):
     weights = {n: p for n, p in params.items() if n.endswith("weight")}
     penalty = {"L1 penalty": lambda: l1_penalty(model, cfg.l1),
                "L2 penalty": lambda: l2_penalty(model, cfg.l2)}
+    kw = {"entries": cfg.gradcheck_entries, "eps": cfg.gradcheck_eps}
+    kink = 10 * cfg.gradcheck_eps  # |w| has no derivative at 0: skip entries this close to it
 
     def data_loss():
         return F.cross_entropy(model(X), y)
 
-    kw = {"entries": cfg.gradcheck_entries, "eps": cfg.gradcheck_eps}
-    kink = 10 * cfg.gradcheck_eps  # |w| has no derivative at 0: skip entries this close to it
-    checks = {
-        "data loss (model)": gradient_check(data_loss, params, **kw),
-        "L1 penalty": gradient_check(penalty["L1 penalty"], weights, avoid_zero=kink, **kw),
-        "L2 penalty": gradient_check(penalty["L2 penalty"], weights, **kw),
-        "loss + L1 + L2": gradient_check(lambda: data_loss() + penalty["L1 penalty"]()
-                                         + penalty["L2 penalty"](), params, avoid_zero=kink,
-                                         **kw),
-    }
+    def total():
+        return data_loss() + penalty["L1 penalty"]() + penalty["L2 penalty"]()
+
+    checks = {"data loss (model)": gradient_check(data_loss, params, **kw),
+              "L1 penalty": gradient_check(penalty["L1 penalty"], weights, avoid_zero=kink, **kw),
+              "L2 penalty": gradient_check(penalty["L2 penalty"], weights, **kw),
+              "loss + L1 + L2": gradient_check(total, params, avoid_zero=kink, **kw)}
     closed = {}  # the penalties' closed-form gradients against autograd's, on every weight
     for label, form in (("L1 penalty", lambda w: cfg.l1 * torch.sign(w)),
                         ("L2 penalty", lambda w: 2 * cfg.l2 * w)):
-        for p in params.values():
-            p.grad = None
+        model.zero_grad(set_to_none=True)
         penalty[label]().backward()
         closed[label] = max(float((w.grad - form(w.detach())).abs().max())
                             for w in weights.values())

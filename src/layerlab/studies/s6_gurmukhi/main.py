@@ -1,6 +1,5 @@
-"""`gurmukhi-reg`: the gradient check, the four settings over seeds (per-epoch log, final
-accuracy with Wilson intervals and paired differences, plots), then the sensitivity grid and
-the tuned recipe (`recipes`), the claims and the notes."""
+"""`gurmukhi-reg`: the gradient check and the four settings over seeds, their tables, plots,
+claims and notes; the sensitivity grid and the tuned recipe come from `recipes`."""
 
 from __future__ import annotations
 
@@ -10,18 +9,12 @@ import numpy as np
 
 from layerlab import references as ref
 from layerlab.analysis import accuracy, divergence, mean_std, paired_difference, pm, verdict
+from layerlab.analysis.fmt import accuracy_pm, accuracy_range, number
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell, cell_key, grid
 from layerlab.studies.s6_gurmukhi import cells, recipes
 from layerlab.studies.s6_gurmukhi.cells import LABELS, SETTINGS, GurmukhiRegConfig
-from layerlab.studies.s6_gurmukhi.recipes import (
-    acc_pm,
-    acc_range,
-    ci_at_mean,
-    ci_text,
-    mean_per_epoch,
-    seed_spread,
-)
+from layerlab.studies.s6_gurmukhi.recipes import ci_at_mean, mean_per_epoch
 from layerlab.trainers.torch_cell import cell_trainer, epoch_time_summary
 
 SOURCE = "S6 (Gurmukhi digits, regularisation by hand)"
@@ -41,43 +34,38 @@ def report_gradcheck(run, gc):
                    f"tensor, eps {gc['eps']:g}; L1 skips entries within 10 eps of 0. Closed forms "
                    f"vs autograd, largest difference: L1 {gc['closed_form']['L1 penalty']:.3g}, "
                    f"L2 {gc['closed_form']['L2 penalty']:.3g}.")
-    worst = max(e["norm_rel"] for per in gc["numerical"].values() for e in per.values())
     run.judge("gradient check: autograd matches centred differences for the model and each "
-              "penalty (largest norm-relative error)", "goal", verdict.exact(worst),
-              ref.S6_GRADCHECK_ERROR, better="lower", source=SOURCE + "; the bound is "
-              "layerlab's goal", note="over every check and tensor (float64, exact)")
+              "penalty (largest norm-relative error)", "goal",
+              verdict.exact(max(r[2] for r in rows)), ref.S6_GRADCHECK_ERROR, better="lower",
+              source=SOURCE + "; the bound is layerlab's goal",
+              note="over every check and tensor (float64, exact)")
 
 
 def report_log(run, cfg, by, lost):
-    """The per-epoch log (mean ± std over seeds) and the log lines of the first seed. by: the
-    runs per setting whose seeds all finished; lost: {setting: its diverged cells}."""
-    rows = []
+    """The per-epoch log (mean ± std over seeds) and the first seed's log lines; by: the runs
+    per setting whose seeds all finished, lost: {setting: its diverged cells}."""
+    rows, lines, first = [], [], int(cfg.seeds[0])
     for s in SETTINGS:
         if s in lost:  # no mean over seeds: one row saying where it diverged
             rows.append([LABELS[s], "", divergence.label(lost[s]), "", "", "", ""])
+            lines.append(f"{LABELS[s]}: {divergence.label(lost[s])}")
             continue
         for e in range(cfg.epochs):
             col = {k: [r[k][e] for r in by[s]] for k in LOG_KEYS}
             rows.append([LABELS[s] if e == 0 else "", e + 1, pm(*mean_std(col["loss"]), 4),
-                         f"{mean_std(col['penalty'])[0]:.4f}", acc_pm(col["train_acc"]),
-                         acc_pm(col["test_acc"]),
+                         f"{mean_std(col['penalty'])[0]:.4f}", accuracy_pm(col["train_acc"]),
+                         accuracy_pm(col["test_acc"]),
                          "{:.4g} ± {:.2g}".format(*mean_std(col["grad_norm"]))])
+        r = next(r for r in by[s] if r["seed"] == first)
+        lines += [f"{LABELS[s]}, seed {first}:"] + [
+            f"Epoch {e + 1}/{cfg.epochs}, Loss: {r['loss'][e] + r['penalty'][e]:.4f}, Train Acc: "
+            f"{100 * r['train_acc'][e]:.2f}%, Test Acc: {100 * r['test_acc'][e]:.2f}%, Grad Norm: "
+            f"{r['grad_norm'][e]:.4f}" for e in range(cfg.epochs)]
     run.table("epoch_log", ["setting", "epoch", "loss (data)", "penalty", "train acc %",
                             "test acc %", "grad norm"], rows,
               title=f"Per-epoch log, mean ± std over {len(cfg.seeds)} seeds",
               note="Loss: the data loss (the penalty apart); train accuracy: running, dropout "
                    "on; grad norm: of all weight gradients, averaged over the epoch's steps.")
-    first, lines = int(cfg.seeds[0]), []
-    for s in SETTINGS:
-        if s in lost:
-            lines.append(f"{LABELS[s]}: {divergence.label(lost[s])}")
-            continue
-        r = next(r for r in by[s] if r["seed"] == first)
-        lines.append(f"{LABELS[s]}, seed {first}:")
-        lines += [f"Epoch {e + 1}/{cfg.epochs}, Loss: {r['loss'][e] + r['penalty'][e]:.4f}, "
-                  f"Train Acc: {100 * r['train_acc'][e]:.2f}%, Test Acc: "
-                  f"{100 * r['test_acc'][e]:.2f}%, Grad Norm: {r['grad_norm'][e]:.4f}"
-                  for e in range(cfg.epochs)]
     run.note("Log lines of one seed", "As the study prints them (loss here includes the "
              "penalty):\n\n```\n" + "\n".join(lines) + "\n```")
 
@@ -96,16 +84,13 @@ def report_final(run, cfg, by, finals, n_test, lost):
     final accuracies per setting whose seeds all finished)."""
     rows = []
     for s in SETTINGS:
-        if s in lost:
-            rows.append([LABELS[s], 100 * ref.S6_TEST_ACC[s], divergence.label(lost[s]), "", "",
-                         "-", "-"])
-            continue
-        rows.append([LABELS[s], 100 * ref.S6_TEST_ACC[s], acc_pm(finals[s]),
-                     acc_range(finals[s]), ci_text(finals[s], n_test), "-", "-"])
-        if s != "dropout" and "dropout" in finals:
-            d, se, beyond_seeds, hw = vs_dropout(finals, s, n_test)
-            rows[-1][5:] = [f"{100 * d:+.2f} ± {100 * se:.2f}",
-                            f"{'yes' if beyond_seeds else 'no'} / {'yes' if abs(d) > hw else 'no'}"]
+        vs = ["-", "-"]
+        if s != "dropout" and s in finals and "dropout" in finals:
+            d, se, beyond, hw = vs_dropout(finals, s, n_test)
+            vs = [f"{100 * d:+.2f} ± {100 * se:.2f}", f"{number(beyond)} / {number(abs(d) > hw)}"]
+        ours = ([divergence.label(lost[s]), "", ""] if s in lost else
+                recipes.summary(finals[s], n_test))
+        rows.append([LABELS[s], 100 * ref.S6_TEST_ACC[s], *ours, *vs])
     seeds = len(cfg.seeds)
     run.table("final", ["setting", "study %", f"ours % (mean ± std, {seeds} seeds)",
                         "range %", "95% CI of one run at the mean %",
@@ -133,39 +118,33 @@ def report_final(run, cfg, by, finals, n_test, lost):
 
 
 def claim_settings(run, cfg, finals, n_test, longer, lost):
-    """Per setting, the mean over seeds against the study's figure (measured on the same test
-    images, so their sampling noise is shared: a t interval over seeds alone); dropout only
-    against layerlab's goal (seeds and the test images' binomial noise). A setting with a
-    diverged seed (in `lost`) has no mean: its claims are not judged."""
-    seeds = len(cfg.seeds)
+    """Each setting's mean over seeds against the study's figure (on the same test images: a
+    t interval over seeds alone); dropout only against layerlab's goal (seeds and the test
+    images' binomial noise). A setting in `lost` has no mean: not judged."""
+    seeds, goal = len(cfg.seeds), ref.S6_GOAL_DROPOUT_ACC
     for s in SETTINGS:
-        name = f"{LABELS[s]}: mean final test accuracy over {seeds} seeds"
-        if s in lost:
-            run.judge(name, "figure", None, ref.S6_TEST_ACC[s], key=s == "dropout",
-                      diverged=list(lost[s]), source=SOURCE, note=NO_MEAN)
-            continue
-        run.judge(name, "figure",
-                  verdict.from_seeds(finals[s]), ref.S6_TEST_ACC[s], key=s == "dropout",
-                  source=SOURCE, note=f"range {acc_range(finals[s])}%; the study's figure is "
-                  f"one run on the same {n_test} images (their noise shared, not added): "
-                  f"{seed_spread(finals[s], ref.S6_TEST_ACC[s])}")
-    goal = (f"dropout only: mean test accuracy of at least {100 * ref.S6_GOAL_DROPOUT_ACC:.0f}% "
-            "(layerlab's goal)")
-    if "dropout" in lost:
-        run.judge(goal, "goal", None, ref.S6_GOAL_DROPOUT_ACC, diverged=list(lost["dropout"]),
-                  source="layerlab's goal", note=NO_MEAN)
+        gone = list(lost.get(s, ()))
+        run.judge(f"{LABELS[s]}: mean final test accuracy over {seeds} seeds", "figure",
+                  None if gone else verdict.from_seeds(finals[s]), ref.S6_TEST_ACC[s],
+                  key=s == "dropout", diverged=gone or False, source=SOURCE,
+                  note=NO_MEAN if gone else f"range {accuracy_range(finals[s])}%; the study's "
+                  f"figure is one run on the same {n_test} images (their noise shared, not "
+                  f"added): {recipes.seed_spread(finals[s], ref.S6_TEST_ACC[s])}")
+    name = f"dropout only: mean test accuracy of at least {100 * goal:.0f}% (layerlab's goal)"
+    if gone := list(lost.get("dropout", ())):
+        run.judge(name, "goal", None, goal, diverged=gone, source="layerlab's goal",
+                  note=NO_MEAN)
         return
     longer_text = "; ".join(f"{e} epochs: {100 * mean_std(a)[0]:.2f}% over {len(a)} seeds"
                             for e, a in longer.items() if a)
     on_images = verdict.from_seeds(finals["dropout"])
-    here = verdict.against_goal(on_images, ref.S6_GOAL_DROPOUT_ACC)["verdict"]
-    run.judge(goal, "goal", verdict.from_seeds_and_images(finals["dropout"], n_test),
-              ref.S6_GOAL_DROPOUT_ACC, better="higher", source="layerlab's goal",
+    run.judge(name, "goal", verdict.from_seeds_and_images(finals["dropout"], n_test), goal,
+              better="higher", source="layerlab's goal",
               note=f"over {seeds} seeds and the {n_test} test images' binomial noise (the goal "
-                   f"is about new images); on these images alone it would read '{here}': "
-                   f"{on_images.text()}" + (f". Trained longer than {cfg.epochs} epochs "
-                                            f"(sensitivity seeds): {longer_text}"
-                                            if longer_text else ""))
+                   "is about new images); on these images alone it would read "
+                   f"'{verdict.against_goal(on_images, goal)['verdict']}': {on_images.text()}"
+                   + (f". Trained longer than {cfg.epochs} epochs (sensitivity seeds): "
+                      f"{longer_text}" if longer_text else ""))
 
 
 def judge_differences(run, finals, n_test, lost):
@@ -176,8 +155,7 @@ def judge_differences(run, finals, n_test, lost):
     for s in SETTINGS[1:]:
         name = f"{LABELS[s]} vs dropout only: paired difference in final test accuracy"
         source = SOURCE + " (difference of the reference accuracies)"
-        gone = [*lost.get(s, {}), *lost.get("dropout", {})]
-        if gone:
+        if gone := [*lost.get(s, {}), *lost.get("dropout", {})]:
             run.judge(name, "figure", None, acc[s] - acc["dropout"], diverged=gone,
                       source=source, note="a seed diverged: no paired difference")
             continue
@@ -210,30 +188,28 @@ def judge_differences(run, finals, n_test, lost):
 
 
 def note_l1_and_settings(run, cfg, by, finals, in_features, n_train):
-    """Why the study's L1 collapses the net here (when its seeds finished), and the settings
-    of every run."""
+    """Why the study's L1 collapses the net here (when its seeds finished); the settings."""
     sizes = [in_features, *cfg.hidden_sizes, 10]
     n_weights = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
-    l1_runs = by.get("l1")
-    if l1_runs:
+    if l1 := by.get("l1"):
         run.note("Why L1 at lambda1 = 1e-3 fails here", (
             f"The penalty sums over all {n_weights:,} weights: "
-            f"{np.mean([r['penalty'][0] for r in l1_runs]):.2f} over the first epoch, several "
-            f"times the data loss (ln 10 = {math.log(10):.2f} at chance). Adam scales each step "
-            "by the weight's own gradient size, so every weight whose data gradient is below "
-            f"lambda1 moves to 0 by about lr per step. The data loss stays at "
-            f"{np.mean([r['loss'][-1] for r in l1_runs]):.2f} while the penalty falls to "
-            f"{np.mean([r['penalty'][-1] for r in l1_runs]):.3f}: the net never learns (test "
+            f"{np.mean([r['penalty'][0] for r in l1]):.2f} over the first epoch, "
+            f"several times the data loss (ln 10 = {math.log(10):.2f} at chance). Adam scales "
+            "each step by the weight's own gradient size, so every weight whose data gradient "
+            "is below lambda1 moves to 0 by about lr per step. The data loss stays at "
+            f"{np.mean([r['loss'][-1] for r in l1]):.2f} while the penalty falls to "
+            f"{np.mean([r['penalty'][-1] for r in l1]):.3f}: the net never learns (test "
             f"accuracy {100 * mean_std(finals['l1'])[0]:.1f}%). The study's "
             f"{accuracy(ref.S6_TEST_ACC['l1'])} must come from another penalty (a mean, or a "
             "smaller lambda1); it does not say."))
-    runs = [r for s in by for r in by[s]]
     run.note("Settings and choices", (
         f"FC {in_features} -> {'-'.join(map(str, cfg.hidden_sizes))} -> 10, ReLU, dropout "
         "after every hidden ReLU (the study gives no p), PyTorch's default initialisation, "
         f"Adam, {n_train} training images, pixels scaled to -1/+1. Penalties: "
         "lambda1 sum |w| and lambda2 sum w² over the Linear weights (no biases, no 1/2), added "
-        "to the loss. Epoch wall time (one torch thread): " + epoch_time_summary(runs) + "."))
+        "to the loss. Epoch wall time (one torch thread): "
+        + epoch_time_summary([r for runs in by.values() for r in runs]) + "."))
 
 
 @experiment("gurmukhi-reg", study="S6",

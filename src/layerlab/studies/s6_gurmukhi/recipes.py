@@ -10,12 +10,13 @@ from layerlab.analysis import (
     divergence,
     group_by,
     mean_std,
+    over_seeds,
     paired_difference,
-    pm,
     t_interval,
     verdict,
     wilson,
 )
+from layerlab.analysis.fmt import accuracy_pm, accuracy_range
 from layerlab.lab.sweep import cell_key, grid
 from layerlab.references import S6_GOAL_DROPOUT_ACC
 from layerlab.studies.s6_gurmukhi.cells import cv_score, train_setting
@@ -24,15 +25,7 @@ from layerlab.studies.s6_gurmukhi.cells import cv_score, train_setting
 SWEEPS = (("dropout", "dropout_sweep", "dropout", "dropout p"),
           ("l1", "l1_sweep", "l1", "L1 lambda1"),
           ("epochs", "epochs_sweep", "epochs", "epochs (dropout only)"))
-
-
-def acc_pm(values):
-    """'97.19 ± 0.42': mean ± std of accuracies in percent (the header says %)."""
-    return pm(*(100 * x for x in mean_std(values)), 2)
-
-
-def acc_range(values):
-    return f"{100 * min(values):.2f}-{100 * max(values):.2f}"
+PICK_SOURCE = "layerlab's pick (not the study's)"
 
 
 def ci_at_mean(values, n_test):
@@ -40,9 +33,11 @@ def ci_at_mean(values, n_test):
     return wilson(int(round(mean_std(values)[0] * n_test)), n_test)
 
 
-def ci_text(values, n_test):
+def summary(values, n_test):
+    """Table cells of accuracies over seeds, in percent: mean ± std, range, and `ci_at_mean`
+    ('[95.1, 99.0]')."""
     low, high = ci_at_mean(values, n_test)
-    return f"[{100 * low:.1f}, {100 * high:.1f}]"
+    return [accuracy_pm(values), accuracy_range(values), f"[{100 * low:.1f}, {100 * high:.1f}]"]
 
 
 def seed_spread(values, figure):
@@ -73,22 +68,21 @@ def _sensitivity_cell(train, cfg, c):
 
 
 def sensitivity(run, train, cfg, by, lost):
-    """The sensitivity grid and its table (by: the main grid's runs per setting whose seeds all
-    finished; lost: its diverged cells per setting). Returns ({(kind, value): [final test
-    accuracy per seed]} of the values whose seeds all finished, {diverged cell: record})."""
+    """The sensitivity grid and its table (by, lost: the main grid's finished runs and diverged
+    cells per setting). Returns ({(kind, value): [final test accuracy per seed]} of the values
+    whose seeds all finished, {diverged cell: record})."""
     cells = [{"kind": kind, "value": float(v), "seed": int(sd)} for kind, field, _, _ in SWEEPS
              for v in getattr(cfg, field) for sd in cfg.sensitivity_seeds]
     results = grid(run, "sensitivity", cells,
                    lambda c: _sensitivity_cell(train, cfg, c)) if cells else []
-    keys = [(c["kind"], c["value"]) for c in cells]
-    gone = divergence.groups(run, keys, [cell_key("sensitivity", c) for c in cells], results)
-    finals = {}
-    for key, r in zip(keys, results, strict=True):
-        if key not in gone:
-            finals.setdefault(key, []).append(r["test_acc"][-1])
+    gone = divergence.groups(run, [(c["kind"], c["value"]) for c in cells],
+                             [cell_key("sensitivity", c) for c in cells], results)
+    finals = over_seeds([{**c, "acc": r["test_acc"][-1]} for c, r in zip(cells, results,
+                                                                          strict=True)
+                         if (c["kind"], c["value"]) not in gone], ("kind", "value"), "acc")
     rows, sub = [], [int(sd) for sd in cfg.sensitivity_seeds]
     for kind, field, own, label in SWEEPS:
-        if not getattr(cfg, field):
+        if not getattr(cfg, field):  # not swept: no rows, not even the main grid's
             continue
         setting = "dropout" if kind == "epochs" else kind
         main = [r["test_acc"][-1] for r in by.get(setting, []) if r["seed"] in sub]
@@ -96,7 +90,7 @@ def sensitivity(run, train, cfg, by, lost):
             (float(v), finals.get((kind, float(v)), []), gone.get((kind, float(v))), "")
             for v in getattr(cfg, field)]
         rows += [[label, f"{v:g}{main_grid}", len(sub), divergence.label(dead), "", ""] if dead
-                 else [label, f"{v:g}{main_grid}", len(accs), acc_pm(accs),
+                 else [label, f"{v:g}{main_grid}", len(accs), accuracy_pm(accs),
                        f"{100 * min(accs):.2f}", f"{100 * max(accs):.2f}"]
                  for v, accs, dead, main_grid in sorted(entries, key=lambda e: e[0])
                  if accs or dead]
@@ -112,21 +106,6 @@ def sensitivity(run, train, cfg, by, lost):
     return finals, {n: d for group in gone.values() for n, d in group.items()}
 
 
-def _candidates(cv_cells, cv):
-    """Per (epochs, elastic): the accuracy pooled over the folds (correct held-out images /
-    training images), its std over the folds and the median epoch time."""
-    out = []
-    scored = [{**c, **r} for c, r in zip(cv_cells, cv, strict=True)]
-    for (epochs, elastic), scores in group_by(scored, "epochs", "elastic").items():
-        pooled = sum(r["val_acc"] * r["n_val"] for r in scores) / sum(
-            r["n_val"] for r in scores)
-        out.append({"epochs": epochs, "elastic": elastic, "cv_acc": pooled,
-                    "fold_std": mean_std([r["val_acc"] for r in scores])[1],
-                    "epoch_s": float(np.median([t for r in scores for t in r["time"]])),
-                    "folds": [r["val_acc"] for r in scores]})
-    return out
-
-
 def _aug(c):
     return f"elastic alpha {c['elastic']:g}" if c["elastic"] else "no augmentation"
 
@@ -135,26 +114,30 @@ def _label(c):
     return f"{c['epochs']} epochs, {_aug(c)}"
 
 
-def _cross_validate(run, cfg):
-    """The cross-validation grid. Returns (the candidates whose folds all finished, see
-    `_candidates`; the pick, None when none finished; {candidate: its diverged cells})."""
+def _cross_validate(run, cfg, n_train):
+    """The cross-validation grid and its table. Returns (the candidates whose folds all
+    finished: epochs, elastic, cv_acc (pooled over the folds), fold_std, epoch_s (median),
+    folds; the pick, None when none finished; {candidate: its diverged cells})."""
     cv_cells = [{"epochs": int(e), "elastic": float(a), "fold": f} for e in cfg.tune_epochs
                 for a in cfg.tune_elastic for f in range(cfg.tune_folds)]
     cv = grid(run, "tune", cv_cells, lambda c: cv_score(run, cfg, c["epochs"], c["elastic"],
                                                        c["fold"]))
     keys = [(c["epochs"], c["elastic"]) for c in cv_cells]
     gone = divergence.groups(run, keys, [cell_key("tune", c) for c in cv_cells], cv)
-    done = [(c, r) for c, r, k in zip(cv_cells, cv, keys, strict=True) if k not in gone]
-    candidates = _candidates([c for c, _ in done], [r for _, r in done])
-    pick = max(candidates, key=lambda c: c["cv_acc"], default=None)  # first listed wins a tie
-    return candidates, pick, gone
-
-
-def _tuning_table(run, cfg, candidates, pick, gone, n_train):
-    """The cross-validation table: every candidate, its divergence or its scores."""
-    scored, rows = {(c["epochs"], c["elastic"]): c for c in candidates}, []
-    for e, a in [(int(e), float(a)) for e in cfg.tune_epochs for a in cfg.tune_elastic]:
-        c, elastic = scored.get((e, a)), f"{a:g}" if a else "none"
+    scored = [{**c, **r} for c, r, k in zip(cv_cells, cv, keys, strict=True) if k not in gone]
+    candidates = {}
+    for (epochs, elastic), scores in group_by(scored, "epochs", "elastic").items():
+        folds = [r["val_acc"] for r in scores]
+        pooled = sum(r["val_acc"] * r["n_val"] for r in scores) / sum(
+            r["n_val"] for r in scores)  # correct held-out images / training images
+        candidates[epochs, elastic] = {
+            "epochs": epochs, "elastic": elastic, "cv_acc": pooled, "folds": folds,
+            "fold_std": mean_std(folds)[1],
+            "epoch_s": float(np.median([t for r in scores for t in r["time"]]))}
+    pick = max(candidates.values(), key=lambda c: c["cv_acc"], default=None)  # ties: first
+    rows = []
+    for e, a in dict.fromkeys(keys):
+        c, elastic = candidates.get((e, a)), f"{a:g}" if a else "none"
         rows.append([e, elastic, divergence.label(gone[e, a]), "", "", ""] if c is None else
                     [e, elastic, f"{100 * c['cv_acc']:.2f}", f"{100 * c['fold_std']:.2f}",
                      f"{c['epoch_s']:.2f}", "yes" if c is pick else ""])
@@ -169,48 +152,16 @@ def _tuning_table(run, cfg, candidates, pick, gone, n_train):
                    f"{cfg.tune_folds - 1} of {cfg.tune_folds} stratified folds of the {n_train} "
                    "training images and is scored on the one left out (seed 0); accuracy "
                    "pooled over the folds. The test images play no part in the choice.")
-
-
-def _tuned_report(run, cfg, by, lost, pick, runs, gone):
-    """The tuned recipe's test table and curves against the study's dropout only (by, lost:
-    the main grid's); gone: the tuned grid's diverged cells."""
-    study = [r["test_acc"][-1] for r in by.get("dropout", [])]
-    finals = [r["test_acc"][-1] for r in runs]
-    n_train, n_test, seeds = runs[0]["n_train"], runs[0]["n_test"], len(runs)
-    both = bool(study) and not gone  # a paired difference needs every seed of both
-    d, se = paired_difference(finals, study) if both else (None, None)
-    run.table("tuned", ["recipe", "epochs", f"test acc % (mean ± std, {seeds} seeds)",
-                        "range %", "95% CI of one run at the mean %",
-                        "vs the study's dropout only, points (paired mean ± SE)"],
-              [["the study's (dropout only)", cfg.epochs,
-                *([acc_pm(study), acc_range(study)] if study else
-                  [divergence.label(lost["dropout"]), ""]), "-", "-"],
-               [f"tuned (dropout only, {_aug(pick)})", pick["epochs"],
-                *([divergence.label(gone), "", ""] if gone else
-                  [acc_pm(finals), acc_range(finals), ci_text(finals, n_test)]),
-                f"{100 * d:+.2f} ± {100 * se:.2f}" if both else "-"]],
-              title="The tuned recipe on the test set, once per seed",
-              note=f"Trained on all {n_train} training images with the main grid's seeds, "
-                   f"each tested once on the {n_test} test images.")
-    series = {"the study's (dropout only)": mean_per_epoch(by["dropout"], scale=100)
-              if study else None, "tuned": None if gone else mean_per_epoch(runs, scale=100)}
-    if any(series.values()):
-        run.plot("tuned_curves", "curves", title="Test accuracy: study vs tuned recipe",
-                 xlabel="epoch", note=f"Means over {seeds} seeds.",
-                 panels=[{"ylabel": "test accuracy %",
-                          "series": {k: v for k, v in series.items() if v}}])
+    return list(candidates.values()), pick, gone
 
 
 def tuned_recipe(run, train, cfg, by, lost, n_train):
-    """The cross-validation grid, the picked recipe over the main grid's seeds, their tables
-    and curves (by, lost: the main grid's finished runs and diverged cells per setting).
-    Returns None (not asked for) or {'pick': the candidate (None: every one diverged),
-    'finals': [final test accuracy per seed] (None: no pick, or a seed diverged), 'n_test',
-    'behind': the diverged cells the tuned claim needed, 'dead': every diverged cell}."""
+    """The cross-validation grid, its pick over the main grid's seeds (by, lost: the main
+    grid's), their tables and curves. Returns None (not asked for) or {pick, finals (None: a
+    cell diverged), n_test, behind: the diverged cells the claim needs, dead: all of them}."""
     if not (cfg.tune_epochs and cfg.tune_elastic):
         return None
-    candidates, pick, lost_cv = _cross_validate(run, cfg)
-    _tuning_table(run, cfg, candidates, pick, lost_cv, n_train)
+    candidates, pick, lost_cv = _cross_validate(run, cfg, n_train)
     dead = {n: d for group in lost_cv.values() for n, d in group.items()}
     pick_claim(run, candidates, pick, list(dead))
     if pick is None:
@@ -222,33 +173,54 @@ def tuned_recipe(run, train, cfg, by, lost, n_train):
                                         elastic=pick["elastic"]))
     gone = divergence.split([cell_key("tuned", {"seed": int(sd)}) for sd in cfg.seeds],
                             runs)[1]
-    _tuned_report(run, cfg, by, lost, pick, runs, gone)
-    return {"pick": pick, "finals": None if gone else [r["test_acc"][-1] for r in runs],
-            "n_test": runs[0]["n_test"], "behind": list(gone), "dead": {**dead, **gone}}
+    study = [r["test_acc"][-1] for r in by.get("dropout", [])]
+    finals = [r["test_acc"][-1] for r in runs]
+    n_test, seeds = runs[0]["n_test"], len(runs)
+    both = bool(study) and not gone  # a paired difference needs every seed of both
+    d, se = paired_difference(finals, study) if both else (None, None)
+    run.table("tuned", ["recipe", "epochs", f"test acc % (mean ± std, {seeds} seeds)",
+                        "range %", "95% CI of one run at the mean %",
+                        "vs the study's dropout only, points (paired mean ± SE)"],
+              [["the study's (dropout only)", cfg.epochs,
+                *([accuracy_pm(study), accuracy_range(study)] if study else
+                  [divergence.label(lost["dropout"]), ""]), "-", "-"],
+               [f"tuned (dropout only, {_aug(pick)})", pick["epochs"],
+                *([divergence.label(gone), "", ""] if gone else summary(finals, n_test)),
+                f"{100 * d:+.2f} ± {100 * se:.2f}" if both else "-"]],
+              title="The tuned recipe on the test set, once per seed",
+              note=f"Trained on all {runs[0]['n_train']} training images with the main grid's "
+                   f"seeds, each tested once on the {n_test} test images.")
+    series = {"the study's (dropout only)": mean_per_epoch(by["dropout"], scale=100)
+              if study else None, "tuned": None if gone else mean_per_epoch(runs, scale=100)}
+    if any(series.values()):
+        run.plot("tuned_curves", "curves", title="Test accuracy: study vs tuned recipe",
+                 xlabel="epoch", note=f"Means over {seeds} seeds.",
+                 panels=[{"ylabel": "test accuracy %",
+                          "series": {k: v for k, v in series.items() if v}}])
+    return {"pick": pick, "finals": None if gone else finals, "n_test": n_test,
+            "behind": list(gone), "dead": {**dead, **gone}}
 
 
 def tuned_claim(run, cfg, tuned):
     """Does the tuned recipe reach layerlab's goal for dropout only (over its seeds and the
     test images' binomial noise)? Not judged when no candidate or a seed diverged."""
+    goal, finals, pick = S6_GOAL_DROPOUT_ACC, tuned["finals"], tuned["pick"]
     name = (f"dropout only, tuned recipe (picked by cross-validation on the training "
-            f"images): mean test accuracy of at least {100 * S6_GOAL_DROPOUT_ACC:.0f}% "
-            "(layerlab's goal)")
+            f"images): mean test accuracy of at least {100 * goal:.0f}% (layerlab's goal)")
     source = "layerlab's goal; the recipe is ours, not the study's"
-    if tuned["finals"] is None:
-        run.judge(name, "goal", None, S6_GOAL_DROPOUT_ACC, diverged=tuned["behind"],
-                  source=source, note="no candidate finished: no pick" if tuned["pick"] is None
+    if finals is None:
+        run.judge(name, "goal", None, goal, diverged=tuned["behind"], source=source,
+                  note="no candidate finished: no pick" if pick is None
                   else "a seed diverged: no mean over seeds")
         return
-    (mean, std), pick = mean_std(tuned["finals"]), tuned["pick"]
     aug = (f"elastic distortion alpha {pick['elastic']:g} sigma {cfg.tune_sigma:g} pixels"
            if pick["elastic"] else "no augmentation")
-    run.judge(name, "goal", verdict.from_seeds_and_images(tuned["finals"], tuned["n_test"]),
-              S6_GOAL_DROPOUT_ACC, better="higher", source=source,
-              note=f"mean {100 * mean:.2f} ± {100 * std:.2f}% over {len(tuned['finals'])} "
-                   f"seeds, interval over the seeds and the {tuned['n_test']} test images' "
-                   f"binomial noise; {pick['epochs']} epochs, {aug}, dropout p "
-                   f"{cfg.dropout:g}, no penalty; {cfg.tune_folds}-fold CV accuracy "
-                   f"{100 * pick['cv_acc']:.2f}%")
+    run.judge(name, "goal", verdict.from_seeds_and_images(finals, tuned["n_test"]), goal,
+              better="higher", source=source,
+              note=f"mean {accuracy_pm(finals)}% over {len(finals)} seeds, interval over the "
+                   f"seeds and the {tuned['n_test']} test images' binomial noise; "
+                   f"{pick['epochs']} epochs, {aug}, dropout p {cfg.dropout:g}, no penalty; "
+                   f"{cfg.tune_folds}-fold CV accuracy {100 * pick['cv_acc']:.2f}%")
 
 
 def pick_claim(run, candidates, pick, dead):
@@ -259,16 +231,16 @@ def pick_claim(run, candidates, pick, dead):
     if not others:
         if dead:  # a candidate diverged: the comparison has no runner-up
             run.judge("the tuned recipe beats the runner-up in cross-validation",
-                      "comparison", None, diverged=dead, source="layerlab's pick (not the "
-                      "study's)", note="fewer than two candidates finished: no comparison")
+                      "comparison", None, diverged=dead, source=PICK_SOURCE,
+                      note="fewer than two candidates finished: no comparison")
         return
     best = verdict.from_seeds(pick["folds"])
     tied = [_label(c) for c in others
             if (e := verdict.from_seeds(c["folds"])).high >= best.low and e.low <= best.high]
     run.judge(f"the tuned recipe ({_label(pick)}) beats the runner-up ({_label(others[0])}) in "
-              "cross-validation", "comparison", verdict.from_pairs(pick["folds"],
-                                                                   others[0]["folds"]),
-              better="higher", source="layerlab's pick (not the study's)",
+              "cross-validation", "comparison",
+              verdict.from_pairs(pick["folds"], others[0]["folds"]), better="higher",
+              source=PICK_SOURCE,
               note=f"held-out accuracy paired by fold over {len(pick['folds'])} stratified folds "
                    "of the training images (seed 0): the folds share most of their training "
                    "images, so the interval is if anything too narrow. Candidates whose t "

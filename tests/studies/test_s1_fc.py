@@ -47,6 +47,16 @@ def test_success_windows_and_ridge_slope_on_a_known_band():
     assert depth.success_windows(edge, 0.25, exclude_edges=False) == [0.5, 0.25]
 
 
+def test_cell_names_follow_one_order_whatever_the_dict_order():
+    """Metrics, probes and the diverged-cells notes name cells by these strings."""
+    rule = {"seed": 0, "learning_rate": 1e-3, "rule": "adam", "setting": "main"}
+    assert common.cell_name(rule) == "main,adam,lr=0.001,seed=0"
+    point = {"weight_scale": 0.00316, "depth": 3, "seed": 1, "learning_rate": 0.0316}
+    assert common.cell_name(point) == "depth=3,lr=0.0316,ws=0.00316,seed=1"
+    with pytest.raises(ValueError):
+        common.cell_name({"momentum": 0.9})  # a key with no place in the order
+
+
 # --- the premise of S1.2's grid, and the data scale ---------------------------------------
 
 

@@ -47,29 +47,6 @@ class LayerChecksConfig:
     limit: float = 1e-7  # the course's limit for the referenced rows
 
 
-def _course_claims(run, r, course, limit):
-    """A referenced row's error under the limit (layerlab's goal) and beside the course's
-    printed error; forward checks use the course's formula."""
-    if r["what"] in course:
-        ours = course[r["what"]]
-        note = (f"max|a-b| / max(|a|+|b|), the course's formula, in float64; elementwise "
-                f"(the table's) {r['rel_error']:.2e}. The expected values are printed to 8 "
-                "digits, which sets this error")
-        if r["what"] == "Linear.forward":
-            note += (f"; computed in float32 it is {course['Linear.forward float32']:.2e}, "
-                     "close to the course's figure, which looks like a float32 run")
-    else:
-        ours = r["rel_error"]
-        note = ("elementwise maximum relative error, an upper bound of the course's "
-                "max-normalised formula; inputs and upstream gradients are random on both "
-                "sides, so only the order of magnitude compares, not the digits")
-    name = f"{r['what']} {r['parameter']} relative error"
-    run.judge(f"{name} under the limit", "goal", verdict.exact(ours), limit, better="lower",
-              source=f"layerlab's goal: the course's criterion, error < {limit:g}", note=note)
-    run.judge(f"{name}, beside the course's printed error", "figure", verdict.exact(ours),
-              r["reference"], better="lower", source="the course's printed error", note=note)
-
-
 @experiment("layer-checks", study="S1.1", title="gradient checks of every layer, loss and model",
             estimate="10 s", config=LayerChecksConfig,
             quick={"groups": ("layers", "losses")})
@@ -88,9 +65,26 @@ def layer_checks(cfg, run):
     run.judge("gradient-check rows that pass their limit", "figure", verdict.exact(passed),
               len(rows), better="equal", source="the study: every layer, loss and model passes",
               note=f"{len(rows) - passed} failed", key=True)
-    for r in rows:
-        if r["reference"] is not None:
-            _course_claims(run, r, result["course_formula"], cfg.limit)
+    course = result["course_formula"]
+    for r in (r for r in rows if r["reference"] is not None):  # the course's figure, and the goal
+        ours = course.get(r["what"], r["rel_error"])  # forward checks: the course's formula
+        if r["what"] in course:
+            note = (f"max|a-b| / max(|a|+|b|), the course's formula, in float64; elementwise "
+                    f"(the table's) {r['rel_error']:.2e}. The expected values are printed to 8 "
+                    "digits, which sets this error")
+            if r["what"] == "Linear.forward":
+                note += (f"; computed in float32 it is {course['Linear.forward float32']:.2e}, "
+                         "close to the course's figure, which looks like a float32 run")
+        else:
+            note = ("elementwise maximum relative error, an upper bound of the course's "
+                    "max-normalised formula; inputs and upstream gradients are random on both "
+                    "sides, so only the order of magnitude compares, not the digits")
+        name = f"{r['what']} {r['parameter']} relative error"
+        run.judge(f"{name} under the limit", "goal", verdict.exact(ours), cfg.limit,
+                  better="lower", note=note,
+                  source=f"layerlab's goal: the course's criterion, error < {cfg.limit:g}")
+        run.judge(f"{name}, beside the course's printed error", "figure", verdict.exact(ours),
+                  r["reference"], better="lower", source="the course's printed error", note=note)
     run.table("checks", ["group", "what", "parameter", "rel error", "norm error", "pass if",
                          "course's figure", "result"],
               [[r["group"], r["what"], r["parameter"], r["rel_error"], r["norm_error"],

@@ -11,6 +11,7 @@ from layerlab.data import load, transforms
 from layerlab.lab.rundir import dataset_entry
 from layerlab.lab.sweep import cell
 from layerlab.probing import scratch as scratch_probe
+from layerlab.scratch.models import FullyConnectedNet
 from layerlab.scratch.solver import Solver
 from layerlab.trainers.solver_cell import record_divergence
 
@@ -51,24 +52,45 @@ def record_data(run, dataset, **split):
     return {"n_train": info["n_train"], "n_val": info["n_val"]}
 
 
-def fit(run, cell_name, model, data, **solver_kwargs):
+NAME_ORDER = ("setting", "depth", "rule", "learning_rate", "weight_scale", "seed")
+
+
+def cell_name(c):
+    """'main,adam,lr=0.001,seed=0': the name of a trained cell `c` (metrics, probes, notes), its
+    values in NAME_ORDER whatever the dict's order; strings as they are, numbers as key=%g,
+    learning_rate and weight_scale as lr and ws."""
+    short = {"learning_rate": "lr", "weight_scale": "ws"}
+    return ",".join(c[k] if isinstance(c[k], str) else f"{short.get(k, k)}={c[k]:g}"
+                    for k in sorted(c, key=NAME_ORDER.index))
+
+
+def fit_net(run, c, data, hidden, weight_scale, rule, **solver_kwargs):
+    """`fit` of a FullyConnectedNet (hidden: its hidden widths) for the cell `c` (its
+    learning_rate and seed; its name `cell_name(c)`)."""
+    model = FullyConnectedNet(list(hidden), input_dim=data["X_train"][0].size,
+                              weight_scale=weight_scale, seed=c["seed"])
+    return fit(run, cell_name(c), model, data, update_rule=rule, seed=c["seed"],
+               optim_config={"learning_rate": c["learning_rate"]}, **solver_kwargs)
+
+
+def fit(run, name, model, data, **solver_kwargs):
     """Train with a Solver without checkpoints (for cells of a few seconds), one metrics line
     per epoch, probed when the run's probes are on. Returns loss_history (per iteration),
     epoch_loss (per epoch), train/val_acc_history (epochs + 1), epochs, stopped_early,
     train_time and diverged (None or the record of `record_divergence`)."""
 
     def on_epoch(solver):
-        run.log(cell_name, "epoch", epoch=solver.epoch, train_acc=solver.train_acc_history[-1],
+        run.log(name, "epoch", epoch=solver.epoch, train_acc=solver.train_acc_history[-1],
                 val_acc=solver.val_acc_history[-1])
 
     if "probe" not in solver_kwargs:  # (a probe given, even None, makes no file)
         # the run's probes setting: every K steps, per-layer statistics into probes/<cell>.jsonl
-        solver_kwargs["probe"] = scratch_probe.for_run(run, cell_name, model)
+        solver_kwargs["probe"] = scratch_probe.for_run(run, name, model)
     solver = Solver(model, data, epoch_callback=on_epoch, verbose=False, print_every=0,
                     **solver_kwargs)
     solver.train()
     per_epoch, losses = solver.iterations_per_epoch, solver.loss_history
-    diverged = record_divergence(run, cell_name, solver)
+    diverged = record_divergence(run, name, solver)
     return {  # a diverged run stops mid-epoch: its last epoch_loss averages fewer steps
         "loss_history": [float(x) for x in losses],
         "epoch_loss": [float(np.mean(losses[i:i + per_epoch]))

@@ -12,17 +12,14 @@ from layerlab import references
 from layerlab.analysis import count, divergence, first_epoch_reaching, log_grid, slope, verdict
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid
-from layerlab.scratch.models import FullyConnectedNet
-from layerlab.studies.s1_fc.common import JPEG_NOTE, cifar_data, fit, record_data
+from layerlab.studies.s1_fc.common import JPEG_NOTE, cell_name, cifar_data, fit_net, record_data
 
 
 def success_windows(success, step, exclude_edges=True):
-    """How wide a range of weight scales reaches 100% at each fixed learning rate.
-
-    success: (n_weight_scales, n_learning_rates) fraction of seeds at 100%, weight scales
-    increasing; a cell counts at 0.5 or more. Returns [count * step decades] per learning rate
-    with a success, without those touching the first or last row if exclude_edges (the grid
-    cuts their window)."""
+    """How wide a range of weight scales reaches 100% at each fixed learning rate. success:
+    (n_weight_scales, n_learning_rates) fraction of seeds at 100%, weight scales increasing; a
+    cell counts at 0.5 or more. Returns [count * step decades] per learning rate with a success,
+    leaving out those touching the first or last row if exclude_edges (the grid cuts them)."""
     ok = np.asarray(success, float) >= 0.5
     return [float(ok[:, j].sum() * step) for j in range(ok.shape[1]) if ok[:, j].any()
             and not (exclude_edges and (ok[0, j] or ok[-1, j]))]
@@ -60,11 +57,6 @@ class DepthOverfitConfig:
     seed: int = 0
 
 
-def _name(c, seed):
-    return (f"depth={c['depth']},lr={c['learning_rate']:g},ws={c['weight_scale']:g},"
-            f"seed={seed}")
-
-
 @experiment("depth-overfit", study="S1.3",
             title="three- vs five-layer nets overfitting 50 images: lr x weight scale",
             estimate="2 min", config=DepthOverfitConfig,
@@ -74,20 +66,16 @@ def depth_overfit(cfg, run):
     """Which (learning rate, weight scale) reach 100% training accuracy, per depth."""
     split = dict(val=cfg.val, num_train=cfg.num_train, seed=cfg.seed, pixel_scale=cfg.pixel_scale)
     record_data(run, cfg.dataset, **split)
-    seeds = list(range(cfg.seed, cfg.seed + cfg.repeats))
+    seeds = range(cfg.seed, cfg.seed + cfg.repeats)
 
     def one(c):  # one grid point, every seed (hundreds of sub-second runs: fewer trials)
         data = cifar_data(cfg.dataset, **split)
         data = data | {"X_val": data["X_val"][:cfg.val_eval], "y_val": data["y_val"][:cfg.val_eval]}
         out = {}
         for seed in seeds:
-            model = FullyConnectedNet([cfg.hidden] * (c["depth"] - 1),
-                                      input_dim=data["X_train"][0].size,
-                                      weight_scale=c["weight_scale"], seed=seed)
-            s = fit(run, _name(c, seed), model, data, update_rule="sgd",
-                    optim_config={"learning_rate": c["learning_rate"]},
-                    batch_size=cfg.batch_size, num_epochs=cfg.epochs, num_train_samples=None,
-                    seed=seed)
+            s = fit_net(run, c | {"seed": seed}, data,
+                        [cfg.hidden] * (c["depth"] - 1), c["weight_scale"], "sgd",
+                        batch_size=cfg.batch_size, num_epochs=cfg.epochs, num_train_samples=None)
             hist = s["train_acc_history"]
             out[str(seed)] = {
                 "final_train_acc": hist[-1], "best_train_acc": max(hist),
@@ -98,72 +86,62 @@ def depth_overfit(cfg, run):
                                                      for sd in seeds]))
         return out
 
-    cells = [{"depth": d, "weight_scale": ws, "learning_rate": lr}
-             for d in cfg.depths for ws in cfg.weight_scales for lr in cfg.learning_rates]
+    cells = [{"depth": d, "weight_scale": ws, "learning_rate": lr} for d in cfg.depths
+             for ws in cfg.weight_scales for lr in cfg.learning_rates]
     results = grid(run, "grid", cells, one, objective="mean_final_train_acc")
-    # per grid point: the diverged seeds {cell: record}, and which seeds reached 100% (a
-    # diverged seed did not); a point with a diverged seed has no mean
-    lost, finals, reached = {}, {}, {}
-    for c, r in zip(cells, results, strict=True):
-        key = (c["depth"], c["weight_scale"], c["learning_rate"])
-        finals[key] = [r[str(sd)]["final_train_acc"] for sd in seeds]
-        reached[key] = [r[str(sd)]["final_train_acc"] >= 1.0 and not divergence.of(r[str(sd)])
-                        for sd in seeds]
-        for sd in seeds:
-            if divergence.of(r[str(sd)]):
-                lost.setdefault(key, {})[_name(c, sd)] = divergence.of(r[str(sd)])
-    divergence.note(run, {n: rec for g in lost.values() for n, rec in g.items()},
-                    "a grid point with one has no mean and is out of the best-cell pick; a "
-                    "diverged seed counts as not reaching 100% in the success windows")
-    summary, rows = {}, []
-    for d in cfg.depths:
-        summary[d] = _depth(cfg, run, d, finals, lost, reached, rows)
+    # each seed of each grid point (depth, weight scale, lr): a point with a diverged seed
+    # (in `lost`, {point: {cell: record}}) has no mean, and that seed did not reach 100%
+    per_seed = [((c["depth"], c["weight_scale"], c["learning_rate"]), cell_name(c | {"seed": sd}),
+                 r[str(sd)]) for c, r in zip(cells, results, strict=True) for sd in seeds]
+    lost = divergence.groups(
+        run, [k for k, _, _ in per_seed], [n for _, n, _ in per_seed],
+        [x for _, _, x in per_seed], "a grid point with one has no mean and is out of the "
+        "best-cell pick; a diverged seed counts as not reaching 100% in the success windows")
+    finals, reached = {}, {}
+    for k, _, x in per_seed:
+        finals.setdefault(k, []).append(x["final_train_acc"])
+        reached.setdefault(k, []).append(x["final_train_acc"] >= 1.0 and not divergence.of(x))
+    log_ws = [math.log10(w) for w in cfg.weight_scales]
+    step = (log_ws[-1] - log_ws[0]) / (len(log_ws) - 1) if len(log_ws) > 1 else 1.0
+    rows = []
+    summary = {d: _depth(cfg, run, d, finals, lost, reached, rows, step) for d in cfg.depths}
     run.table("successes", ["depth", "weight scale", "learning rates reaching 100%",
                             "count", "best final train acc"], rows,
               title="Where 100% training accuracy is reached (at least half the seeds)")
-    _report(cfg, run, summary, _step(cfg), len(seeds))
+    _report(cfg, run, summary, step, len(seeds))
 
 
-def _step(cfg):
-    """The spacing of the weight-scale grid in decades (1 for a grid of one)."""
-    log_ws = [math.log10(w) for w in cfg.weight_scales]
-    return (log_ws[-1] - log_ws[0]) / (len(log_ws) - 1) if len(log_ws) > 1 else 1.0
-
-
-def _depth(cfg, run, d, finals, lost, reached, rows):
+def _depth(cfg, run, d, finals, lost, reached, rows, step):
     """One depth: its heat map and rows of the successes table (appended to `rows`); returns
     its summary (success fraction, windows, the best cell's accuracies, band slope)."""
     def matrix(f):  # (n_weight_scales, n_learning_rates) of f(ws, lr)
         return np.array([[f(ws, lr) for lr in cfg.learning_rates] for ws in cfg.weight_scales],
                         float)
 
+    def mean(windows):
+        return float(np.mean(windows)) if windows else 0.0
+
     acc = matrix(lambda ws, lr: np.nan if (d, ws, lr) in lost else np.mean(finals[d, ws, lr]))
     success = matrix(lambda ws, lr: np.mean(reached[d, ws, lr]))
-    step = _step(cfg)
     windows = success_windows(success, step)
-    per_seed = [success_windows(matrix(lambda ws, lr, k=k: reached[d, ws, lr][k]), step)
-                for k in range(cfg.repeats)]
-    best = None  # the largest mean final accuracy, the first in grid order on a tie
+    best_cell = []  # the largest mean final accuracy, the first in grid order on a tie
     if np.isfinite(acc).any():
         i, j = np.unravel_index(np.nanargmax(acc), acc.shape)
-        best = (cfg.weight_scales[i], cfg.learning_rates[j])
+        best_cell = [float(x) for x in finals[d, cfg.weight_scales[i], cfg.learning_rates[j]]]
     run.plot(f"heatmap_depth{d}", "heatmap",
              title=f"{d}-layer net: final train accuracy (mean over seeds)",
              values=acc.tolist(), row_labels=[f"{w:.3g}" for w in cfg.weight_scales],
              col_labels=[f"{lr:.0e}" for lr in cfg.learning_rates],
              xlabel="learning rate", ylabel="weight scale")
-    for i, ws in enumerate(cfg.weight_scales):
+    for i, ws in enumerate(cfg.weight_scales):  # a row without a number: every lr diverged
         ok = [lr for j, lr in enumerate(cfg.learning_rates) if success[i, j] >= 0.5]
-        row_lost = {n: r for (dd, w, _), g in lost.items() if (dd, w) == (d, ws)
-                    for n, r in g.items()}
         rows.append([d, ws, f"{min(ok):.0e} .. {max(ok):.0e}" if ok else "none", len(ok),
                      float(np.nanmax(acc[i])) if np.isfinite(acc[i]).any()
-                     else divergence.label(row_lost)])
-    return {"fraction": float(success.mean()),
-            "mean_window": float(np.mean(windows)) if windows else 0.0,
-            "max_window": max(windows) if windows else 0.0,
-            "seed_windows": [float(np.mean(w)) if w else 0.0 for w in per_seed],
-            "best_cell": [float(x) for x in finals[(d, *best)]] if best else [],
+                     else divergence.label(lost[d, ws, cfg.learning_rates[0]])])
+    return {"fraction": float(success.mean()), "mean_window": mean(windows),
+            "max_window": max(windows) if windows else 0.0, "best_cell": best_cell,
+            "seed_windows": [mean(success_windows(matrix(
+                lambda ws, lr, k=k: reached[d, ws, lr][k]), step)) for k in range(cfg.repeats)],
             "lost": [n for k, g in lost.items() if k[0] == d for n in g],
             "slope": ridge_slope(success, [math.log10(w) for w in cfg.weight_scales],
                                  [math.log10(lr) for lr in cfg.learning_rates])}
@@ -191,9 +169,8 @@ def _report(cfg, run, summary, step, n_seeds):
                   note=f"the best grid cell's final train accuracy on all {cfg.num_train} "
                        f"images over {count(n_seeds, 'seed')}, per seed {s['best_cell']}; "
                        f"{s['fraction']:.1%} of the grid reaches it in half the seeds or more")
-    s3, s5 = summary.get(3), summary.get(5)
-    if s3 and s5:
-        _compare_depths(run, s3, s5)
+    if 3 in summary and 5 in summary:
+        _compare_depths(run, summary[3], summary[5])
     run.note("settings", (
         f"{cfg.num_train} training images (a seeded draw from {cfg.dataset}'s training set), "
         f"pixels in [0, 1] times {cfg.pixel_scale:g} minus their mean image, SGD, batch "
@@ -212,15 +189,11 @@ def _compare_depths(run, s3, s5):
               note="3-layer minus 5-layer weight-scale window at a fixed learning rate "
                    "(decades; each seed's own successes, windows cut by the grid's edge left "
                    f"out, 0 when none), paired by seed: {s3['seed_windows']} vs "
-                   f"{s5['seed_windows']}. Over seeds pooled (half or more succeed): "
-                   f"{s3['mean_window']:.2f} vs {s5['mean_window']:.2f} decades, ratio "
-                   f"{ratio:.2f}; band slopes {slope(s3['slope'])} vs {slope(s5['slope'])}; "
-                   f"grid cells reaching 100%: {s3['fraction']:.1%} vs {s5['fraction']:.1%}")
+                   f"{s5['seed_windows']}; the windows pooled over seeds are in the reading")
     run.judge("weight-scale window ratio, 3-layer / 5-layer", "measured", verdict.exact(ratio),
               note="of the windows pooled over seeds (a cell counts when half the seeds or "
-                   "more succeed): one number from the whole grid, no interval (the comparison "
-                   "above carries the noise); the study quotes no number; > 1 means the "
-                   "five-layer net tolerates a narrower range of weight scales")
+                   "more succeed): one number, no interval (the comparison above carries the "
+                   "noise); > 1 means the five-layer net tolerates a narrower range")
     run.note("reading", (
         f"At a fixed learning rate the five-layer net reaches 100% over "
         f"{s5['mean_window']:.2f} decades of weight scale, the three-layer net over "

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from layerlab import references
-from layerlab.analysis import count, divergence, group_by, mean_std, pm, verdict, welch
+from layerlab.analysis import count, divergence, mean_std, over_seeds, pm, verdict, welch
 from layerlab.analysis.curves import accuracy_panels, loss_series
 from layerlab.lab.config import positive, rows, words
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid
-from layerlab.scratch.models import FullyConnectedNet
 from layerlab.scratch.optim import UPDATE_RULES
-from layerlab.studies.s1_fc.common import JPEG_NOTE, cifar_data, fit, record_data
+from layerlab.studies.s1_fc.common import JPEG_NOTE, cell_name, cifar_data, fit_net, record_data
 
 ORDER, RELATIONS = references.S1_4_RULE_ORDER, references.S1_4_RULE_RELATIONS
 
@@ -36,10 +35,15 @@ def measured_order(values, z=2.0):
     return text
 
 
-def _grouped(cells, results, *keys):
-    """{tuple of the cell's `keys`: [results of those cells, in order]}."""
-    return {k: [r["result"] for r in rs] for k, rs in group_by(
-        [c | {"result": r} for c, r in zip(cells, results, strict=True)], *keys).items()}
+def _sweep(run, cfg, grid_name, cells, one, keys, what):
+    """Every cell for each seed, as a grid; returns ({key: results}, {key: {cell: divergence}}
+    of the keys with a diverged seed, which the report's note names); key: the cell's `keys`."""
+    cells = [c | {"seed": s} for c in cells for s in range(cfg.seed, cfg.seed + cfg.repeats)]
+    results = grid(run, grid_name, cells, one)
+    lost = divergence.groups(run, [tuple(c[k] for k in keys) for c in cells],
+                             [cell_name(c) for c in cells], results, what)
+    return over_seeds([c | {"result": r} for c, r in zip(cells, results, strict=True)],
+                      keys, "result"), lost
 
 
 def _panels(groups, **loss):
@@ -72,10 +76,6 @@ class UpdateRulesConfig:
     z: float = 2.0  # standard errors a gap needs to count as resolved
 
 
-def _rule_name(c):
-    return f"{c['setting']},{c['rule']},lr={c['learning_rate']:g},seed={c['seed']}"
-
-
 @experiment("update-rules", study="S1.4",
             title="SGD, momentum, RMSProp, Adam on a six-layer net, over seeds",
             estimate="1 min", config=UpdateRulesConfig,
@@ -91,21 +91,14 @@ def update_rules(cfg, run):
 
     def one(c):
         data = cifar_data(cfg.dataset, **split, pixel_scale=settings[c["setting"]][0])
-        model = FullyConnectedNet(list(cfg.hidden), input_dim=data["X_train"][0].size,
-                                  weight_scale=cfg.weight_scale, seed=c["seed"])
-        return fit(run, _rule_name(c), model, data, update_rule=c["rule"],
-                   optim_config={"learning_rate": c["learning_rate"]},
-                   batch_size=cfg.batch_size, num_epochs=cfg.epochs, seed=c["seed"])
+        return fit_net(run, c, data, cfg.hidden, cfg.weight_scale, c["rule"],
+                       batch_size=cfg.batch_size, num_epochs=cfg.epochs)
 
-    cells = [{"setting": name, "rule": rule, "learning_rate": lr, "seed": s}
-             for name, (_, rules) in settings.items() for rule, lr in rules
-             for s in range(cfg.seed, cfg.seed + cfg.repeats)]
-    results = grid(run, "rules", cells, one)
-    runs = _grouped(cells, results, "setting", "rule")
     # a rule with a diverged seed has no mean: left out of the orderings, claims and curves
-    lost = divergence.groups(run, [(c["setting"], c["rule"]) for c in cells],
-                             [_rule_name(c) for c in cells], results,
-                             "a rule with one is left out whole")
+    runs, lost = _sweep(run, cfg, "rules", [
+        {"setting": name, "rule": rule, "learning_rate": lr}
+        for name, (_, rules) in settings.items() for rule, lr in rules],
+        one, ("setting", "rule"), "a rule with one is left out whole")
     rows, orders = [], {}
     for name, (scale, rules) in settings.items():
         rows += _rules_setting(cfg, run, name, scale, rules, runs, lost, orders)
@@ -128,46 +121,39 @@ def update_rules(cfg, run):
         "editions use 5e-3 for SGD), on raw pixels minus the mean image, hence pixel_scale "
         "255. On [0, 1] pixels that weight scale leaves the output about 255 times smaller at "
         "the start and SGD at 1e-2 does not move in 5 epochs: the variant uses the [0, 1]-pixel "
-        "course's rates there. Each neighbouring pair of the reference order is a comparison "
-        "on the per-seed difference (paired t interval); the table's measured order marks "
-        f"gaps above {cfg.z:g} Welch standard errors. " + JPEG_NOTE))
+        "course's rates there. " + JPEG_NOTE))
 
 
 def _rules_setting(cfg, run, name, scale, rules, runs, lost, orders):
     """One setting's table rows (returned), ordering claims (its measured orders put in
-    `orders`) and curves; a rule with a diverged seed is left out."""
+    `orders`) and curves; a rule with a diverged seed is left out, a pair with one not judged.
+    The pairs are paired by seed: the rules share each seed's weights and minibatch order."""
     ok = [rule for rule, _ in rules if (name, rule) not in lost]
     finals = {key: {rule: [r[key][-1] for r in runs[name, rule]] for rule in ok}
               for key in ("train_acc_history", "val_acc_history", "epoch_loss")}
-    gone = {rule: lost[name, rule] for rule, _ in rules if (name, rule) in lost}
+    which = "" if name == "main" else " ([0, 1]-pixel variant)"
+    pairs = list(zip(ORDER[:-1], RELATIONS, ORDER[1:], strict=True)) if all(
+        (name, rule) in runs for rule in ORDER) else []
     for key, label in (("train_acc_history", "train"), ("val_acc_history", "val")):
-        orders[name, label] = measured_order(finals[key], cfg.z) if finals[key] else "none"
-        if all((name, rule) in runs for rule in ORDER):
-            _order_claims(run, finals[key], label, "" if name == "main" else
-                          " ([0, 1]-pixel variant)", orders[name, label], gone)
+        values = finals[key]
+        orders[name, label] = measured_order(values, cfg.z) if values else "none"
+        for a, rel, b in pairs:
+            cells = divergence.lost_cells(lost, [(name, a), (name, b)])
+            run.judge(f"reference ordering of final {label} accuracy{which}: {a} beats {b}",
+                      "comparison", None if cells else verdict.from_pairs(values[a], values[b]),
+                      diverged=cells, key=(label, which, a) == ("val", "", "adam"),
+                      source="the study: Adam > RMSProp ≥ SGD+momentum > SGD",
+                      note=f"the study's relation: {a} {rel} {b}" + (
+                          " (a tie allowed: 'not shown' with an interval through 0 agrees "
+                          "with it, only the opposite holding contradicts it)" if rel == ">="
+                          else "") + f"; measured order of the means: {orders[name, label]}")
     run.plot("rules" if name == "main" else "rules_variant", "curves", xlabel="epoch",
              title="Update rules (course setting, raw pixels)" if name == "main" else
              "Update rules, variant: [0, 1] pixels, the [0, 1]-pixel course's rates",
              panels=_panels({rule: runs[name, rule] for rule in ok}))
-    return [[name, f"{scale:g}", rule, lr, *(pm(*mean_std(finals[key][rule])) if rule in ok
-                                             else divergence.label(gone[rule]) for key in finals)]
-            for rule, lr in rules]
-
-
-def _order_claims(run, values, label, which, measured, gone):
-    """The reference ordering, one comparison per neighbouring pair, paired by seed (the rules
-    share each seed's initial weights and minibatch order); gone: {rule: {cell: divergence}}
-    of the rules with a diverged seed: a pair with one is not judged."""
-    for a, rel, b in zip(ORDER[:-1], RELATIONS, ORDER[1:], strict=True):
-        cells = [n for rule in (a, b) for n in gone.get(rule, {})]
-        run.judge(f"reference ordering of final {label} accuracy{which}: {a} beats {b}",
-                  "comparison", None if cells else verdict.from_pairs(values[a], values[b]),
-                  diverged=cells or False, key=(label, which, a) == ("val", "", "adam"),
-                  source="the study: Adam > RMSProp ≥ SGD+momentum > SGD",
-                  note=f"the study's relation: {a} {rel} {b}"
-                       + (" (a tie allowed: 'not shown' with an interval through 0 agrees "
-                          "with it, only the opposite holding contradicts it)" if rel == ">="
-                          else "") + f"; measured order of the means: {measured}")
+    return [[name, f"{scale:g}", rule, lr, *(
+        pm(*mean_std(finals[key][rule])) if rule in ok else divergence.label(lost[name, rule])
+        for key in finals)] for rule, lr in rules]
 
 
 @dataclass
@@ -197,11 +183,6 @@ class LrWeightScaleConfig:
     seed: int = 0
 
 
-def _config_name(c):
-    return (f"{c['setting']},lr={c['learning_rate']:g},ws={c['weight_scale']:g},"
-            f"seed={c['seed']}")
-
-
 @experiment("lr-weight-scale", study="S1.5",
             title="six (learning rate, weight scale) configs: train/val accuracy and curves",
             estimate="30 s", config=LrWeightScaleConfig,
@@ -213,30 +194,20 @@ def lr_weight_scale(cfg, run):
                             epochs=cfg.overfit_epochs, batch=cfg.overfit_batch, rule="sgd"),
             "six-layer": dict(num_train=cfg.six_num_train, hidden=cfg.six_hidden,
                               epochs=cfg.six_epochs, batch=cfg.six_batch, rule=cfg.six_rule)}
-    unknown = set(cfg.settings) - set(spec)
-    if unknown:
-        raise ValueError(f"settings must be among {sorted(spec)}, not {sorted(unknown)}")
     split = dict(val=cfg.val, seed=cfg.seed, pixel_scale=cfg.pixel_scale)
     record_data(run, cfg.dataset, **split, num_train=spec[cfg.settings[0]]["num_train"])
 
     def one(c):
         s = spec[c["setting"]]
         data = cifar_data(cfg.dataset, **split, num_train=s["num_train"])
-        model = FullyConnectedNet(list(s["hidden"]), input_dim=data["X_train"][0].size,
-                                  weight_scale=c["weight_scale"], seed=c["seed"])
-        return fit(run, _config_name(c), model, data, update_rule=s["rule"],
-                   optim_config={"learning_rate": c["learning_rate"]}, batch_size=s["batch"],
-                   num_epochs=s["epochs"], num_train_samples=1000, seed=c["seed"])
+        return fit_net(run, c, data, s["hidden"], c["weight_scale"], s["rule"],
+                       batch_size=s["batch"], num_epochs=s["epochs"], num_train_samples=1000)
 
-    cells = [{"setting": name, "learning_rate": lr, "weight_scale": ws, "seed": sd}
-             for name in cfg.settings for lr, ws in cfg.configs
-             for sd in range(cfg.seed, cfg.seed + cfg.repeats)]
-    results = grid(run, "configs", cells, one)
-    runs = _grouped(cells, results, "setting", "learning_rate", "weight_scale")
     # a config with a diverged seed has no mean: left out of the picks, counts and curves
-    lost = divergence.groups(
-        run, [(c["setting"], c["learning_rate"], c["weight_scale"]) for c in cells],
-        [_config_name(c) for c in cells], results, "a config with one is left out whole")
+    runs, lost = _sweep(run, cfg, "configs", [
+        {"setting": name, "learning_rate": lr, "weight_scale": ws}
+        for name in cfg.settings for lr, ws in cfg.configs],
+        one, ("setting", "learning_rate", "weight_scale"), "a config with one is left out whole")
     rows = [row for name in cfg.settings
             for row in _configs_setting(cfg, run, name, spec[name], runs, lost)]
     run.table("configs", ["setting", "learning rate", "weight scale",
@@ -259,21 +230,31 @@ def lr_weight_scale(cfg, run):
 
 
 def _configs_setting(cfg, run, name, s, runs, lost):
-    """One setting's table rows (returned), claims and curves; s: its spec."""
-    ok = [(lr, ws) for lr, ws in cfg.configs if (name, lr, ws) not in lost]
-    rows = []
-    for lr, ws in cfg.configs:
-        rs, gone = runs[name, lr, ws], lost.get((name, lr, ws))
-        tr, va = ([r[f"{k}_acc_history"][-1] for r in rs] for k in ("train", "val"))
-        rows.append([name, lr, ws, *((divergence.label(gone),) * 3 if gone else (
-            pm(*mean_std(tr)), pm(*mean_std(va)), f"{sum(t >= 1.0 for t in tr)}/{len(rs)}")),
-            sum(bool(divergence.of(r)) for r in rs)])
+    """One setting's table rows (returned), claims and curves; s: its spec. A config with a
+    diverged seed is left out of the claims and curves."""
+    last = {(lr, ws): {k: [r[f"{k}_acc_history"][-1] for r in runs[name, lr, ws]]
+                       for k in ("train", "val")} for lr, ws in cfg.configs}
+    ok = [key for key in last if (name, *key) not in lost]
+    rows = [[name, lr, ws, *((divergence.label(lost[name, lr, ws]),) * 3 if (lr, ws) not in ok
+                             else (pm(*mean_std(v["train"])), pm(*mean_std(v["val"])),
+                                   f"{sum(t >= 1.0 for t in v['train'])}/{len(v['train'])}")),
+             sum(bool(divergence.of(r)) for r in runs[name, lr, ws])]
+            for (lr, ws), v in last.items()]
     which = "train" if name == "overfit" else "val"  # overfitting is about training
     if name == "overfit":
-        _reached_claim(run, runs, ok, cfg.repeats, len(cfg.configs) - len(ok))
+        reached = [f"({lr:g}, {ws:g})" for lr, ws in ok
+                   if sum(t >= 1.0 for t in last[lr, ws]["train"]) * 2 >= cfg.repeats]
+        n_lost = len(last) - len(ok)
+        run.judge("configs reaching 100% training accuracy (overfit, half the seeds or "
+                  "more)", "measured", verdict.exact(len(reached)), key=True,
+                  note=(", ".join(reached) if reached else "none")
+                  + "; (lr, weight scale); a count over the stored runs, no interval; "
+                    "compare the five-layer heat map of depth-overfit"
+                  + (f"; {count(n_lost, 'config')} with a diverged seed left out (they did "
+                     "not reach it)" if n_lost else ""))
     _best_claim(run, f"best config ({name}, by final {which} accuracy) beats the runner-up",
-                {(lr, ws): [r[f"{which}_acc_history"][-1] for r in runs[name, lr, ws]]
-                 for lr, ws in ok}, {k[1:]: v for k, v in lost.items() if k[0] == name})
+                {key: last[key][which] for key in ok},
+                {k[1:]: v for k, v in lost.items() if k[0] == name})
     run.plot(f"curves_{name}", "curves", xlabel="epoch",
              title=f"{name}: {len(s['hidden']) + 1}-layer net, {s['rule']}, "
                    f"{s['num_train']} images, {s['epochs']} epochs",
@@ -283,10 +264,8 @@ def _configs_setting(cfg, run, name, s, runs, lost):
 
 
 def _best_claim(run, claim, scores, lost):
-    """'The best config beats the runner-up', paired by seed; scores: {(lr, ws): per-seed
-    accuracy} of the configs that finished; lost: {(lr, ws): {cell: divergence}}, left out
-    (not judged when fewer than two are left). Configs whose interval overlaps the best's are
-    named as tied."""
+    """'The best config beats the runner-up', paired by seed, the ties named; scores: {(lr, ws):
+    per-seed accuracy} of the configs that finished; lost: {(lr, ws): {cell: divergence}}."""
     out = ("; left out, diverged: " + ", ".join(f"({lr:g}, {ws:g})" for lr, ws in lost)
            if lost else "")
     if len(scores) < 2:
@@ -303,18 +282,3 @@ def _best_claim(run, claim, scores, lost):
                    f"runner-up ({second[0]:g}, {second[1]:g}): {est[second].text(3)}; "
                    "intervals overlapping the best's: " + (", ".join(tied) or "none")
                    + ". A pick, not a verdict by argmax: 'not shown' means a tie" + out)
-
-
-def _reached_claim(run, runs, ok, n_seeds, n_lost):
-    """How many of the configs that finished (ok: their (lr, ws)) reach 100% training
-    accuracy in the overfit setting in half the seeds or more; n_lost: the diverged ones."""
-    reached = [f"({lr:g}, {ws:g})" for lr, ws in ok
-               if sum(r["train_acc_history"][-1] >= 1.0 for r in runs["overfit", lr, ws])
-               * 2 >= n_seeds]
-    run.judge("configs reaching 100% training accuracy (overfit, half the seeds or "
-              "more)", "measured", verdict.exact(len(reached)), key=True,
-              note=(", ".join(reached) if reached else "none")
-              + "; (lr, weight scale); a count over the stored runs, no interval; "
-                "compare the five-layer heat map of depth-overfit"
-              + (f"; {count(n_lost, 'config')} with a diverged seed left out (they did not "
-                 "reach it)" if n_lost else ""))

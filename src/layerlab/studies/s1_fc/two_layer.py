@@ -13,7 +13,7 @@ from layerlab.analysis.curves import accuracy_panels
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import grid
 from layerlab.scratch.models import TwoLayerNet
-from layerlab.studies.s1_fc.common import JPEG_NOTE, cifar_data, record_data
+from layerlab.studies.s1_fc.common import JPEG_NOTE, cell_name, cifar_data, record_data
 from layerlab.trainers.solver_cell import train_solver
 
 REF = references.S1_2_TWO_LAYER_GRID  # (lr, epochs) -> (train acc, val acc)
@@ -39,10 +39,6 @@ class TwoLayerSolverConfig:
     seed: int = 0
 
 
-def _name(c):
-    return f"lr={c['learning_rate']:g},seed={c['seed']}"
-
-
 @experiment("two-layer-solver", study="S1.2",
             title="TwoLayerNet + Solver on CIFAR-10: learning rate x epochs",
             estimate="3 min", config=TwoLayerSolverConfig,
@@ -52,14 +48,13 @@ def two_layer_solver(cfg, run):
     """The learning rate x epochs grid of TwoLayerNet, ours beside the course's."""
     split = dict(val=cfg.val, num_train=cfg.num_train, seed=cfg.seed, pixel_scale=cfg.pixel_scale)
     sizes = record_data(run, cfg.dataset, **split)
-    n_val = sizes["n_val"]
 
     def one(c):
         data = cifar_data(cfg.dataset, **split)
         model = TwoLayerNet(input_dim=data["X_train"][0].size, hidden_dim=cfg.hidden_dim,
                             weight_scale=cfg.weight_scale, reg=cfg.reg, seed=c["seed"])
         summary, _ = train_solver(
-            run, _name(c), model, data, update_rule="sgd",
+            run, cell_name(c), model, data, update_rule="sgd",
             optim_config={"learning_rate": c["learning_rate"]}, lr_decay=cfg.lr_decay,
             batch_size=cfg.batch_size, num_epochs=max(cfg.epochs), num_train_samples=1000,
             print_every=0, seed=c["seed"])
@@ -69,35 +64,35 @@ def two_layer_solver(cfg, run):
     cells = [{"learning_rate": lr, "seed": s} for lr in cfg.learning_rates
              for s in range(cfg.seed, cfg.seed + cfg.repeats)]
     results = grid(run, "runs", cells, one, objective="best_val_acc")
-    runs = [(c["learning_rate"], _name(c), r) for c, r in zip(cells, results, strict=True)]
-    diverged = divergence.split([n for _, n, _ in runs], results)[1]
+    runs = {lr: [(cell_name(c), r) for c, r in zip(cells, results, strict=True)
+                 if c["learning_rate"] == lr] for lr in cfg.learning_rates}
+    diverged = divergence.split([cell_name(c) for c in cells], results)[1]
     divergence.note(run, diverged, "a run that diverged in epoch e counts from epoch e on")
     # per (lr, epochs): the cells diverged by then, and the accuracies per seed (NaN there)
-    gone = {(lr, ep): [n for rate, n, _ in runs if rate == lr and n in diverged
+    gone = {(lr, ep): [n for n, _ in runs[lr] if n in diverged
                        and (diverged[n]["epoch"] or 0) <= ep]
             for lr in cfg.learning_rates for ep in cfg.epochs}
     at = {(lr, ep): {k: [r[f"{k}_acc_history"][ep] if ep < len(r[f"{k}_acc_history"])
-                         and n not in gone[lr, ep] else float("nan")
-                         for rate, n, r in runs if rate == lr] for k in ("train", "val")}
-          for lr, ep in gone}
+                         and n not in gone[lr, ep] else float("nan") for n, r in runs[lr]]
+                     for k in ("train", "val")} for lr, ep in gone}
     stats = {key: {k: mean_std(v) for k, v in seeds.items()} for key, seeds in at.items()}
-    _grid_table(cfg, run, stats, gone, diverged, n_val)
-    val_grid = _heatmaps(cfg, run, stats)
-    _curves(cfg, run, {lr: [r for rate, _, r in runs if rate == lr and not divergence.of(r)]
-                       for lr in cfg.learning_rates})
-    _claims(cfg, run, at, val_grid, n_val, gone)
+    _grid(cfg, run, stats, gone, diverged, sizes["n_val"])
+    _curves(cfg, run, {f"lr {lr:g}": [r for _, r in rs if not divergence.of(r)]
+                       for lr, rs in runs.items()})
+    _claims(cfg, run, at, stats, sizes["n_val"], gone)
     run.note("settings", (
         f"TwoLayerNet (affine-ReLU-affine-softmax), hidden {cfg.hidden_dim}, Gaussian init "
         f"std {cfg.weight_scale:g}, L2 reg {cfg.reg:g}; SGD, batch {cfg.batch_size}, lr x "
-        f"{cfg.lr_decay:g} after every epoch; {sizes['n_train']} training and {n_val} "
-        f"validation images (a seeded split), [0, 1] pixels times {cfg.pixel_scale:g} minus "
-        "the mean image. Batch 100 (the Solver's default) matches the course's lr 1e-2 and "
-        "1e-3 rows, even the lr 1e-3 accuracies falling from 10 to 30 epochs; batch 200 learns "
-        "visibly slower at lr 1e-2. " + JPEG_NOTE))
+        f"{cfg.lr_decay:g} after every epoch; {sizes['n_train']} training and "
+        f"{sizes['n_val']} validation images (a seeded split), [0, 1] pixels times "
+        f"{cfg.pixel_scale:g} minus the mean image. Batch 100 (the Solver's default) matches "
+        "the course's lr 1e-2 and 1e-3 rows, even the lr 1e-3 accuracies falling from 10 to 30 "
+        "epochs; batch 200 learns visibly slower at lr 1e-2. " + JPEG_NOTE))
 
 
-def _grid_table(cfg, run, stats, gone, diverged, n_val):
-    """Train and val accuracy per (lr, epochs), ours (mean ± std) beside the course's."""
+def _grid(cfg, run, stats, gone, diverged, n_val):
+    """Train and val accuracy per (lr, epochs), ours (mean ± std) beside the course's: the
+    table and heat maps (and val minus the course's)."""
     over = f"mean ± std over {count(cfg.repeats, 'seed')}"
 
     def acc(key, which):  # mean ± std, or the divergence of a seed
@@ -115,31 +110,25 @@ def _grid_table(cfg, run, stats, gone, diverged, n_val):
                    "is exactly the first part of it (the Solver decays the learning rate after "
                    "every epoch whatever the total). Train accuracy is measured on 1,000 "
                    f"sampled training images (the Solver's default), val on {n_val} images.")
-
-
-def _heatmaps(cfg, run, stats):
-    """Heat maps of the mean train and val accuracy (and val minus the course's); returns the
-    val grid (n_lrs, n_epochs), NaN where a seed had diverged."""
-    grids = {which: [[stats[lr, ep][which].mean for ep in cfg.epochs]
-                     for lr in cfg.learning_rates] for which in ("train", "val")}
-    maps = {"heatmap_train": ("Train accuracy (mean over seeds)", grids["train"]),
-            "heatmap_val": ("Validation accuracy (mean over seeds)", grids["val"])}
+    maps = {f"heatmap_{k}": (f"{word} accuracy (mean over seeds)",
+                             lambda lr, ep, k=k: stats[lr, ep][k].mean)
+            for k, word in (("train", "Train"), ("val", "Validation"))}
     if any(key in REF for key in stats):
         maps["heatmap_val_minus_reference"] = (
             "Validation accuracy minus the course's",
-            [[stats[lr, ep]["val"].mean - REF[lr, ep][1] if (lr, ep) in REF else float("nan")
-              for ep in cfg.epochs] for lr in cfg.learning_rates])
-    for name, (title, values) in maps.items():
-        run.plot(name, "heatmap", title=title, values=values, xlabel="epochs",
-                 ylabel="learning rate", row_labels=[f"lr {lr:g}" for lr in cfg.learning_rates],
+            lambda lr, ep: stats[lr, ep]["val"].mean - REF[lr, ep][1] if (lr, ep) in REF
+            else float("nan"))
+    for name, (title, f) in maps.items():
+        run.plot(name, "heatmap", title=title, xlabel="epochs", ylabel="learning rate",
+                 values=[[f(lr, ep) for ep in cfg.epochs] for lr in cfg.learning_rates],
+                 row_labels=[f"lr {lr:g}" for lr in cfg.learning_rates],
                  col_labels=[f"{ep} ep" for ep in cfg.epochs])
-    return grids["val"]
 
 
-def _curves(cfg, run, by_lr):
+def _curves(cfg, run, groups):
     """Loss per iteration and accuracy per epoch, mean over seeds, the course's grid dashed;
-    by_lr: {lr: the runs that did not diverge}."""
-    groups = {f"lr {lr:g}": rs for lr, rs in by_lr.items() if rs}
+    groups: {label: the runs of one lr that did not diverge}."""
+    groups = {label: rs for label, rs in groups.items() if rs}
     loss = {}
     for label, rs in groups.items():  # the cells keep their loss curve downsampled
         ys = mean_curve([r["loss_curve"][1] for r in rs])
@@ -156,46 +145,40 @@ def _curves(cfg, run, by_lr):
              xlabel="epoch", panels=panels)
 
 
-def _estimate(values, n, behind):
-    """The estimate over seeds and images, None when a cell behind it diverged."""
-    return None if behind else verdict.from_seeds_and_images(values, n)
-
-
-def _claims(cfg, run, at, val_grid, n_val, gone):
+def _claims(cfg, run, at, stats, n_val, gone):
     """The goal, the course's best cell, every cell beside the course's, the lr order: over
     seeds, with the noise of the images. A claim that needs a diverged cell is not judged."""
     ref_key = max(REF, key=lambda k: REF[k][1])  # the course's best cell, fixed in advance
+    means = {k: s["val"].mean for k, s in stats.items() if np.isfinite(s["val"].mean)}
     if ref_key in at:
         key, how = ref_key, "the course's best cell"
-    elif np.isfinite(val_grid).any():  # quick runs: our best cell that did not diverge
-        i, j = np.unravel_index(np.nanargmax(val_grid), np.shape(val_grid))
-        key, how = (cfg.learning_rates[i], cfg.epochs[j]), "our best cell (picked on val)"
+    elif means:  # quick runs: our best cell that did not diverge
+        key, how = max(means, key=means.get), "our best cell (picked on val)"
     else:
         key, how = None, "every cell diverged: no pick"
     behind = gone[key] if key else sorted({n for names in gone.values() for n in names})
     vals = at[key]["val"] if key else []
+    est = None if behind else verdict.from_seeds_and_images(vals, n_val)
     per_seed = ", ".join(f"{v:.3f}" for v in vals) or "none"
     where = f"{how}, lr {key[0]:g}, {key[1]} epochs" if key else how
     run.judge(f"reaches layerlab's goal of {references.S1_2_TARGET_VAL_ACC:.0%} validation "
-              "accuracy", "goal", _estimate(vals, n_val, behind),
-              references.S1_2_TARGET_VAL_ACC, diverged=behind,
+              "accuracy", "goal", est, references.S1_2_TARGET_VAL_ACC, diverged=behind,
               source="layerlab's goal (the course's target)", note=f"{where}; per seed {per_seed}")
-    run.judge("best validation accuracy of the grid", "figure",
-              _estimate(vals, n_val, behind), REF[ref_key][1], figure_n=1000, diverged=behind,
-              key=True,
+    run.judge("best validation accuracy of the grid", "figure", est, REF[ref_key][1],
+              figure_n=1000, diverged=behind, key=True,
               source=f"the course's grid (lr {ref_key[0]:g}, {ref_key[1]} epochs)",
               note=f"ours: {where}, over {count(cfg.repeats, 'seed')} ({per_seed}) with the "
                    f"noise of our {n_val} validation images; the course's figure is one run "
                    "on its own 1,000")
     for i, which, n in ((1, "val", n_val), (0, "train", 1000)):
-        for (lr, ep), s in at.items():
-            if (lr, ep) in REF:
-                run.judge(f"lr {lr:g}, {ep} epochs: {which} accuracy", "figure",
-                          _estimate(s[which], n, gone[lr, ep]), REF[lr, ep][i],
-                          figure_n=1000, diverged=gone[lr, ep], source="the course's grid",
-                          note=f"per seed {', '.join(f'{v:.3f}' for v in s[which])}; measured "
-                               f"on {n} " + ("images" if which == "val" else
-                                             "sampled training images, as in the course"))
+        for lr, ep in (k for k in at if k in REF):
+            values, lost = at[lr, ep][which], gone[lr, ep]
+            run.judge(f"lr {lr:g}, {ep} epochs: {which} accuracy", "figure",
+                      None if lost else verdict.from_seeds_and_images(values, n), REF[lr, ep][i],
+                      figure_n=1000, diverged=lost, source="the course's grid",
+                      note=f"per seed {', '.join(f'{v:.3f}' for v in values)}; measured on {n} "
+                           + ("images" if which == "val" else
+                              "sampled training images, as in the course"))
     ordered = sorted(cfg.learning_rates, reverse=True)
     for a, b in zip(ordered[:-1], ordered[1:], strict=True):
         for ep in cfg.epochs:

@@ -121,10 +121,10 @@ TEST_SPLIT_HISTORY = {
         "budget (all 45,000 training images) and the dropout (0.3) were then changed and scored "
         "0.7625 (baec0e4). That recipe is unchanged since and was run again over several seeds."),
     "lenet-fashion": (
-        "The dropout variant first placed dropout 0.5 after both hidden fully connected layers and scored 0.8784 "
-        "on the test split (0bd9c7a); after that score dropout was moved to before the output "
-        "layer only (after fc2), which scored 0.8873 (c7680c7). The five variants are unchanged since and "
-        "were run again over several seeds."),
+        "The dropout variant first placed dropout 0.5 after both hidden fully connected "
+        "layers and scored 0.8784 on the test split (0bd9c7a); after that score dropout was "
+        "moved to before the output layer only (after fc2), which scored 0.8873 (c7680c7). The "
+        "five variants are unchanged since and were run again over several seeds."),
     "lenet-fashion-best": (
         "The best recipe scored 0.9153 on three seeds (129c450). Its short one-cycle schedule "
         "was then published three times (3a9f49f, d575144, 761163a); after one seed's test score "

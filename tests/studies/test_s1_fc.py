@@ -185,3 +185,17 @@ def test_the_course_formula_reproduces_its_relu_forward_figure():
     ref = references.S1_1_LAYER_CHECKS[("ReLU.forward", "out")]
     assert errors["ReLU.forward"] == pytest.approx(ref, rel=0.01)
     assert errors["Linear.forward"] < errors["Linear.forward float32"] < 1e-7
+
+
+def test_the_depth_reading_is_worded_from_its_numbers():
+    from layerlab.studies.s1_fc.depth import _reading
+    narrow = {"mean_window": 0.44, "slope": -3.0, "fraction": 0.14}
+    wide = {"mean_window": 0.94, "slope": -1.25, "fraction": 0.16}
+    sensitive = _reading(wide, narrow, 0.94 / 0.44)
+    assert "(2.1x wider)" in sensitive and "k^3.00" in sensitive and "k^1.25" in sensitive
+    assert "far more sensitive" in sensitive and "14%" in sensitive
+    not_shown = _reading(narrow, wide, 0.44 / 0.94)
+    assert "narrower)" in not_shown and "does not show" in not_shown
+    assert "far more sensitive" not in not_shown
+    no_slope = _reading({**wide, "slope": None}, narrow, float("nan"))
+    assert "k^" not in no_slope and "x wider" not in no_slope

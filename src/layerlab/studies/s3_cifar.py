@@ -305,7 +305,7 @@ def _final_report(run, cfg, tuned, picked, finals, gone):
     run.note("Settings and choices", (
         f"Batch {cfg.batch_size}, dropout {cfg.dropout:g} after each hidden FC layer, "
         f"{schedule}, Adam with its own (coupled, L2-style) weight decay on every parameter, "
-        "left-right flip of a random half of each batch"
+        + ("left-right flip of a random half of each batch" if cfg.flip else "no flips")
         + (f", shifts of up to {cfg.shift} px" if cfg.shift else "") + ", pixels / 255 (no "
         f"mean subtraction: batchnorm follows the first conv), {finals[0]['n_train']} training "
         f"and {finals[0]['correct']['val'][1]} validation images (a seeded random split), "

@@ -188,18 +188,36 @@ def _compare_depths(run, s3, s5):
               source="the study ('far more sensitive')",
               note="3-layer minus 5-layer weight-scale window at a fixed learning rate "
                    "(decades; each seed's own successes, windows cut by the grid's edge left "
-                   f"out, 0 when none), paired by seed: {s3['seed_windows']} vs "
-                   f"{s5['seed_windows']}; the windows pooled over seeds are in the reading")
+                   f"out, 0 when none), paired by seed: {_decades(s3['seed_windows'])} vs "
+                   f"{_decades(s5['seed_windows'])}; the windows pooled over seeds are in the "
+                   "reading")
     run.judge("weight-scale window ratio, 3-layer / 5-layer", "measured", verdict.exact(ratio),
               note="of the windows pooled over seeds (a cell counts when half the seeds or "
                    "more succeed): one number, no interval (the comparison above carries the "
                    "noise); > 1 means the five-layer net tolerates a narrower range")
-    run.note("reading", (
-        f"At a fixed learning rate the five-layer net reaches 100% over "
-        f"{s5['mean_window']:.2f} decades of weight scale, the three-layer net over "
-        f"{s3['mean_window']:.2f} ({ratio:.1f}x wider), and its band is steeper (lr ∝ "
-        f"ws^{slope(s5['slope'])} against ws^{slope(s3['slope'])}): a weight scale off by k "
-        "shifts the learning rate it needs by about k^3 instead of k, the sense in which it is "
-        "'far more sensitive'. It is not harder to fit overall "
-        f"({s5['fraction']:.0%} of the cells succeed against {s3['fraction']:.0%}: its band "
-        "is narrower but longer); it needs a weight scale matched to the learning rate."))
+    run.note("reading", _reading(s3, s5, ratio))
+
+
+def _decades(windows):
+    """'0.88, 1.00, 0.94': each seed's window in decades, for a note."""
+    return ", ".join(f"{w:.2f}" for w in windows)
+
+
+def _reading(s3, s5, ratio):
+    """The reading note, worded from the measured windows, slopes and success fractions."""
+    text = (f"At a fixed learning rate the five-layer net reaches 100% over "
+            f"{s5['mean_window']:.2f} decades of weight scale, the three-layer net over "
+            f"{s3['mean_window']:.2f}")
+    if math.isfinite(ratio) and ratio > 0:
+        text += f" ({ratio:.1f}x {'wider' if ratio >= 1 else 'narrower'})"
+    if s3["slope"] is not None and s5["slope"] is not None:
+        text += (f"; along the bands lr ∝ ws^{slope(s5['slope'])} against "
+                 f"ws^{slope(s3['slope'])}: a weight scale off by k shifts the learning rate "
+                 f"the five-layer net needs by about k^{-s5['slope']:.2f}, the three-layer "
+                 f"net's by about k^{-s3['slope']:.2f}")
+    text += (". That is the sense in which it is 'far more sensitive'. " if ratio > 1 else
+             ". This run does not show it as more sensitive. ")
+    return text + (f"Overall {s5['fraction']:.0%} of the five-layer net's cells succeed, "
+                   f"against {s3['fraction']:.0%} of the three-layer net's" + (
+                       ": its band is narrower, so it needs a weight scale matched to the "
+                       "learning rate." if ratio > 1 else "."))

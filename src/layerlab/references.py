@@ -85,6 +85,8 @@ S1_8_INITIAL_LOSS = 2.30
 S1_8_GRADCHECK_ERROR = 1e-7  # "around 1e-7 or below"
 # S1.8 (d): "train accuracy near 1.0" without dropout (two-layer net, 500 images).
 S1_8_TRAIN_ACC_NO_DROPOUT = 1.0
+# layerlab's goal for it: the course's "near 1.0" read as 0.95 or more
+S1_8_TRAIN_ACC_GOAL = 0.95
 
 # S2.1: speed-up of the fast convolution over the naive one ("approximately 500x").
 S2_1_CONV_SPEEDUP = 500.0

@@ -98,6 +98,9 @@ def test_quick_run_has_every_part(quick):
                  "('because dropout regularises')",
                  "(d) the train-val gap shrinks as dropout grows, at every hidden size"):
         assert claims[name]["kind"] == "comparison"
+    goal = claims["(d) train accuracy without dropout (last 2 epochs) reaches layerlab's goal "
+                  "0.95 ('near 1.0')"]  # the name is worded from the figure it is judged by
+    assert goal["reference"] == 0.95 and "read as 0.95" in goal["source"]
     assert len(claims) == 24
     assert all("kind" in c for c in claims.values())
 

@@ -199,3 +199,22 @@ def test_the_depth_reading_is_worded_from_its_numbers():
     assert "far more sensitive" not in not_shown
     no_slope = _reading({**wide, "slope": None}, narrow, float("nan"))
     assert "k^" not in no_slope and "x wider" not in no_slope
+
+
+def test_the_forward_check_notes_are_worded_from_their_errors():
+    expected = [[2.0, -0.5]]  # rounding to 8 decimals allows 0.5e-8 / (2 * 2.0) = 1.25e-9
+    within = checks.forward_note(3e-9, 1e-9, expected)
+    assert "up to 1.25e-09: this error is within that" in within and "float32" not in within
+    beyond = checks.forward_note(3e-9, 2e-9, expected)
+    assert "beyond that" in beyond and "within that" not in beyond
+    near = checks.forward_note(3e-9, 1e-9, expected, float32=3.64e-8, reference=3.68e-8)
+    assert "float32 it is 3.64e-08, within a factor of 2" in near and "looks like" in near
+    far = checks.forward_note(3e-9, 1e-9, expected, float32=1e-6, reference=3.68e-8)
+    assert "not near the course's 3.68e-08" in far and "looks like" not in far
+
+
+def test_update_rules_settings_name_the_variant_only_when_it_runs(quick_run):
+    run, res = quick_run("update-rules")
+    assert run.config["variant_rules"] == []  # the quick run skips it
+    note = res["notes"]["settings"]
+    assert "hence pixel_scale 255." in note and "variant" not in note

@@ -8,7 +8,7 @@ import pytest
 from layerlab.analysis import log_grid
 from layerlab.scratch.models import FullyConnectedNet
 from layerlab.scratch.norm import BatchNorm, LayerNorm
-from layerlab.studies.s1_norm.batchnorm import BatchnormConfig
+from layerlab.studies.s1_norm.batchnorm import BatchnormConfig, training_note
 from layerlab.studies.s1_norm.common import (
     ClosedFormBatchNorm,
     behind,
@@ -149,3 +149,10 @@ def test_layernorm_quick_run_compares_three_nets_by_batch_size(ln_run):
     assert all(c["kind"] == "no-effect" and c["margin"] == cfg["scale_tolerance"]
                for c in gains)
     assert "d_backward" not in results["tables"]  # (d) is batchnorm's alone
+
+
+def test_the_backward_training_note_is_worded_from_its_differences():
+    same = training_note(0.0, 8.19e-11)
+    assert "8.19e-11" in same and "changed no accuracy here" in same
+    apart = training_note(0.004, 2e-3)
+    assert "accuracies up to 0.004 apart" in apart and "no accuracy" not in apart

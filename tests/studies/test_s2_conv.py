@@ -92,6 +92,14 @@ def test_expected_test_deviation_is_start_bias_plus_four_standard_errors():
     assert sbn.expected_test_deviation(cfg) == pytest.approx(0.5 ** 10 * 4 + 4 / 10)
 
 
+def test_the_test_mode_goal_says_whether_it_is_above_the_noise():
+    noise = sbn.expected_test_deviation(sbn.SpatialBatchnormConfig())
+    assert sbn.goal_source(0.15, noise).startswith("layerlab's goal: at most 0.15, above the "
+                                                   f"noise to expect here (start bias + 4 "
+                                                   f"standard errors: {noise:.3f})")
+    assert "not above the noise" in sbn.goal_source(noise / 2, noise)
+
+
 def test_batchnorm_comparisons_pairs_same_init_and_measures_per_seed():
     def summary(losses, val):
         return {"loss_history": losses, "val_acc_history": [0.1, val]}

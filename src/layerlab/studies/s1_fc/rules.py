@@ -119,9 +119,10 @@ def update_rules(cfg, run):
         f"{cfg.epochs} epochs, batch {cfg.batch_size}, no learning-rate decay, {n} (initial "
         "weights and shuffling). The rates and weight scale are the course notebook's (later "
         "editions use 5e-3 for SGD), on raw pixels minus the mean image, hence pixel_scale "
-        "255. On [0, 1] pixels that weight scale leaves the output about 255 times smaller at "
-        "the start and SGD at 1e-2 does not move in 5 epochs: the variant uses the [0, 1]-pixel "
-        "course's rates there. " + JPEG_NOTE))
+        f"{cfg.pixel_scale:g}. " + (f"At pixel scale {cfg.variant_pixel_scale:g} that weight "
+        f"scale makes the initial output {cfg.pixel_scale / cfg.variant_pixel_scale:g} times "
+        "smaller (zero biases: a ReLU net's output scales with its input), so the variant uses "
+        "the [0, 1]-pixel course's rates. " if cfg.variant_rules else "") + JPEG_NOTE))
 
 
 def _rules_setting(cfg, run, name, scale, rules, runs, lost, orders):

@@ -356,7 +356,7 @@ def conv_nets(cfg, run):
         "training images; training: the rest, or a seeded subset; the mean image is that of "
         "the training part used. (c) is not in that notebook: a DeepConvNet in the style of "
         "EECS 498-007 (3x3 convs, optional spatial batchnorm, Kaiming init, Gaussian std 1e-3 "
-        "the class default), sized to separate the variants on this machine. The CIFAR-10 here "
+        "the class default), sized for this machine's CPU time. The CIFAR-10 here "
         "is a lossy JPEG copy (see Data), so accuracies may differ slightly from the original's."))
     record_datasets(run, lambda: [_train_set(cfg.dataset)])
     lost = (_overfit(cfg, run), _deep(cfg, run), _one_epoch(cfg, run))

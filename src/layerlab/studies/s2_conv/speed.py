@@ -233,15 +233,15 @@ def _notes(cfg, run, start, cells, results, threads):
         run.note("More threads", (
             f"The fast passes with {more} BLAS threads were slower than with {one} in "
             f"{len(slower)} of {len(cfg.conv_cases) * len(PASSES)} (case, pass) timings"
-            + (f" ({', '.join(slower)})" if slower else "") + ". On two cores shared with "
-            "other jobs a second BLAS thread mostly waits, so training pins BLAS to one."))
+            + (f" ({', '.join(slower)})" if slower else "") + ". conv-nets trains with BLAS "
+            "limited to its `threads` setting, for a machine shared with other jobs."))
     loads = [v for r in cells for v in r["load_average"]]
     run.note("Machine and threads", "; ".join(describe_machine(start)) + (
         f" (at the start; load average {start['load_average']:.2f}, "
         f"{min(loads):.2f}-{max(loads):.2f} over the timing cells). BLAS was limited by "
         "threadpoolctl; each cell keeps the thread count BLAS reported inside the limit. A busy "
-        "machine makes every time slower and noisier, two-thread BLAS most. benchmarks/conv.py "
-        "times the same passes beside PyTorch."))
+        "machine makes times slower and noisier: the load averages say how busy this one was. "
+        "benchmarks/conv.py times the same passes beside PyTorch."))
     run.note("What was timed", "SHA-256 (first 12 digits) of the engine files the timing cells "
              "ran: " + "; ".join(sorted({f"{k} {v}" for r in cells for k, v in
                                          r["source"].items()}))

@@ -31,7 +31,7 @@ SOURCE = "S2.4 (course notebook ConvolutionalNetworks)"
 class ConvNetsConfig:
     """(a) overfit variants (label, pixel scale, weight scale); (b) the one-epoch run
     (`epoch_num_train` None = all); (c) deep variants (label, batchnorm, weight scale);
-    threads: BLAS threads (1 beats 2 on this shared 2-core machine)."""
+    threads: BLAS threads per training process (conv-speed times 1 against 2)."""
 
     checks = {"overfit_variants": rows(text, positive, scale_or_init),
               "deep_variants": rows(text, flag, scale_or_init)}

@@ -219,4 +219,5 @@ S3_KERNEL_ORDER = "(5,3) ~ (3,1) > (5,1)"
 # The study states no accuracy ("well over 70% validation accuracy in 10 epochs" for a
 # well-built model of this size); layerlab's goal is >= 75% test within 10 epochs.
 S3_OPEN_MODEL_TEST_ACC = 0.75
+S3_OPEN_MODEL_EPOCHS = 10  # layerlab's goal: S3_OPEN_MODEL_TEST_ACC within this many epochs
 S3_GRID_MINUTES = 60.0  # layerlab's goal: the full S3 tuning grid finishes in under an hour

@@ -217,3 +217,12 @@ def test_rebuild_loads_no_data(quick_run, tmp_path, monkeypatch, name):
     rebuild(copy)
     rebuilt = json.loads((copy / "results.json").read_text())
     assert rebuilt["claims"] == results["claims"] and rebuilt["tables"] == results["tables"]
+
+
+def test_the_budget_note_says_shorter_only_when_the_tuning_budget_is_smaller():
+    from layerlab.studies.s3_cifar import _budget_text
+    shorter = _budget_text(OpenModelConfig(tune_epochs=3, epochs=10), 45_000, 45_000, 9, 60.0)
+    assert "3 epochs on 45,000" in shorter and "10 epochs on 45,000" in shorter
+    assert "1.5 h" in shorter and "a shorter training, not by their 10-epoch" in shorter
+    same = _budget_text(OpenModelConfig(tune_epochs=1, epochs=1), 128, 128, 2, 4.0)
+    assert "shorter" not in same and "would take 0.0 h of training here (one thread)." in same

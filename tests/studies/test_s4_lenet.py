@@ -160,3 +160,13 @@ def test_a_diverged_variant_has_no_claim_judged_and_names_its_cells():
     assert all(c["reason"] == "cells behind it diverged: fast/seed=2" for c in short)
     recipe = [c["verdict"] for n, c in run.claims.items() if n.startswith("best recipe")]
     assert recipe == ["not met", "within noise"]  # 85 s against 40 s; 91.53% against 91.5%
+
+
+def test_the_best_recipe_is_said_to_reach_the_target_later_only_when_it_does():
+    from layerlab.studies.s4_claims import _recipe_reason
+    later = _recipe_reason({"recipe": [30.0, 34.0], "fast": [20.0, 22.0]})
+    assert "later than the short one-cycle (mean 32.0 s against 21.0 s)" in later
+    for times in ({"recipe": [18.0, 20.0], "fast": [20.0, 22.0]},
+                  {"recipe": [30.0, None], "fast": [20.0, 22.0]}, {"recipe": None, "fast": [20.0]}):
+        reason = _recipe_reason(times)
+        assert "later" not in reason and reason.startswith("a one-cycle over more epochs")

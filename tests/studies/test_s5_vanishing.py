@@ -102,3 +102,16 @@ def test_quick_claims_are_judged_over_seeds(quick_run):
     assert order["kind"] == "comparison" and order["estimate"] == verdict.from_pairs(
         [r[7] for r in col[("relu", "plain")]], [r[7] for r in col[("tanh", "plain")]]).as_dict()
     assert {c["verdict"] for c in claims.values()} <= set(verdict.VERDICTS) - {"not judged"}
+
+
+def test_the_first_epoch_note_reads_the_prediction_from_the_measured_steps():
+    from layerlab.studies.s5_vanishing import _first_epoch_text
+    run = {"fc1_first_epoch": [59.3, 3.0, 1.8], "numel": {"fc1": 1_572_864, "fc2": 131_072,
+                                                          "fc3": 160},
+           "grad_epoch": {"fc1": [3.3], "fc2": [1.0], "fc3": [0.5]},
+           "grad_first_step": {"fc1": 59.3, "fc2": 2.0, "fc3": 0.443}}
+    shown = _first_epoch_text(run)
+    assert "(Yang et al. 2019), as here" in shown and "on step 3 and 1.8" in shown
+    assert "fc1 has 1,572,864 weights, the next largest layer 131,072" in shown
+    quiet = _first_epoch_text({**run, "grad_first_step": {"fc1": 59.3, "fc2": 2.0, "fc3": 70.0}})
+    assert "does not show" in quiet and "as here" not in quiet

@@ -210,3 +210,27 @@ def test_published_numbers_read_below_the_studys_figures_and_the_goal_within_noi
     assert {s: d["estimate"].how for s, d in diff.items()} == dict.fromkeys(diff, "paired")
     assert {s: d["verdict"] for s, d in diff.items()} == {
         "L1": "below", "L2": "reproduced", "L1 + L2": "below"}
+
+
+def test_the_l1_note_says_the_net_does_not_learn_only_at_chance():
+    from layerlab.studies.s6_gurmukhi.main import l1_reading
+    from layerlab.studies.s6_gurmukhi.recipes import above_chance
+    assert not above_chance([0.101, 0.101], 178) and above_chance([0.5, 0.6], 178)
+
+    def runs(acc):
+        return [{"loss": [2.3, 2.31], "penalty": [8.26, 0.094], "test_acc": [0.1, a],
+                 "n_test": 178} for a in acc]
+    title, text = l1_reading(1e-3, runs([0.101, 0.101]), 697_504)
+    assert title == "Why L1 at lambda1 = 0.001 fails here"
+    assert "8.26 over the first epoch, 3.6 times the data loss (2.30;" in text
+    assert "does not learn (test accuracy 10.1%, not above chance)" in text
+    title, text = l1_reading(1e-5, runs([0.9, 0.92]), 697_504)
+    assert title == "L1 at lambda1 = 1e-05" and "does not learn" not in text
+    assert "test accuracy 91.0%, against the study's 94.94%" in text
+
+
+def test_the_study_s_gaps_are_said_inside_the_noise_only_when_they_are():
+    from layerlab.studies.s6_gurmukhi.main import study_gaps
+    wide = study_gaps(0.036)
+    assert "L2 96.07% is 2 images of 178, vs L1 94.94% is 4 images) are inside it." in wide
+    assert study_gaps(0.015).endswith("are not all inside it.")

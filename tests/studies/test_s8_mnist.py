@@ -94,3 +94,16 @@ def test_cnn_and_sweep_reports(quick_run):
     # the quick grid (0, 0.5, 1) has no p = 1/9: that claim has no result
     assert claims["the study's best p (0.1111) beats every other p after one epoch "
                   "(validation)"]["verdict"] == "not judged"
+
+
+def test_the_sweep_reading_names_the_measured_best_and_worst_p():
+    from layerlab.analysis.verdict import from_seeds
+    from layerlab.studies.s8_mnist import sweep_reading
+    small = sweep_reading({0.0: from_seeds([0.97, 0.98]), 0.5: from_seeds([0.95, 0.96]),
+                           1.0: from_seeds([0.09, 0.1])})
+    assert "the best p is 0.0000 (mean val 0.9750), a small p; the worst is 1.0000 (0.0950): " \
+           "the largest p leaves too little capacity to fit." in small
+    large = sweep_reading({0.0: from_seeds([0.5, 0.6]), 0.5: from_seeds([0.7, 0.8]),
+                           1.0: from_seeds([0.6, 0.65])})
+    assert "best p is 0.5000" in large and "not a small one; the worst is 0.0000" in large
+    assert "capacity" not in large and "Here" not in sweep_reading({})

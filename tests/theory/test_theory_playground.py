@@ -96,3 +96,68 @@ def test_best_line_error():
     assert best_line_error(gauss.X, gauss.y) == 0.0
     ring = load("toy2d:circle", "train", n=400, seed=0)  # a line can only cut off a cap
     assert 0.2 < best_line_error(ring.X, ring.y) < chance_error(ring.y)
+
+
+def test_the_dying_reading_follows_the_measured_comparisons():
+    from layerlab.studies.s7_playground.dying import WHY_SORTED_KILLS, runs_show
+    final = {(r, o): d for r, o, d in ((0.1, "sorted", [1, 2]), (0.1, "shuffled", [0, 0]),
+                                       (1.0, "sorted", [9, 8]), (1.0, "shuffled", [1, 0]))}
+    error = {(0.1, "sorted"): 0.07, (0.1, "shuffled"): 0.0, (1.0, "sorted"): 0.2,
+             (1.0, "shuffled"): 0.1}
+    text = runs_show(final, error, [1.0], [0.1])
+    assert "at learning rates 1; at 0.1 it is not shown (no run there ends with more than 2 " \
+           "dead units)" in text
+    assert "costs accuracy instead (mean final train error, sorted against shuffled: 0.070 " \
+           "against 0.000 at 0.1)" in text and text.endswith(WHY_SORTED_KILLS)
+    cheap = runs_show(final, {**error, (0.1, "sorted"): 0.0, (1.0, "sorted"): 0.1}, [],
+                      [0.1, 1.0])
+    assert "at learning rates none" in cheap and "costs accuracy" not in cheap
+    assert "Why sorted SGD" not in cheap
+
+
+def test_the_zero_init_reading_follows_the_zero_runs():
+    from layerlab.studies.s7_playground.init import zero_reading
+
+    def runs(errors, iterations=60):
+        return [{"history": {"train_error": e, "epoch": list(range(len(e)))},
+                 "iterations": iterations} for e in errors]
+    data = {"best_line": 0.276, "chance": 0.476}
+    at_chance = {("relu", "zero"): runs([[0.476, 0.476]]),
+                 ("sigmoid", "zero"): runs([[0.476, 0.476], [0.476, 0.476]])}
+    text = zero_reading(at_chance, data, 0.02)
+    assert text.startswith(" Why zero fails: with ReLU")
+    assert text.endswith("here no seed's error left chance in 60 iterations.")
+    left = zero_reading({**at_chance, ("sigmoid", "zero"): runs([[0.476, 0.33], [0.476, 0.476]])},
+                        data, 0.02)
+    assert "cut off part of the ring in 1 of 2 seeds" in left
+    beaten = zero_reading({("relu", "zero"): runs([[0.476, 0.1]])}, data, 0.02)
+    assert "Why zero fails" not in beaten and "does better than the best straight line" in beaten
+    assert zero_reading({("relu", "random"): runs([[0.0]])}, data, 0.02) == ""
+
+
+def test_the_xor_reading_says_wider_helps_only_when_it_does():
+    from layerlab.studies.s7_playground.or_xor import trained_reading
+
+    def runs(hidden, solved):
+        return [{"hidden": hidden, "solved": s, "dead": 0 if s else 1} for s in solved]
+    helps = trained_reading(runs(2, [True, False]) + runs(8, [True, True]))
+    assert "Of the 1 failed runs, 1 have a hidden unit" in helps
+    assert "The widest nets (8 units) solve 2 of 2 seeds, the narrowest (2) 1 of 2: wider" in helps
+    same = trained_reading(runs(2, [True, False]) + runs(8, [True, False]))
+    assert same.endswith("more units do not help here.")
+    assert "widest" not in trained_reading(runs(4, [True]))
+
+
+def test_the_pooling_reading_follows_the_pooled_matrices():
+    from layerlab.studies.theory_questions import pooling_reading
+
+    def pool(mx, avg):
+        return {"max": {"hand": mx}, "avg": {"hand": avg}}
+    ones = [[1.0, 1.0], [1.0, 1.0]]
+    text = pooling_reading([pool(ones, [[1.0, 0.5], [0.5, 0.25]]),
+                            pool(ones, [[0.5, 1.0], [0.25, 0.5]])])
+    assert text.startswith("Max pooling maps all 2 matrices to ones")
+    assert "gives each a different result" in text
+    other = pooling_reading([pool(ones, [[1.0]]), pool([[0.0, 1.0], [1.0, 1.0]], [[1.0]])])
+    assert other == ("Max pooling does not map every matrix to ones; average pooling gives some "
+                     "of them the same result.")

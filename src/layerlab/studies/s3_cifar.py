@@ -146,12 +146,11 @@ def pytorch_apis(cfg, run):
               lambda c: _equivalence(cfg, spec, c["net"]))
     rows = [[kind, dtype, f"{style} vs functional", d] for kind, e in zip(NETS, eq, strict=True)
             for dtype, diffs in e["diffs"].items() for style, d in diffs.items()]
-    worst32 = max([0.0] + [row[3] for row in rows if row[1] == "float32"])
+    tol, worst32 = refs.S3_API_TOLERANCE, max([0.0] + [r[3] for r in rows if r[1] == "float32"])
     run.table("equivalence", ["net", "dtype", "styles", "max |logit difference|"], rows,
-              title="Identical weights, identical outputs",
+              title="The three styles' outputs from identical weights",
               note=f"{eq[0]['images']} validation images; the Module and Sequential nets get "
                    "copies of the functional net's tensors.")
-    tol = refs.S3_API_TOLERANCE
     run.judge(f"the three API styles give the same outputs for the same weights (max abs "
               f"difference <= {tol:g}, float32)", "goal", exact(worst32), tol, better="lower",
               key=True, source=f"layerlab's goal (identical outputs to {tol:g})",
@@ -237,7 +236,8 @@ def _budget_report(run, cfg, tuned, ok, done, lost):
               f"{tune_n:,} images): wall time, minutes", "goal",
               None if lost else exact(round(minutes, 2), round(minutes * slow, 2)),
               refs.S3_GRID_MINUTES, diverged=lost or False, better="lower",
-              source="layerlab's goal (the full tuning grid on this machine in under an hour)",
+              source=f"layerlab's goal (the full tuning grid on this machine in under "
+                     f"{refs.S3_GRID_MINUTES:g} minutes)",
               note="one timing of one run, first cell's start to last cell's end (a resumed run "
                    "counts its pause; it depends on `--workers`); the margin is the grid as if "
                    f"every epoch ran at the slowest epoch speed seen in it (+{100 * slow:.0f}%), "
@@ -249,17 +249,25 @@ def _budget_report(run, cfg, tuned, ok, done, lost):
     mean_test = mean_curve([f["history"]["test_acc"] for f in done])
     reached = first_epoch_reaching(mean_test, goal, epochs=done[0]["history"]["epoch"])
     e = val_estimate(next(iter(ok.values()))[:1])
-    run.note("Tuning budget and noise", (
-        f"Each tuning cell trained {count(cfg.tune_epochs, 'epoch')} on {tune_n} images "
-        f"({cfg.tune_epochs * tune_n:,} image-passes, the one-cycle schedule over those "
-        f"epochs); the study's table has 10 epochs on {final_n:,}. At the final runs' "
-        f"{epoch_s:.0f} s per epoch, its {len(tuned)} cells would take "
-        f"{len(tuned) * 10 * epoch_s / 3600:.1f} h of training here (one thread), so the table "
-        "ranks recipes by a shorter training, not by their 10-epoch accuracy. The 95% Wilson "
-        f"intervals on {e.n} validation images are about ±{50 * (e.high - e.low):.1f} points "
-        "wide, and a seed's own noise comes on top. The final model's test accuracy (mean of "
-        f"{count(len(done), 'seed')}) first reached {goal:.0%} "
-        + (f"after epoch {reached}." if reached else f"in none of its {len(mean_test)} epochs.")))
+    run.note("Tuning budget and noise", _budget_text(cfg, tune_n, final_n, len(tuned), epoch_s)
+             + f" The 95% Wilson intervals on {e.n} validation images are about "
+             f"±{50 * (e.high - e.low):.1f} points wide, and a seed's own noise comes on top. "
+             f"The final model's test accuracy (mean of {count(len(done), 'seed')}) first "
+             f"reached {goal:.0%} " + (f"after epoch {reached}." if reached else
+                                       f"in none of its {len(mean_test)} epochs."))
+
+
+def _budget_text(cfg, tune_n, final_n, cells, epoch_s):
+    """What a tuning cell trains against a final run, and what the grid would cost at the final
+    runs' length; 'a shorter training' only when the tuning budget is the smaller."""
+    return (f"Each tuning cell trained {count(cfg.tune_epochs, 'epoch')} on {tune_n:,} images "
+            f"({cfg.tune_epochs * tune_n:,} image-passes, the one-cycle schedule over those "
+            f"epochs); each final run {count(cfg.epochs, 'epoch')} on {final_n:,}. At the final "
+            f"runs' {epoch_s:.0f} s per epoch, the {cells} cells would take "
+            f"{cells * cfg.epochs * epoch_s / 3600:.1f} h of training here (one thread)" + (
+                ", so the table ranks recipes by a shorter training, not by their "
+                f"{cfg.epochs}-epoch accuracy" if cfg.tune_epochs * tune_n < cfg.epochs * final_n
+                else "") + ".")
 
 
 def _final_report(run, cfg, tuned, picked, finals, gone):
@@ -272,7 +280,8 @@ def _final_report(run, cfg, tuned, picked, finals, gone):
     run.judge(f"open model: test accuracy after {count(cfg.epochs, 'epoch')} (recipe picked on "
               "validation)", "goal", None if gone else from_seeds_and_images(tests, n_test),
               goal, key=True, diverged=list(gone) or False,
-              source=f"layerlab's goal (>= {goal:.0%} within 10 epochs; the study quotes none)",
+              source=f"layerlab's goal (>= {goal:.0%} within {refs.S3_OPEN_MODEL_EPOCHS} "
+                     "epochs; the study quotes none)",
               note="every recipe diverged in tuning: no pick" if not picked else
               f"{label(picked)}; " + ("a final seed diverged" if gone else
                    f"{count(len(tests), 'seed')} ({', '.join(map(accuracy, tests))}); val "

@@ -231,16 +231,22 @@ def _first_epoch_note(run, res):
     r = res.get(("relu", "fixed"))
     if r is None or divergence.of(r):
         return
-    first, g = r["fc1_first_epoch"], r["grad_epoch"]
-    step = min(50, len(first))
-    run.note("The first epoch of the fixed ReLU net", (
-        f"fc1's gradient norm is {first[0]:.3g} on the first step, {first[step - 1]:.3g} on "
-        f"step {step} and {first[-1]:.3g} on the epoch's last step ({len(first)} steps; median "
-        f"{float(np.median(first)):.3g}, mean {next(iter(g.values()))[0]:.3g}); the output "
-        f"layer's first step is {r['grad_first_step'][list(g)[-1]]:.3g}. Mean-field theory of "
-        "batchnorm predicts large gradients near the input at initialisation (Yang et al. "
-        "2019), and fc1, with its 3072 inputs, has by far the most weights; the spread table "
-        "shows every epoch apart."))
+    run.note("The first epoch of the fixed ReLU net", _first_epoch_text(r))
+
+
+def _first_epoch_text(r):
+    """fc1's norms over the first epoch against the output layer's first step; 'as here' only
+    when fc1's first step is the larger, and the layers' weight counts as measured."""
+    first, g, sizes = r["fc1_first_epoch"], r["grad_epoch"], list(r["numel"].values())
+    step, out = min(50, len(first)), r["grad_first_step"][list(g)[-1]]
+    return (f"fc1's gradient norm is {first[0]:.3g} on the first step, {first[step - 1]:.3g} on "
+            f"step {step} and {first[-1]:.3g} on the epoch's last step ({len(first)} steps; "
+            f"median {float(np.median(first)):.3g}, mean {next(iter(g.values()))[0]:.3g}); the "
+            f"output layer's first step is {out:.3g}. Mean-field theory of batchnorm predicts "
+            "large gradients near the input at initialisation (Yang et al. 2019)" + (
+                ", as here" if first[0] > out else ", which this run's first step does not "
+                "show") + f"; fc1 has {sizes[0]:,} weights, the next largest layer "
+            f"{max(sizes[1:]):,}. The spread table shows every epoch apart.")
 
 
 def _measures(r):

@@ -360,12 +360,25 @@ def mnist_dropout_sweep(cfg, run):
                [f"{p:.4f}", divergence.label(lost[p]), "", ""] for p in ps],
               title=f"One epoch per dropout probability, seeds {list(cfg.seeds)}")
     _sweep_claims(run, cfg.seeds, val, pick, lost)
-    run.note("What one-epoch validation cannot show", (
-        "Dropout trades slower fitting now for less over-fitting later, and one epoch shows "
-        "only the first half of that trade: the sweep separates 'too much dropout' from the "
-        "rest, favours small p, and cannot show which p is best after full training. Large p "
-        "(up to 1, every unit of the FC part dropped) leaves too little capacity to fit. "
-        "SmallCNN with batchnorm, dropout p before each Linear layer, Adam, no augmentation."))
+    run.note("What one-epoch validation cannot show", sweep_reading(est) + " SmallCNN with "
+             "batchnorm, dropout p before each Linear layer, Adam, no augmentation.")
+
+
+def sweep_reading(est):
+    """The note on one-epoch validation, with the best and worst p as measured ({p: Estimate});
+    'a small p' only when the best p is below 1/2, 'too little capacity' only when the
+    largest p does worst."""
+    text = ("Dropout trades slower fitting now for less over-fitting later, and one epoch shows "
+            "only the first half of that trade: it cannot show which p is best after full "
+            "training.")
+    if not est:
+        return text
+    best, worst = (f(est, key=lambda p: est[p].value) for f in (max, min))
+    return text + (f" Here the best p is {best:.4f} (mean val {est[best].value:.4f}), "
+                   + ("a small p" if best < 0.5 else "not a small one") + f"; the worst is "
+                   f"{worst:.4f} ({est[worst].value:.4f})" + (
+                       ": the largest p leaves too little capacity to fit." if worst == max(est)
+                       else "."))
 
 
 def _sweep_claims(run, seeds, val, pick, lost):

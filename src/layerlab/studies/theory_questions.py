@@ -180,12 +180,22 @@ def _pooling_report(run, pools):
               [[k, text(m), text(p["max"]["hand"]), text(p["avg"]["hand"])]
                for k, (m, p) in enumerate(zip(ref.S8_POOL_MATRICES, pools, strict=True), 1)],
               title="S8: pooling of the four matrices (`layerlab pool`), rows separated by /",
-              note="Max pooling maps all four matrices to ones: each has a 1 in every window; "
-              "average pooling keeps where the block of ones sits.")
+              note=pooling_reading(pools))
     differ = sum(p[kind]["hand"] != p[kind]["engine"] for p in pools for kind in ("max", "avg"))
     _exact(run, "S8 pooling by hand against the engine's MaxPool and AvgPool: results that "
            "differ", differ, 0, S8, unit="pooled matrices", note=f"{2 * len(pools) - differ} "
            f"of {2 * len(pools)} (matrix, pooling) results equal, entry for entry")
+
+
+def pooling_reading(pools):
+    """The pooling note from the pooled matrices: 'all ones' and 'a different result each'
+    only when the hand-pooled results are so."""
+    ones = all(v == 1 for p in pools for row in p["max"]["hand"] for v in row)
+    distinct = len({str(p["avg"]["hand"]) for p in pools}) == len(pools)
+    return ((f"Max pooling maps all {len(pools)} matrices to ones: each has a 1 in every window"
+             if ones else "Max pooling does not map every matrix to ones") + "; average pooling "
+            + ("gives each a different result: it keeps where the block of ones sits." if distinct
+               else "gives some of them the same result."))
 
 
 def _batchnorm_report(run, checks):

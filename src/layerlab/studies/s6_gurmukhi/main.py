@@ -151,7 +151,7 @@ def judge_differences(run, finals, n_test, lost):
     """Each penalty's paired difference to dropout only (t over the paired seeds) against the
     study's difference of single runs on the same images, and a note: are the effects larger
     than the seed noise and the test-set noise? A pair with a diverged seed is not judged."""
-    acc, images, sentences = ref.S6_TEST_ACC, ref.S6_TEST_IMAGES, []
+    acc, sentences = ref.S6_TEST_ACC, []
     for s in SETTINGS[1:]:
         name = f"{LABELS[s]} vs dropout only: paired difference in final test accuracy"
         source = SOURCE + " (difference of the reference accuracies)"
@@ -169,40 +169,37 @@ def judge_differences(run, finals, n_test, lost):
         what = ("within the seed-to-seed noise" if not beyond_seeds else
                 "larger than the seed-to-seed noise" + (
                     " and than a single run's test-set interval" if abs(d) > hw else
-                    f", but within a single run's test-set interval ({images} images)"))
+                    f", but within a single run's test-set interval ({n_test} images)"))
         sentences.append(f"{LABELS[s]}: {diff} against dropout only, {what}.")
     if "dropout" in lost:  # the note measures the noise at dropout only's mean accuracy
         return
     low, high = ci_at_mean(finals["dropout"], n_test)
-
-    def gap(s):  # the study's single-run difference to dropout only, in test images
-        return f"{accuracy(acc[s])} is {round((acc['dropout'] - acc[s]) * images)} images"
-
     run.note("Are the penalties' effects larger than the noise?", (
         " ".join(sentences) + f" On {n_test} test images one run's 95% interval is about "
-        f"±{100 * (high - low) / 2:.1f} points at the dropout-only accuracy: the study's "
-        f"single-run differences (dropout {accuracy(acc['dropout'])} vs L2 {gap('l2')} of "
-        f"{images}, vs L1 {gap('l1')}) are inside it. Pairing by seed removes the seed noise, "
-        f"not the test-set sampling. {ref.S6_DUPLICATES_IN_TRAIN} test images are also in the "
+        f"±{100 * (high - low) / 2:.1f} points at the dropout-only accuracy: "
+        + study_gaps((high - low) / 2) + " Pairing by seed removes the seed noise, not the "
+        f"test-set sampling. {ref.S6_DUPLICATES_IN_TRAIN} test images are also in the "
         "training set."))
 
 
-def note_l1_and_settings(run, cfg, by, finals, in_features, n_train):
-    """Why the study's L1 collapses the net here (when its seeds finished); the settings."""
+def study_gaps(half):
+    """The study's single-run differences to dropout only, in its test images, and whether
+    each lies within `half` (one run's 95% half-width, a fraction)."""
+    acc, images = ref.S6_TEST_ACC, ref.S6_TEST_IMAGES
+    gaps = {s: acc["dropout"] - acc[s] for s in ("l2", "l1")}
+    inside = all(abs(d) <= half for d in gaps.values())
+    return (f"the study's single-run differences (dropout {accuracy(acc['dropout'])} vs L2 "
+            f"{accuracy(acc['l2'])} is {round(gaps['l2'] * images)} images of {images}, vs L1 "
+            f"{accuracy(acc['l1'])} is {round(gaps['l1'] * images)} images) are "
+            + ("inside it." if inside else "not all inside it."))
+
+
+def note_l1_and_settings(run, cfg, by, in_features, n_train):
+    """The L1 note (`l1_reading`; when its seeds finished) and the settings."""
     sizes = [in_features, *cfg.hidden_sizes, 10]
     n_weights = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
     if l1 := by.get("l1"):
-        run.note("Why L1 at lambda1 = 1e-3 fails here", (
-            f"The penalty sums over all {n_weights:,} weights: "
-            f"{np.mean([r['penalty'][0] for r in l1]):.2f} over the first epoch, "
-            f"several times the data loss (ln 10 = {math.log(10):.2f} at chance). Adam scales "
-            "each step by the weight's own gradient size, so every weight whose data gradient "
-            "is below lambda1 moves to 0 by about lr per step. The data loss stays at "
-            f"{np.mean([r['loss'][-1] for r in l1]):.2f} while the penalty falls to "
-            f"{np.mean([r['penalty'][-1] for r in l1]):.3f}: the net never learns (test "
-            f"accuracy {100 * mean_std(finals['l1'])[0]:.1f}%). The study's "
-            f"{accuracy(ref.S6_TEST_ACC['l1'])} must come from another penalty (a mean, or a "
-            "smaller lambda1); it does not say."))
+        run.note(*l1_reading(cfg.l1, l1, n_weights))
     run.note("Settings and choices", (
         f"FC {in_features} -> {'-'.join(map(str, cfg.hidden_sizes))} -> 10, ReLU, dropout "
         "after every hidden ReLU (the study gives no p), PyTorch's default initialisation, "
@@ -210,6 +207,26 @@ def note_l1_and_settings(run, cfg, by, finals, in_features, n_train):
         "lambda1 sum |w| and lambda2 sum w² over the Linear weights (no biases, no 1/2), added "
         "to the loss. Epoch wall time (one torch thread): "
         + epoch_time_summary([r for runs in by.values() for r in runs]) + "."))
+
+
+def l1_reading(l1, runs, n_weights):
+    """(title, text) of the L1 note from the L1 runs: the penalty against the data loss, and
+    'the net does not learn' only when its test accuracy is not above chance (`above_chance`)."""
+    first, last = ({k: np.mean([r[k][e] for r in runs]) for k in ("loss", "penalty")}
+                   for e in (0, -1))
+    tests = [r["test_acc"][-1] for r in runs]
+    chance, acc = not recipes.above_chance(tests, runs[0]["n_test"]), 100 * np.mean(tests)
+    return (f"Why L1 at lambda1 = {l1:g} fails here" if chance else f"L1 at lambda1 = {l1:g}"), (
+        f"The penalty sums over all {n_weights:,} weights: {first['penalty']:.2f} over the first "
+        f"epoch, {first['penalty'] / first['loss']:.1f} times the data loss ({first['loss']:.2f}; "
+        f"ln 10 = {math.log(10):.2f} at chance). Adam scales each step by the weight's own "
+        "gradient size, so every weight whose data gradient is below lambda1 moves to 0 by about "
+        f"lr per step. The data loss ends at {last['loss']:.2f} and the penalty at "
+        f"{last['penalty']:.3f}: " + (
+            f"the net does not learn (test accuracy {acc:.1f}%, not above chance). The study's "
+            f"{accuracy(ref.S6_TEST_ACC['l1'])} must come from another penalty (a mean, or a "
+            "smaller lambda1); it does not say." if chance else f"test accuracy {acc:.1f}%, "
+            f"against the study's {accuracy(ref.S6_TEST_ACC['l1'])}."))
 
 
 @experiment("gurmukhi-reg", study="S6",
@@ -245,7 +262,7 @@ def gurmukhi_reg(cfg, run):
         recipes.tuned_claim(run, cfg, tuned)
         dead.update(tuned["dead"])
     judge_differences(run, finals, n_test, lost)
-    note_l1_and_settings(run, cfg, by, finals, gc["in_features"], n_train)
+    note_l1_and_settings(run, cfg, by, gc["in_features"], n_train)
     # one note for the diverged cells of every grid (each `groups` call wrote its grid's)
     divergence.note(run, {**{n: d for g in lost.values() for n, d in g.items()}, **dead},
                     "a setting, value or recipe with a diverged seed or fold has no mean")

@@ -33,6 +33,11 @@ def ci_at_mean(values, n_test):
     return wilson(int(round(mean_std(values)[0] * n_test)), n_test)
 
 
+def above_chance(values, n_test, classes=10):
+    """Whether `ci_at_mean` of the accuracies lies wholly above guessing among `classes`."""
+    return ci_at_mean(values, n_test)[0] > 1 / classes
+
+
 def summary(values, n_test):
     """Table cells of accuracies over seeds, in percent: mean ± std, range, and `ci_at_mean`
     ('[95.1, 99.0]')."""
@@ -80,7 +85,8 @@ def sensitivity(run, train, cfg, by, lost):
     finals = over_seeds([{**c, "acc": r["test_acc"][-1]} for c, r in zip(cells, results,
                                                                           strict=True)
                          if (c["kind"], c["value"]) not in gone], ("kind", "value"), "acc")
-    rows, sub = [], [int(sd) for sd in cfg.sensitivity_seeds]
+    rows, sub, l1 = [], [int(sd) for sd in cfg.sensitivity_seeds], by.get("l1")
+    chance = bool(l1) and not above_chance([r["test_acc"][-1] for r in l1], l1[0]["n_test"])
     for kind, field, own, label in SWEEPS:
         if not getattr(cfg, field):  # not swept: no rows, not even the main grid's
             continue
@@ -99,7 +105,8 @@ def sensitivity(run, train, cfg, by, lost):
                                   "std)", "min %", "max %"], rows,
                   title="Sensitivity: dropout p, L1 strength, training length",
                   note="Not the study's settings: the dropout p it does not state, lambda1 (its "
-                       "1e-3 collapses the net here) and more epochs (is the net merely stopped "
+                       f"{cfg.l1:g}" + (" leaves the net at chance here" if chance else "")
+                       + ") and more epochs (is the net merely stopped "
                        "early?). Seeds " + ", ".join(map(str, sub)) + ", also for the main-grid "
                        "rows. Measured on the test set for the report only: nothing is chosen "
                        "on it.")

@@ -84,21 +84,33 @@ def or_xor(cfg, run):
                      mean_std([r["loss"] for r in solved] or [float("nan")])[0],
                      " ".join(str(r["dead"]) for r in failed),
                      " ".join(f"{r['loss']:.3f}" for r in failed)])
-    failed = [r for r in trained if not r["solved"]]
     run.table("trained", ["hidden ReLU units", "seeds solving XOR", "seeds", "which",
                           "mean final loss of those", "failed runs: dead hidden units",
                           "failed runs: final loss"], rows,
               title="Trained 2 - h - 2 ReLU nets on the four XOR points",
-              note=f"{cfg.iterations} full-batch steps, learning rate {cfg.learning_rate}. Of "
-              f"the {len(failed)} failed runs, {sum(r['dead'] > 0 for r in failed)} have a "
-              "hidden unit that is zero on all four inputs (dead for good). Every failed run "
-              "stops on a plateau of the loss, its live units fitting only some of the points "
-              "(log 2 = 0.693: the net answers 1/2 everywhere). Wider nets have spare units, "
-              "so more seeds succeed.")
+              note=f"{cfg.iterations} full-batch steps, learning rate {cfg.learning_rate}. "
+              + trained_reading(trained))
     run.judge("a trained net finds an XOR solution (seeds solving it, all widths)", "measured",
               verdict.exact(sum(r["solved"] for r in trained)), unit="runs", source=pg.SOURCE,
               note=f"of {len(trained)} runs; the study: 'a trained net confirms'")
     _boundaries(cfg, run, trained)
+
+
+def trained_reading(trained):
+    """The trained nets' failures and widths, as measured: 'wider nets have spare units' only
+    when the widest nets solve a larger share of their seeds than the narrowest."""
+    failed = [r for r in trained if not r["solved"]]
+    widths = sorted((h[0], sum(r["solved"] for r in rs), len(rs))
+                    for h, rs in group_by(trained, "hidden").items())
+    text = (f"Of the {len(failed)} failed runs, {sum(r['dead'] > 0 for r in failed)} have a "
+            "hidden unit that is zero on all four inputs (dead for good); log 2 = 0.693 is the "
+            "loss of a net that answers 1/2 everywhere.")
+    if len(widths) > 1:
+        (h, a, k), (w, b, m) = widths[0], widths[-1]
+        text += (f" The widest nets ({w} units) solve {b} of {m} seeds, the narrowest ({h}) "
+                 f"{a} of {k}: " + ("wider nets have spare units." if b / m > a / k else
+                                    "more units do not help here."))
+    return text
 
 
 def _boundaries(cfg, run, trained):
@@ -135,8 +147,10 @@ def _hand_report(run, hand):
                 int(logic.XOR[k]), hand["xor_two_layers"][k]] for k in range(4)],
               title="The hand-set networks on all four inputs",
               note="relu(x1 + x2) is OR as a classifier (output > 0 means true); exact 0/1 "
-              "outputs need one hidden unit (proof below).")
+              "outputs without a hidden unit: the proof below.")
     exact_or, xor_separable = hand["or_exact_without_hidden"], hand["separable"]["XOR"]["feasible"]
+    none_exact = not any(r["feasible"] for r in exact_or.values())
+    two_layers = sum(np.equal(hand["xor_two_layers"], logic.XOR))
     right = "{}: inputs right (of 4)".format
     for name, value, reference, more in (
             (right("OR as a classifier with no hidden unit"), sum(
@@ -144,16 +158,17 @@ def _hand_report(run, hand):
              4, {"note": "relu(x1 + x2) > 0"}),
             (right("OR with exact 0/1 outputs and one hidden ReLU unit"),
              sum(np.equal(hand["or_one_hidden"], logic.OR)), 4, {}),
-            (right("XOR with two layers (hand-set)"),
-             sum(np.equal(hand["xor_two_layers"], logic.XOR)), 4, {}),
+            (right("XOR with two layers (hand-set)"), two_layers, 4, {}),
             (f"exact OR without a hidden layer: feasible systems (of {len(exact_or)}: ReLU or "
              "linear output)", sum(r["feasible"] for r in exact_or.values()), 0,
-             {"note": "0: infeasible, proved; so one hidden unit is the fewest for exact "
-              "outputs; Farkas certificates in the table below"}),
+             {"note": ("0: infeasible, proved; so one hidden unit is the fewest for exact "
+                       "outputs" if none_exact else "a system is feasible: its (w1, w2, b)")
+              + " in the table below"}),
             ("fewest layers of weights that compute XOR",
              1 if xor_separable else hand["xor_layers"], S7_XOR_LAYERS,
-             {"unit": "layers", "key": True, "note": "one layer is ruled out by the "
-              "infeasibility proof below; two suffice"}),
+             {"unit": "layers", "key": True, "note": ("one layer is ruled out by the "
+              "infeasibility proof below" if not xor_separable else "XOR is separable here: "
+              "one layer") + ("; two suffice" if two_layers == 4 else "")}),
             ("XOR is linearly separable (1 yes, 0 no; so a net without a hidden layer could "
              "compute it)", int(xor_separable), 0,
              {"note": "exact Fourier-Motzkin elimination; its certificate checked "
@@ -169,5 +184,5 @@ def _hand_report(run, hand):
               title="What a network without a hidden layer can do (exact)",
               note="Separable: is there (w1, w2, b) with w.x + b >= 1 on the 1s and <= 0 on "
               "the 0s? An infeasible system comes with multipliers y >= 0 combining its rows "
-              "into 0 <= -1 or less (for XOR the sum of the four reads 0 <= -2). A net without "
-              "a hidden layer thresholds one w.x + b, so no such net computes it.")
+              "into 0 <= (a negative number). A net without a hidden layer thresholds one "
+              "w.x + b, so it computes exactly the separable ones.")

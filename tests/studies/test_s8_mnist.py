@@ -5,12 +5,8 @@ import pytest
 pytest.importorskip("torch")
 
 from layerlab.runfiles import read_metrics  # noqa: E402
-from layerlab.studies.s8_mnist import (  # noqa: E402
-    cnn_budget,
-    dropout_grid,
-    mlp_budget,
-    sweep_picks,
-)
+from layerlab.studies.s8_dropout_sweep import dropout_grid, sweep_picks  # noqa: E402
+from layerlab.studies.s8_mnist import cnn_budget, mlp_budget  # noqa: E402
 
 
 def test_budgets_are_the_studys():
@@ -98,7 +94,7 @@ def test_cnn_and_sweep_reports(quick_run):
 
 def test_the_sweep_reading_names_the_measured_best_and_worst_p():
     from layerlab.analysis.verdict import from_seeds
-    from layerlab.studies.s8_mnist import sweep_reading
+    from layerlab.studies.s8_dropout_sweep import sweep_reading
     small = sweep_reading({0.0: from_seeds([0.97, 0.98]), 0.5: from_seeds([0.95, 0.96]),
                            1.0: from_seeds([0.09, 0.1])})
     assert "the best p is 0.0000 (mean val 0.9750), a small p; the worst is 1.0000 (0.0950): " \

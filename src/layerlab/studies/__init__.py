@@ -17,4 +17,5 @@ STUDY_MODULES = [
     "layerlab.studies.s7_playground",
     "layerlab.studies.theory_questions",
     "layerlab.studies.s8_mnist",
+    "layerlab.studies.s8_dropout_sweep",
 ]

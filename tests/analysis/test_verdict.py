@@ -152,3 +152,19 @@ def test_a_measured_figure_of_diverged_cells_is_not_judged():
     judged = v.judge("measured", None, diverged=["lr=1e+06,seed=0"])
     assert judged["verdict"] == "not judged" and "lr=1e+06,seed=0" in judged["reason"]
     assert v.judge("measured", v.exact(0.5))["verdict"] == "measured"
+
+
+def test_an_exact_count_against_a_goal_reads_in_full():
+    met = v.against_goal(v.exact(468_202), 999_999, better="lower")
+    assert met["verdict"] == "met"
+    assert met["reason"] == "468,202 clears the goal 999,999"
+    missed = v.against_goal(v.exact(1_200_000), 999_999, better="lower")
+    assert missed["verdict"] == "not met"
+    assert missed["reason"] == "1,200,000 does not reach the goal 999,999"
+    noisy = v.against_goal(v.from_seeds([0.91, 0.92, 0.93]), 0.5)
+    assert noisy["reason"].startswith("all of [0.") and "goal 0.5" in noisy["reason"]
+
+
+def test_an_estimate_over_seeds_and_images_names_no_split():
+    text = v.from_seeds_and_images([0.52, 0.53, 0.51], 1000).text()
+    assert text.endswith("(3 seeds and the images' noise)")

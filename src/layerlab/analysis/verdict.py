@@ -63,7 +63,7 @@ class Estimate:
     def text(self, digits=4) -> str:
         """'0.9123 [0.9050, 0.9196] (t over 5 seeds)'."""
         what = {"seeds": f"t over {self.n} seeds", "images": f"Wilson on {self.n} images",
-                "seeds+images": f"{self.n} seeds and their test images",
+                "seeds+images": f"{self.n} seeds and the images' noise",
                 "paired": f"paired t over {self.n} seeds", "exact": "exact"}[self.how]
         if self.how == "exact" and self.low == self.high:
             return f"{self.value:.{digits}g} (exact)"
@@ -176,12 +176,23 @@ def against_goal(est: Estimate, goal: float, better="higher", diverged=False) ->
         raise ValueError(f"better must be 'higher' or 'lower', got {better!r}")
     clears = (lambda x: x >= goal) if better == "higher" else (lambda x: x <= goal)
     worst, best = (est.low, est.high) if better == "higher" else (est.high, est.low)
-    span = f"[{est.low:.4g}, {est.high:.4g}]"
+    exact = est.low == est.high
+    span, goal_text = (_number(est.value) if exact else
+                       f"[{_number(est.low)}, {_number(est.high)}]"), _number(goal)
     if clears(worst):
-        return _judgement("met", f"all of {span} clears the goal {goal:.4g}")
+        return _judgement("met", f"{'' if exact else 'all of '}{span} clears the goal {goal_text}")
     if not clears(best):
-        return _judgement("not met", f"none of {span} reaches the goal {goal:.4g}")
-    return _judgement("within noise", f"{span} straddles the goal {goal:.4g}")
+        return _judgement("not met", f"{'' if exact else 'none of '}{span} "
+                          f"{'does not reach' if exact else 'reaches'} the goal {goal_text}")
+    return _judgement("within noise", f"{span} straddles the goal {goal_text}")
+
+
+def _number(x) -> str:
+    """A figure in a verdict's reason: 4 significant digits, whole numbers of 10,000 or more
+    in full with thousands separators (a parameter count is not '1e+06')."""
+    if math.isfinite(x) and float(x).is_integer() and abs(x) >= 1e4:
+        return f"{int(x):,}"
+    return f"{x:.4g}"
 
 
 def comparison(diff: Estimate, better="higher", diverged=False) -> dict:

@@ -65,7 +65,7 @@ def _how(est) -> str:
     if not isinstance(n, int):
         return est["how"]
     return {"seeds": count(n, "seed"), "images": count(n, "image"),
-            "seeds+images": f"{count(n, 'seed')} and their test images",
+            "seeds+images": f"{count(n, 'seed')} and the images' noise",
             "paired": f"paired, {count(n, 'seed')}"}.get(est["how"], est["how"])
 
 

@@ -97,3 +97,19 @@ def test_each_recipe_history_cites_commits_that_published_that_experiments_resul
         assert set(cited) <= set(log), (name, set(cited) - set(log))
         report = (root / "docs" / "results" / name / "report.md").read_text()
         assert text in report, name
+
+
+def test_every_published_report_states_its_test_split_look_count():
+    """Each published full run says how often its experiment's test split was scored here,
+    and the count it prints is the ledger's."""
+    import re
+    from pathlib import Path
+    results = Path(__file__).resolve().parents[1] / "docs" / "results"
+    if not (results / ledger.LEDGER_NAME).is_file():
+        missing("the repository's docs/results (a source checkout)")
+    for report in sorted(results.glob("*/report.md")):
+        meta = json.loads((report.parent / "config.json").read_text())
+        found = re.search(r"- test split: (scored (\d+) times?|never scored)", report.read_text())
+        assert found, report
+        looks = ledger.look_count(meta["experiment"], results / ledger.LEDGER_NAME)["looks"]
+        assert int(found.group(2) or 0) == looks, (report, looks)

@@ -135,6 +135,9 @@ def _about(meta, status, looks) -> list[str]:
         lines.append(f"- test split: scored {count(len(looks), 'time')} in this repository "
                      f"(over {count(recipes, 'recipe')}; every score is listed under Looks at "
                      "the test split)")
+    elif looks is not None:  # a full run whose experiment the ledger has never seen score test
+        lines.append("- test split: never scored in this repository (the test-set ledger has "
+                     "no look for this experiment)")
     return lines + [""]
 
 
@@ -193,8 +196,9 @@ def markdown(doc, image_prefix="plots/") -> str:
         out += [f"> **Quick run**: {quick_banner(results)}", ""]
     out += ['<div id="headline" class="headline" markdown="1">', "",
             *headline.markdown_lines(claims), "", "</div>", ""]
-    looks = [] if meta.get("quick") else [e for e in ledger.read()
-                                          if e["experiment"] == meta["experiment"]]
+    book = ledger.repository_ledger()  # None outside a checkout: nothing to count against
+    looks = None if meta.get("quick") or book is None or not book.is_file() else [
+        e for e in ledger.read(book) if e["experiment"] == meta["experiment"]]
     out += _about(meta, status, looks) + [CONTENTS, ""]
     if claims:
         out += ["## Reference figures and verdicts", ""] + claims_block(claims)

@@ -43,8 +43,9 @@ def test_list_name_shows_every_setting_with_defaults_and_rules(tmp_path):
     assert table[0].split() == ["setting", "default", "--quick", "rule"]
     rows = {line.split()[0]: line for line in table[1:]}
     assert set(rows) == {"dataset", "val", "hidden_dims", "normalization", "learning_rates",
-                         "epochs", "batch_size", "weight_scale", "seed"}
+                         "epochs", "batch_size", "weight_scale", "seed", "probes"}
     assert rows["epochs"].split()[1:3] == ["10", "2"]
     assert "a number of epochs must be an int >= 1" in rows["epochs"]
     assert rows["learning_rates"].split()[1:5] == ["[0.0003,", "0.001,", "0.003]", "[0.001]"]
     assert "a learning rate must be a number > 0" in rows["learning_rates"]
+    assert rows["probes"].split()[1:3] == ["off", "same"] and "every:K" in rows["probes"]

@@ -100,6 +100,9 @@ def show_lines(exp, results) -> list[str]:
     for key, value in defaults.items():
         quick = _show(exp.quick[key]) if key in exp.quick else "same"
         rows.append((key, _show(value), quick, rule_text(exp, key, value)))
+    for key, value in configs.RUN_SETTINGS.items():  # every run takes these, whatever its config
+        if key not in defaults:
+            rows.append((key, _show(value), "same", rule_text(exp, key, value)))
     widths = [min(max(len(r[i]) for r in rows), 40) for i in range(3)]
     lines += ["  ".join(f"{v:<{w}}" for v, w in zip(r[:3], widths, strict=True)) + "  " + r[3]
               for r in rows]

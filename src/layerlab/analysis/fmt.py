@@ -8,6 +8,8 @@
 - `number(x)`: a table cell that never shows a Python value: None -> '', 24.0 -> '24',
   NaN -> 'n/a', True -> 'yes'; finite numbers as the report writes them (4 significant digits).
 - `slope(x)`: '0.52', or 'n/a' when there is none.
+- `reason_number(x)`: a figure in a verdict's reason, '0.8814', whole numbers of 10,000 or more
+  in full ('468,202', never '1e+06').
 - `per_seed(values)`: 'per seed 1.23, diverged' (None is a seed that diverged).
 - `accuracy_pm(values)`, `accuracy_range(values)`: accuracies over seeds as percent numbers,
   '96.00 ± 1.41' and '95.00-97.19' (for a column whose header says %).
@@ -117,3 +119,11 @@ def accuracy_pm(values, digits=2):
 def accuracy_range(values, digits=2):
     """'96.07-98.31': the lowest and highest of accuracies (fractions) as percent numbers."""
     return f"{100 * min(values):.{digits}f}-{100 * max(values):.{digits}f}"
+
+
+def reason_number(x) -> str:
+    """A figure in a verdict's reason: 4 significant digits, whole numbers of 10,000 or more
+    in full with thousands separators (a parameter count is not '1e+06')."""
+    if math.isfinite(x) and float(x).is_integer() and abs(x) >= 1e4:
+        return f"{int(x):,}"
+    return f"{x:.4g}"

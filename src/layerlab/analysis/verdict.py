@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from layerlab.analysis.fmt import reason_number
 from layerlab.analysis.stats import t_interval, wilson
 
 VERDICTS = ("reproduced", "beaten", "below", "above", "met", "not met", "within noise",
@@ -177,8 +178,9 @@ def against_goal(est: Estimate, goal: float, better="higher", diverged=False) ->
     clears = (lambda x: x >= goal) if better == "higher" else (lambda x: x <= goal)
     worst, best = (est.low, est.high) if better == "higher" else (est.high, est.low)
     exact = est.low == est.high
-    span, goal_text = (_number(est.value) if exact else
-                       f"[{_number(est.low)}, {_number(est.high)}]"), _number(goal)
+    span = (reason_number(est.value) if exact else
+            f"[{reason_number(est.low)}, {reason_number(est.high)}]")
+    goal_text = reason_number(goal)
     if clears(worst):
         return _judgement("met", f"{'' if exact else 'all of '}{span} clears the goal {goal_text}")
     if not clears(best):
@@ -186,13 +188,6 @@ def against_goal(est: Estimate, goal: float, better="higher", diverged=False) ->
                           f"{'does not reach' if exact else 'reaches'} the goal {goal_text}")
     return _judgement("within noise", f"{span} straddles the goal {goal_text}")
 
-
-def _number(x) -> str:
-    """A figure in a verdict's reason: 4 significant digits, whole numbers of 10,000 or more
-    in full with thousands separators (a parameter count is not '1e+06')."""
-    if math.isfinite(x) and float(x).is_integer() and abs(x) >= 1e4:
-        return f"{int(x):,}"
-    return f"{x:.4g}"
 
 
 def comparison(diff: Estimate, better="higher", diverged=False) -> dict:

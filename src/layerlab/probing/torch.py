@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from layerlab.probing import setting, stats, store
+from layerlab.pytorch.probes import ForwardHooks
 
 ACTIVATION_TYPES = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Tanh: "tanh",
                     nn.Sigmoid: "sigmoid"}
@@ -52,7 +53,7 @@ def _numpy(tensor):
     return (t if t.dtype in (torch.float32, torch.float64) else t.float()).numpy()
 
 
-class TorchProbe:
+class TorchProbe(ForwardHooks):
     """Per-layer statistics of a torch module every `every` steps of `fit`, written by
     `writer` (a store.ProbeWriter, or anything with write(records))."""
 
@@ -74,12 +75,6 @@ class TorchProbe:
             if module.training and torch.is_grad_enabled():  # training passes, not evaluation
                 self._outputs.setdefault(name, []).append(output)  # a reference, no copy
         return hook
-
-    def remove(self) -> None:
-        """Detach the forward hooks."""
-        for h in self._hooks:
-            h.remove()
-        self._hooks = []
 
     @torch.no_grad()
     def after_backward(self, step: int) -> None:

@@ -33,7 +33,19 @@ def weighted_layers(model: nn.Module) -> dict[str, nn.Module]:
             if isinstance(getattr(m, "weight", None), nn.Parameter)}
 
 
-class Probes:
+class ForwardHooks:
+    """The forward hooks a probe installs on a model (`self._hooks`), and their removal."""
+
+    _hooks: list
+
+    def remove(self) -> None:
+        """Detach the forward hooks (what the probe recorded stays)."""
+        for h in self._hooks:
+            h.remove()
+        self._hooks = []
+
+
+class Probes(ForwardHooks):
     """Per-layer gradient and weight norms (and activation statistics) during `fit`."""
 
     def __init__(self, model: nn.Module, every: str = "step", activations: bool = False,
@@ -68,12 +80,6 @@ class Probes:
                 out = output.detach()
                 self._act[name] = (out.mean(), out.std())
         return hook
-
-    def remove(self) -> None:
-        """Detach the forward hooks (the history stays)."""
-        for h in self._hooks:
-            h.remove()
-        self._hooks = []
 
     @torch.no_grad()
     def after_backward(self, step: int) -> None:

@@ -202,7 +202,7 @@ class OpenModelConfig:
     tune_fcs: tuple = ((128, 64), (256, 64), (256, 128))
     tune_epochs: int = 3
     tune_num_train: int = 0
-    tune_seeds: tuple = (0,)
+    tune_seeds: tuple = (0, 1, 2)  # a pick over seeds: ties named when intervals overlap
     final_seeds: tuple = (0, 1, 2)
     num_test: int = 0
     seed: int = 0

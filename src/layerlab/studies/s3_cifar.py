@@ -180,8 +180,8 @@ def pytorch_apis(cfg, run):
 @dataclass
 class OpenModelConfig:
     """Base recipe = the study's model; tune_*: the factors varied one at a time around it, and
-    each tuning cell's budget (3 epochs on all images, one seed: the nine cells fit in about
-    half an hour with `layerlab sweep open-model --workers 2`). seed: the split's."""
+    each tuning cell's budget (3 epochs on all images, on each of `tune_seeds`;
+    `layerlab sweep open-model --workers 2` trains the cells two at a time). seed: the split's."""
 
     dataset: str = "cifar10"
     val: int = 5000

@@ -225,4 +225,5 @@ def test_the_budget_note_says_shorter_only_when_the_tuning_budget_is_smaller():
     assert "3 epochs on 45,000" in shorter and "10 epochs on 45,000" in shorter
     assert "1.5 h" in shorter and "a shorter training, not by their 10-epoch" in shorter
     same = _budget_text(OpenModelConfig(tune_epochs=1, epochs=1), 128, 128, 2, 4.0)
-    assert "shorter" not in same and "would take 0.0 h of training here (one thread)." in same
+    assert "shorter" not in same and "2 recipes at that length would take 0.0 h of training " \
+        "here (one seed each, one thread)." in same

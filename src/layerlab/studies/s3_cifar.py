@@ -257,14 +257,16 @@ def _budget_report(run, cfg, tuned, ok, done, lost):
                                        f"in none of its {len(mean_test)} epochs."))
 
 
-def _budget_text(cfg, tune_n, final_n, cells, epoch_s):
-    """What a tuning cell trains against a final run, and what the grid would cost at the final
-    runs' length; 'a shorter training' only when the tuning budget is the smaller."""
+def _budget_text(cfg, tune_n, final_n, recipes, epoch_s):
+    """What a tuning cell trains against a final run, and what the grid's recipes would cost at
+    the final runs' length (one seed each); 'a shorter training' only when the tuning budget is
+    the smaller."""
     return (f"Each tuning cell trained {count(cfg.tune_epochs, 'epoch')} on {tune_n:,} images "
             f"({cfg.tune_epochs * tune_n:,} image-passes, the one-cycle schedule over those "
             f"epochs); each final run {count(cfg.epochs, 'epoch')} on {final_n:,}. At the final "
-            f"runs' {epoch_s:.0f} s per epoch, the {cells} cells would take "
-            f"{cells * cfg.epochs * epoch_s / 3600:.1f} h of training here (one thread)" + (
+            f"runs' {epoch_s:.0f} s per epoch, the {recipes} recipes at that length would take "
+            f"{recipes * cfg.epochs * epoch_s / 3600:.1f} h of training here (one seed each, one "
+            "thread)" + (
                 ", so the table ranks recipes by a shorter training, not by their "
                 f"{cfg.epochs}-epoch accuracy" if cfg.tune_epochs * tune_n < cfg.epochs * final_n
                 else "") + ".")

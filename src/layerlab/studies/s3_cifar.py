@@ -329,7 +329,7 @@ def _final_report(run, cfg, tuned, picked, finals, gone):
 
 @experiment("open-model", study="S3",
             title="S3 open model on CIFAR-10: tuning table on validation, best model on test",
-            estimate="1.5 h with `layerlab sweep open-model --workers 2` (2 cores)",
+            estimate="2.5 h with `layerlab sweep open-model --workers 2` (2 cores)",
             config=OpenModelConfig,
             quick={"dataset": "builtin", "val": 100, "epochs": 1, "tune_epochs": 1,
                    "tune_num_train": 128, "final_num_train": 128, "num_test": 100,

@@ -139,6 +139,17 @@ def test_seeds_and_images_interval_is_wider_than_either_alone():
     assert not v.from_seeds_and_images([0.9], 178).judgeable
 
 
+def test_an_accuracy_interval_stays_inside_0_and_1():
+    """Near 100% (S6's tuned recipe: 96.6-99.4% on 178 images) and near 0% the normal
+    approximation passes the range of an accuracy; the interval is clipped to it, the mean kept."""
+    high = v.from_seeds_and_images([0.966, 0.983, 0.994, 0.989, 0.978], 178)
+    assert high.high == 1.0 and 0.9 < high.low < high.value < 1.0
+    low = v.from_seeds_and_images([0.0, 0.0, 0.0], 200)
+    assert low.low == 0.0 and low.value == 0.0 and 0.0 < low.high < 0.05
+    inside = v.from_seeds_and_images([0.5, 0.52, 0.48], 1000)
+    assert 0.0 < inside.low < inside.high < 1.0
+
+
 def test_measured_and_the_verdict_vocabulary():
     assert v.measured()["verdict"] == "measured"
     est = v.from_seeds([0.1, 0.2, 0.3])

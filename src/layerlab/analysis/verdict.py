@@ -86,7 +86,8 @@ def from_images(correct: int, n: int, level=0.95) -> Estimate:
 def from_seeds_and_images(accuracies, n_images: int, level=0.95) -> Estimate:
     """Mean accuracy over seeds, each measured on the same n_images test images: the interval
     adds the test set's binomial noise (p(1-p)/n) to the spread over seeds (s^2/k), because a
-    new test set would move every seed's accuracy. accuracies: (k,) fractions."""
+    new test set would move every seed's accuracy. accuracies: (k,) fractions. The interval is
+    clipped to [0, 1], the range of an accuracy (the normal approximation can pass it)."""
     acc = np.asarray(accuracies, dtype=float)
     k, mean = len(acc), float(acc.mean())
     t_half = t_interval(acc, level)[1]
@@ -94,7 +95,7 @@ def from_seeds_and_images(accuracies, n_images: int, level=0.95) -> Estimate:
         return Estimate(mean, math.nan, math.nan, "seeds+images", k, level)
     low_w, high_w = wilson(round(mean * n_images), n_images, level)
     half = math.hypot(t_half, (high_w - low_w) / 2)
-    return Estimate(mean, mean - half, mean + half, "seeds+images", k, level)
+    return Estimate(mean, max(mean - half, 0.0), min(mean + half, 1.0), "seeds+images", k, level)
 
 
 def from_pairs(a, b, level=0.95) -> Estimate:

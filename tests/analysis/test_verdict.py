@@ -179,3 +179,14 @@ def test_an_exact_count_against_a_goal_reads_in_full():
 def test_an_estimate_over_seeds_and_images_names_no_split():
     text = v.from_seeds_and_images([0.52, 0.53, 0.51], 1000).text()
     assert text.endswith("(3 seeds and the images' noise)")
+
+
+def test_a_timing_with_a_range_is_judged_against_a_lower_is_better_goal():
+    """A wall time measured once: its range (fastest to slowest speed seen) may be uneven
+    around it; the goal is met only when all of it is under the goal."""
+    straddles = v.exact_range(85.1, 45.3, 168.0)
+    assert (straddles.low, straddles.value, straddles.high) == (45.3, 85.1, 168.0)
+    assert v.against_goal(straddles, 60.0, better="lower")["verdict"] == "within noise"
+    assert v.against_goal(v.exact_range(40.0, 30.0, 55.0), 60.0, better="lower")["verdict"] == "met"
+    assert v.against_goal(v.exact_range(70.0, 65.0, 90.0), 60.0, better="lower")["verdict"] == \
+        "not met"

@@ -180,6 +180,8 @@ def test_tuning_wall_time_comes_from_the_cells(quick_run):
     span = (max(r["ended"] for r in rows) - min(r["started"] for r in rows)) / 60
     wall = next(c for n, c in results["claims"].items() if n.startswith("tuning grid"))
     assert wall["ours"] == round(span, 2)
+    est = wall["estimate"]  # as if every epoch ran at the fastest / slowest speed seen
+    assert est["how"] == "exact" and 0 < est["low"] <= wall["ours"] <= est["high"]
     assert not (run.path / "tune.started").exists()
 
 

@@ -114,6 +114,12 @@ def exact(value, tolerance=0.0) -> Estimate:
     return Estimate(float(value), value - tolerance, value + tolerance, "exact", 1, 1.0)
 
 
+def exact_range(value, low, high) -> Estimate:
+    """A quantity measured once with a stated range around it, not an interval over repeats
+    (a wall time: as if every step had run at the fastest / slowest speed seen)."""
+    return Estimate(float(value), float(low), float(high), "exact", 1, 1.0)
+
+
 def _judgement(verdict, reason):
     return {"verdict": verdict, "reason": reason}
 

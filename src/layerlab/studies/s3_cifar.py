@@ -20,7 +20,7 @@ import torch
 from layerlab import references as refs
 from layerlab.analysis import accuracy, count, divergence, first_epoch_reaching, mean_curve
 from layerlab.analysis.picks import val_estimate, winner
-from layerlab.analysis.verdict import exact, from_images, from_seeds_and_images
+from layerlab.analysis.verdict import exact, exact_range, from_images, from_seeds_and_images
 from layerlab.lab.registry import experiment
 from layerlab.lab.sweep import cell_key, grid, record_datasets
 from layerlab.pytorch import OpenModel, api_styles
@@ -231,17 +231,19 @@ def _budget_report(run, cfg, tuned, ok, done, lost):
     # the same figure): less than their summed training with `layerlab sweep --workers K`
     minutes = (max(r["ended"] for r in rs) - min(r["started"] for r in rs)) / 60
     times = [t for r in rs for t in r["history"]["time"]]
-    slow = max(times) / float(np.mean(times)) - 1 if times else 0.0
+    fast, slow = (min(times) / float(np.mean(times)), max(times) / float(np.mean(times))) \
+        if times else (1.0, 1.0)
     run.judge(f"tuning grid ({len(rs)} cells, {count(cfg.tune_epochs, 'epoch')} each on "
-              f"{tune_n:,} images): wall time, minutes", "goal",
-              None if lost else exact(round(minutes, 2), round(minutes * slow, 2)),
+              f"{tune_n:,} images): wall time, minutes", "goal", None if lost else exact_range(
+                  round(minutes, 2), round(minutes * fast, 2), round(minutes * slow, 2)),
               refs.S3_GRID_MINUTES, diverged=lost or False, better="lower",
               source=f"layerlab's goal (the full tuning grid on this machine in under "
                      f"{refs.S3_GRID_MINUTES:g} minutes)",
               note="one timing of one run, first cell's start to last cell's end (a resumed run "
-                   "counts its pause; it depends on `--workers`); the margin is the grid as if "
-                   f"every epoch ran at the slowest epoch speed seen in it (+{100 * slow:.0f}%), "
-                   "not an interval over repeats; the cells' training times add up to "
+                   "counts its pause; it depends on `--workers`); the range is the grid as if "
+                   f"every epoch ran at the fastest ({100 * (fast - 1):+.0f}%) or the slowest "
+                   f"({100 * (slow - 1):+.0f}%) epoch speed seen in it, not an interval over "
+                   "repeats; the cells' training times add up to "
                    f"{sum(r['train_time'] for r in rs) / 60:.1f} min")
     if not done:
         return

@@ -62,7 +62,8 @@ def tuning_report(run, cfg, cells, tuned, picked, lost, source):
                    f"{count(len(cfg.tune_seeds), 'seed')} (the interval: Wilson on the images "
                    f"for one seed, seeds and images for more), scored on the "
                    f"{first['correct']['val'][1]} validation images (test not evaluated). "
-                   "Tied with the picked recipe (intervals overlap): "
+                   "Tied with the picked recipe (the intervals overlap, unpaired; a claim's "
+                   "verdict pairs the seeds): "
                    f"{'; '.join(best_vs_runner_up(ok)[3] if len(ok) > 1 else []) or 'none'}.")
     by, gone = {}, {}  # per factor the study picks from: {candidate: results}, {candidate: cells}
     for key in ("lr", "fc", "kernels"):
@@ -95,7 +96,8 @@ def pick_claims(run, by, source, lost=None):
                  else "left out, diverged" if ref in out else "not tied with our best")
         run.judge(f"best {name} (validation) beats the runner-up", "comparison", diff,
                   source=source, note=f"best {best}, runner-up {second}, paired by "
-                  f"seed; tied with the best (intervals overlap): {', '.join(tied) or 'none'}"
+                  f"seed; tied with the best (the intervals overlap, unpaired; the verdict "
+                  f"pairs the seeds): {', '.join(tied) or 'none'}"
                   f"; the study's pick {ref} is {where}; {scores}"
                   + (f"; left out, diverged: {', '.join(out)}" if out else ""))
     by_k, out = by["kernels"], sum(lost.get("kernels", {}).values(), [])

@@ -6,6 +6,7 @@ process saves the final weights and history to OUT.
     torchrun --standalone --nproc-per-node 2 tests/scaling/ddp_lenet.py OUT [BATCH]
 """
 
+import atexit
 import sys
 
 import torch
@@ -15,8 +16,15 @@ from layerlab.pytorch import LeNet5, distributed, fit, set_seed
 ROWS = 41  # 41 = 16 + 16 + 9: the last global batch splits 5 + 4 over two processes
 
 
+def report_exit() -> None:
+    """Runs after `distributed.teardown` (exit handlers run last registered first)."""
+    if distributed.world_size() > 1:
+        print(f"process group left at exit: {not torch.distributed.is_initialized()}")
+
+
 def main(out: str, batch_size: int) -> None:
     torch.set_num_threads(1)
+    atexit.register(report_exit)
     distributed.setup(torch.device("cpu"))
     g = torch.Generator().manual_seed(0)
     X = torch.randn(ROWS + 20, 1, 28, 28, generator=g)

@@ -25,6 +25,7 @@ nothing: `fit` runs exactly as before.
 
 from __future__ import annotations
 
+import atexit
 import os
 
 import torch
@@ -64,7 +65,16 @@ def setup(device: torch.device) -> bool:
         if device.type == "cuda":
             torch.cuda.set_device(device)
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        atexit.register(teardown)
     return active()
+
+
+def teardown() -> None:
+    """Leave the process group, if this process joined one. Registered at exit by `setup`: a
+    process that exits with its group still up can die of SIGABRT while the interpreter shuts
+    down (gloo's worker threads still hold tensors), failing a run that finished."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def share(value):

@@ -196,7 +196,6 @@ def against_goal(est: Estimate, goal: float, better="higher", diverged=False) ->
     return _judgement("within noise", f"{span} straddles the goal {goal_text}")
 
 
-
 def comparison(diff: Estimate, better="higher", diverged=False) -> dict:
     """'A beats B' on the difference A - B: holds when its interval excludes 0 on the claimed
     side (above 0 for better='higher', below for 'lower'); not shown otherwise."""

@@ -231,8 +231,8 @@ def _budget_report(run, cfg, tuned, ok, done, lost):
     # the same figure): less than their summed training with `layerlab sweep --workers K`
     minutes = (max(r["ended"] for r in rs) - min(r["started"] for r in rs)) / 60
     times = [t for r in rs for t in r["history"]["time"]]
-    fast, slow = (min(times) / float(np.mean(times)), max(times) / float(np.mean(times))) \
-        if times else (1.0, 1.0)
+    mean_time = float(np.mean(times)) if times else 1.0
+    fast, slow = (min(times) / mean_time, max(times) / mean_time) if times else (1.0, 1.0)
     run.judge(f"tuning grid ({len(rs)} cells, {count(cfg.tune_epochs, 'epoch')} each on "
               f"{tune_n:,} images): wall time, minutes", "goal", None if lost else exact_range(
                   round(minutes, 2), round(minutes * fast, 2), round(minutes * slow, 2)),
